@@ -1,0 +1,19 @@
+"""The alerts stage: events, their routing, and delivery to webhook, email and Apprise."""
+
+from __future__ import annotations
+
+import random
+
+# Svix's schedule: at once, then 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h (about 27.5 h,
+# past the SPEC's 24 hours).
+RETRY_SCHEDULE = (5, 300, 1800, 7200, 18000, 36000, 36000)
+
+
+def next_retry_delay(attempts: int, retry_after: float | None = None) -> float | None:
+    """Seconds until the next attempt after `attempts` failures; None when out of retries."""
+    if attempts > len(RETRY_SCHEDULE):
+        return None
+    delay = RETRY_SCHEDULE[attempts - 1] * random.uniform(0.9, 1.1)
+    if retry_after is not None:
+        delay = max(delay, min(retry_after, 86400.0))
+    return delay

@@ -1,0 +1,113 @@
+"""Email alerts over SMTP: a plain-text and an HTML part, everything from articles escaped.
+
+Subjects are built from single-line text: CR, LF and other control characters are removed
+before the header is set (an encoded-word subject carrying a newline could otherwise
+inject a header, CVE-2024-6923).
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+import smtplib
+import ssl
+from email.message import EmailMessage
+from email.utils import formatdate, make_msgid
+from typing import Any
+
+from worker.alerts.events import summary_line
+from worker.config import EmailChannel, SmtpSettings
+from worker.errors import DeliveryError
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f\u0085\u2028\u2029]+")
+
+
+def single_line(text: str, limit: int = 150) -> str:
+    flat = re.sub(r"\s+", " ", _CONTROL.sub(" ", text)).strip()
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+def _details(event: dict[str, Any]) -> list[tuple[str, str]]:
+    """(label, text) pairs describing an event; texts are raw and escaped by the renderer."""
+    rows = [("Event", event["type"]), ("Topic", str(event.get("topic"))),
+            ("Detected", event["detected_at"])]
+    if event["type"] == "figure.changed":
+        for side in ("current", "previous"):
+            value = event.get(side)
+            if not value:
+                continue
+            document = value.get("document") or {}
+            rows += [(f"{side.title()} value", f"{value['qualifier']} {value['value']:,}"),
+                     (f"{side.title()} quote", value["quote"]),
+                     (f"{side.title()} source", f"{document.get('source', '')} — "
+                                                f"{document.get('title', '')}"),
+                     (f"{side.title()} link", document.get("url", ""))]
+        rows.append(("Sources", str(event.get("sources", 1))))
+    elif "document" in event:
+        document = event["document"]
+        rows += [("Document", document.get("title", "")), ("Link", document.get("url", ""))]
+        if event.get("quote"):
+            rows.append(("Quote", event["quote"]))
+    elif "feed" in event:
+        rows += [("Feed", event["feed"]["url"]), ("Error", str(event["feed"].get("error")))]
+    return rows
+
+
+def render(events: list[dict[str, Any]], sender: str, recipients: list[str]) -> EmailMessage:
+    """One message for one event or a digest of several."""
+    if len(events) == 1:
+        subject = f"[newswatch] {summary_line(events[0])}"
+    else:
+        subject = f"[newswatch] {len(events)} alerts: {summary_line(events[0])} …"
+    message = EmailMessage()
+    message["Subject"] = single_line(subject, 200)
+    message["From"] = sender
+    message["To"] = ", ".join(recipients)
+    message["Date"] = formatdate(localtime=False)
+    message["Message-ID"] = make_msgid(domain="newswatch.local")
+    text_parts, html_parts = [], []
+    for event in events:
+        rows = _details(event)
+        text_parts.append(summary_line(event) + "\n" + "\n".join(
+            f"{label}: {single_line(value, 2000)}" for label, value in rows))
+        html_parts.append(
+            f"<h2>{html.escape(summary_line(event))}</h2><table>" + "".join(
+                f"<tr><th align='left'>{html.escape(label)}</th>"
+                f"<td>{html.escape(value)}</td></tr>" for label, value in rows) + "</table>"
+            f"<!-- event {html.escape(event['id'])} -->")
+    message.set_content("\n\n".join(text_parts) + "\n\n-- \nnewswatch\n"
+                        + "\n".join(f"event-id: {e['id']}" for e in events) + "\n")
+    message.add_alternative("<html><body>" + "".join(html_parts) + "</body></html>",
+                            subtype="html")
+    return message
+
+
+def send_email(name: str, channel: EmailChannel, smtp: SmtpSettings,
+               events: list[dict[str, Any]]) -> None:
+    message = render(events, smtp.sender, channel.to)
+    try:
+        client: smtplib.SMTP
+        if smtp.security == "tls":
+            client = smtplib.SMTP_SSL(smtp.host, smtp.port, timeout=smtp.timeout,
+                                      context=ssl.create_default_context())
+        else:
+            client = smtplib.SMTP(smtp.host, smtp.port, timeout=smtp.timeout)
+        with client:
+            if smtp.security == "starttls":
+                client.starttls(context=ssl.create_default_context())
+            if smtp.username:
+                client.login(smtp.username, smtp.password or "")
+            refused = client.send_message(message)
+    except smtplib.SMTPRecipientsRefused as error:
+        raise DeliveryError(name, f"every recipient refused: {json.dumps(str(error.recipients))}",
+                            retryable=False) from error
+    except smtplib.SMTPResponseException as error:
+        permanent = 500 <= error.smtp_code < 600
+        raise DeliveryError(name, f"SMTP {error.smtp_code}: {error.smtp_error!r}",
+                            retryable=not permanent) from error
+    except (OSError, smtplib.SMTPException) as error:
+        raise DeliveryError(name, f"SMTP {smtp.host}:{smtp.port}: {error}") from error
+    if refused:
+        raise DeliveryError(name, f"some recipients refused: {sorted(refused)}",
+                            retryable=False)

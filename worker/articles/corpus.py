@@ -1,0 +1,155 @@
+"""The corpus folder: `NNN_<id>.txt` files and the append-only `manifest.jsonl` (SPEC §1).
+
+Files are written to a temporary name, fsynced and renamed, so a reader never sees a torn
+document; manifest lines are appended under an exclusive lock with one write and fsync.
+The folder and its manifest are the durable record every Redis index is rebuilt from.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import os
+import re
+import tempfile
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+DOCUMENT_NAME = re.compile(r"^(\d{3,})_([0-9a-f]{16})\.txt$")
+MANIFEST = "manifest.jsonl"
+
+
+def document_id(canonical_url: str) -> str:
+    """16 hex digits, stable for the article's canonical URL."""
+    return hashlib.sha256(canonical_url.encode("utf-8")).hexdigest()[:16]
+
+
+def text_sha256(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def file_name(sequence: int, doc_id: str) -> str:
+    return f"{sequence:03d}_{doc_id}.txt"
+
+
+@dataclass(frozen=True)
+class ManifestRecord:
+    """One line of `manifest.jsonl`: a document, a revision of one, or a copy."""
+
+    file: str | None
+    id: str
+    url: str
+    canonical_url: str
+    title: str
+    source: str
+    feed: str | None
+    published: str | None
+    fetched: str
+    language: str | None
+    sha256: str
+    duplicate_of: str | None = None
+    revision: int = 0
+    similarity: float | None = None
+
+    def to_json(self) -> str:
+        fields = {k: v for k, v in asdict(self).items()
+                  if v is not None or k in ("file", "published")}
+        if not self.revision:
+            fields.pop("revision")
+        return json.dumps(fields, ensure_ascii=False, sort_keys=False)
+
+    @classmethod
+    def from_json(cls, line: str) -> ManifestRecord:
+        data: dict[str, Any] = json.loads(line)
+        known = {k: data.get(k) for k in cls.__dataclass_fields__}
+        known["revision"] = known.get("revision") or 0
+        return cls(**known)
+
+
+@dataclass(frozen=True)
+class StoredDocument:
+    """A document file found in a corpus or seeds folder."""
+
+    path: Path
+    sequence: int
+    id: str
+
+    def read(self) -> str:
+        return self.path.read_text(encoding="utf-8")
+
+
+class Corpus:
+    """One topic's corpus folder."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+
+    @property
+    def manifest_path(self) -> Path:
+        return self.directory / MANIFEST
+
+    def write_document(self, name: str, text: str) -> Path:
+        """Write (or rewrite) a document atomically: temporary file, fsync, rename."""
+        self.directory.mkdir(parents=True, exist_ok=True)
+        target = self.directory / name
+        handle, temporary = tempfile.mkstemp(prefix=".tmp-", suffix=".txt", dir=self.directory)
+        try:
+            with os.fdopen(handle, "wb") as stream:
+                stream.write(text.encode("utf-8"))
+                stream.flush()
+                os.fsync(stream.fileno())
+            os.replace(temporary, target)
+        except BaseException:
+            Path(temporary).unlink(missing_ok=True)
+            raise
+        _fsync_directory(self.directory)
+        return target
+
+    def append(self, record: ManifestRecord) -> None:
+        """Append one manifest line durably; concurrent writers never interleave."""
+        self.directory.mkdir(parents=True, exist_ok=True)
+        line = (record.to_json() + "\n").encode("utf-8")
+        fd = os.open(self.manifest_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            os.write(fd, line)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+    def records(self) -> Iterator[ManifestRecord]:
+        """Every manifest line in order; a torn last line (crash mid-write) is skipped."""
+        if not self.manifest_path.exists():
+            return
+        with self.manifest_path.open(encoding="utf-8") as stream:
+            for line in stream:
+                if line.endswith("\n") and line.strip():
+                    yield ManifestRecord.from_json(line)
+
+    def documents(self) -> list[StoredDocument]:
+        return list_documents(self.directory)
+
+    def max_sequence(self) -> int:
+        return max((d.sequence for d in self.documents()), default=-1)
+
+
+def list_documents(directory: Path | None) -> list[StoredDocument]:
+    """The `NNN_<id>.txt` files of a folder, in sequence order."""
+    if directory is None or not directory.is_dir():
+        return []
+    found = []
+    for path in directory.iterdir():
+        if match := DOCUMENT_NAME.match(path.name):
+            found.append(StoredDocument(path, int(match.group(1)), match.group(2)))
+    return sorted(found, key=lambda d: d.sequence)
+
+
+def _fsync_directory(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

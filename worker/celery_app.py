@@ -1,0 +1,73 @@
+"""The Celery app: broker, reliability and schedule settings, set once here.
+
+- Late acks and reject-on-worker-lost (both off by default in Celery), prefetch 1: a task
+  whose worker dies is delivered again, and a worker holds one message at a time.
+- The Redis visibility timeout is longer than the longest task, in the broker and the
+  result backend's transport options both, so a long task is not handed out twice.
+- Task events on (sent, started, finished) so Flower sees every task with its name.
+- Beat runs one task, `newswatch.tick`, which enqueues whatever is *due according to
+  state in Redis*: beat advances its own schedule before publishing and never catches up,
+  so a tick lost while Redis is away is simply made up by the next one.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from celery import Celery
+
+from worker.config import Config, load_config
+from worker.errors import ConfigError
+
+
+def redis_url_for(config: Config) -> str:
+    url = os.environ.get("NEWSWATCH_REDIS_URL") or config.service.redis_url
+    if not url:
+        raise ConfigError([
+            f"{config.directory / 'newswatch.yaml'}: redis_url: no Redis URL is configured "
+            "(set NEWSWATCH_REDIS_URL, or use `newswatch run`, which starts an embedded one)"])
+    return url
+
+
+def celery_settings(config: Config, redis_url: str) -> dict[str, Any]:
+    service = config.service
+    visibility_timeout = max(3600, int(service.task_time_limit * 4))
+    transport = {"visibility_timeout": visibility_timeout}
+    return {
+        "broker_url": redis_url,
+        "result_backend": redis_url,
+        "broker_transport_options": transport,
+        "result_backend_transport_options": transport,
+        "broker_connection_retry_on_startup": True,
+        "broker_connection_max_retries": None,
+        "task_acks_late": True,
+        "task_reject_on_worker_lost": True,
+        "worker_prefetch_multiplier": 1,
+        "worker_cancel_long_running_tasks_on_connection_loss": True,
+        "task_time_limit": service.task_time_limit,
+        "task_soft_time_limit": max(1.0, service.task_time_limit - 15),
+        "task_serializer": "json",
+        "result_serializer": "json",
+        "accept_content": ["json"],
+        "result_expires": 86400,
+        "task_ignore_result": True,
+        "task_track_started": True,
+        "task_send_sent_event": True,
+        "worker_send_task_events": True,
+        "task_default_queue": "newswatch",
+        "timezone": "UTC",
+        "beat_schedule": {
+            "newswatch-tick": {"task": "newswatch.tick", "schedule": service.tick_interval},
+        },
+    }
+
+
+def _lazy_settings() -> dict[str, Any]:
+    # Evaluated when Celery first reads its configuration, never at import time.
+    config = load_config()
+    return celery_settings(config, redis_url_for(config))
+
+
+app = Celery("newswatch", include=["worker.tasks"])
+app.add_defaults(_lazy_settings)

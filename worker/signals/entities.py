@@ -1,0 +1,70 @@
+"""Entity mentions: the topic's tracked entities, and untracked proper names."""
+
+from __future__ import annotations
+
+import re
+
+from worker.config import TopicSettings
+from worker.signals.text import sentences
+from worker.topics import fold, name_pattern
+
+# A capitalised word (any cased script), optionally joined by hyphens or apostrophes.
+_CAPITALISED = r"[^\W\d_a-zß-ÿа-я][\w'’-]*"
+_NAME = re.compile(rf"{_CAPITALISED}(?:\s+{_CAPITALISED}){{0,3}}")
+# Short capitalised words that begin sentences or join names but are not names.
+_NOT_NAMES = {
+    "the", "a", "an", "and", "but", "in", "on", "at", "it", "he", "she", "they", "we", "i",
+    "this", "that", "these", "those", "mr", "ms", "mrs", "dr", "di", "ke", "dan", "ini",
+    "itu", "ia", "dia", "namun", "tetapi", "yang", "para", "sang", "der", "die", "das",
+    "le", "la", "les", "el", "los", "las", "un", "une", "il", "lo",
+}
+# Titles before a name: "General Kim Yong Bok" and "Jenderal Kim Yong Bok" are one name.
+_TITLES = {
+    "general", "gen", "jenderal", "president", "presiden", "minister", "menteri", "secretary",
+    "sekretaris", "colonel", "col", "kolonel", "major", "mayor", "lieutenant", "letnan",
+    "admiral", "laksamana", "marshal", "marsekal", "captain", "kapten", "chief", "kepala",
+    "deputy", "wakil", "prime", "perdana", "commander", "komandan", "sir", "herr", "frau",
+    "monsieur", "madame", "señor", "senor", "генерал", "президент", "министр", "prof", "pak",
+    "bapak", "ibu", "king", "raja", "queen", "ratu", "senator", "senador", "ambassador",
+    "duta", "spokesman", "spokeswoman", "juru", "bicara",
+}
+
+
+def tracked_entities(text: str, topic: TopicSettings, title: str = "") -> set[str]:
+    """Ids of the topic's entities named in the document."""
+    folded = fold(f"{title}\n{text}")
+    return {entity for entity, names in topic.entities.items()
+            if name_pattern(tuple(names)).search(folded)}
+
+
+def proper_names(text: str) -> set[str]:
+    """Capitalised names not at the start of a sentence (a cheap, script-agnostic NER)."""
+    names: set[str] = set()
+    for sentence in sentences(text):
+        for match in _NAME.finditer(sentence.text):
+            words = match.group().split()
+            if match.start() == 0 or sentence.text[:match.start()].rstrip()[-1:] in "“\"‘«(":
+                words = words[1:]
+            while words and (fold(words[0]) in _NOT_NAMES
+                             or fold(words[0]).rstrip(".") in _TITLES):
+                words = words[1:]
+            while words and fold(words[-1]) in _NOT_NAMES:
+                words = words[:-1]
+            if words and len("".join(words)) > 2:
+                names.add(" ".join(words).strip("'’-"))
+    return names
+
+
+def all_name_keys(text: str) -> set[str]:
+    """Every capitalised word sequence and its words, folded: what the seeds already name."""
+    keys: set[str] = set()
+    for match in _NAME.finditer(text):
+        phrase = fold(match.group())
+        keys.add(phrase)
+        keys.update(phrase.split())
+    return keys
+
+
+def untracked(names: set[str], topic: TopicSettings) -> set[str]:
+    tracked = name_pattern(tuple(n for ns in topic.entities.values() for n in ns))
+    return {name for name in names if not tracked.fullmatch(fold(name))}

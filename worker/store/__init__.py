@@ -1,0 +1,308 @@
+"""Everything that talks to Redis. Keys are prefixed `nw:`; values are JSON.
+
+What is here is an index or a schedule; the durable record of documents is the corpus
+folder and its manifest, from which `newswatch reindex` rebuilds the indexes.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict
+from typing import Any, cast
+
+import numpy as np
+import redis
+
+from worker.feeds import FeedState
+
+P = "nw:"
+
+# Take the members of a sorted set that are due and push them `lease` seconds ahead in
+# one step, so two beats (or a tick retried after a lost reply) never hand out the same
+# member twice, and a member whose task is lost becomes due again when its lease ends.
+_CLAIM_DUE = """
+local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, ARGV[3])
+for _, member in ipairs(due) do
+  redis.call('ZADD', KEYS[1], ARGV[2], member)
+end
+return due
+"""
+_NEXT_SEQUENCE = """
+if redis.call('EXISTS', KEYS[1]) == 0 then redis.call('SET', KEYS[1], ARGV[1]) end
+return redis.call('INCR', KEYS[1])
+"""
+
+
+def connect(url: str) -> redis.Redis:
+    return redis.Redis.from_url(url, decode_responses=True, socket_timeout=30,
+                                socket_connect_timeout=10, health_check_interval=30)
+
+
+class Store:
+    """Typed access to newswatch's Redis keys."""
+
+    def __init__(self, client: redis.Redis) -> None:
+        self.r = client
+        self._claim_due = client.register_script(_CLAIM_DUE)
+        self._next_sequence = client.register_script(_NEXT_SEQUENCE)
+
+    # -- feeds ---------------------------------------------------------------------------
+    def feed_state(self, feed_id: str) -> FeedState | None:
+        raw = cast(str | None, self.r.get(f"{P}feed:{feed_id}"))
+        if raw is None:
+            return None
+        data = json.loads(raw)
+        if data.get("next_poll") is None:
+            data["next_poll"] = float("inf")
+        return FeedState(**data)
+
+    def save_feed_state(self, feed_id: str, state: FeedState) -> None:
+        data = asdict(state)
+        if data["next_poll"] == float("inf"):
+            data["next_poll"] = None
+        pipe = self.r.pipeline()
+        pipe.set(f"{P}feed:{feed_id}", json.dumps(data))
+        if state.retired:
+            pipe.zrem(f"{P}due:feeds", feed_id)
+        else:
+            pipe.zadd(f"{P}due:feeds", {feed_id: state.next_poll})
+        pipe.execute()
+
+    def register_feed(self, feed_id: str, url: str) -> bool:
+        """Make a configured feed known (due at once); True when it is new."""
+        if self.r.exists(f"{P}feed:{feed_id}"):
+            return False
+        self.save_feed_state(feed_id, FeedState(url=url, next_poll=time.time()))
+        return True
+
+    def feed_ids(self) -> list[str]:
+        return sorted(k.removeprefix(f"{P}feed:") for k in self.r.scan_iter(f"{P}feed:*"))
+
+    def claim_due(self, kind: str, now: float, lease: float, limit: int = 1000) -> list[str]:
+        return cast(list[str], self._claim_due(keys=[f"{P}due:{kind}"],
+                                               args=[now, now + lease, limit]))
+
+    def schedule(self, kind: str, member: str, when: float) -> None:
+        self.r.zadd(f"{P}due:{kind}", {member: when})
+
+    def unschedule(self, kind: str, member: str) -> None:
+        self.r.zrem(f"{P}due:{kind}", member)
+
+    def unseen_entries(self, feed_id: str, entry_ids: list[str]) -> list[str]:
+        if not entry_ids:
+            return []
+        seen = self.r.smismember(f"{P}seen:{feed_id}", entry_ids)
+        return [e for e, was in zip(entry_ids, seen, strict=True) if not was]
+
+    def mark_seen(self, feed_id: str, entry_ids: Iterable[str]) -> None:
+        ids = list(entry_ids)
+        if ids:
+            self.r.sadd(f"{P}seen:{feed_id}", *ids)
+
+    def claim_entry(self, entry_id: str, ttl: float) -> bool:
+        """True for the one worker that may process this entry now."""
+        if self.r.get(f"{P}entry:{entry_id}") == "done":
+            return False
+        return bool(self.r.set(f"{P}entry:{entry_id}", "processing", nx=True, px=int(ttl * 1000)))
+
+    def finish_entry(self, entry_id: str) -> None:
+        self.r.set(f"{P}entry:{entry_id}", "done")
+
+    def release_entry(self, entry_id: str) -> None:
+        self.r.delete(f"{P}entry:{entry_id}")
+
+    @contextmanager
+    def host_slot(self, host: str, limit: int, ttl: float = 120.0) -> Iterator[bool]:
+        """A per-host concurrency slot; yields False when the host is busy."""
+        key = f"{P}host:{host}"
+        count = cast(int, self.r.incr(key))
+        self.r.expire(key, int(ttl))
+        try:
+            yield count <= limit
+        finally:
+            self.r.decr(key)
+
+    # -- topics, documents, the LSH index --------------------------------------------------
+    @contextmanager
+    def topic_lock(self, topic: str, timeout: float = 120.0) -> Iterator[None]:
+        with self.r.lock(f"{P}lock:topic:{topic}", timeout=timeout, blocking_timeout=timeout):
+            yield
+
+    def is_bootstrapped(self, topic: str) -> bool:
+        return bool(self.r.exists(f"{P}topic:{topic}:ready"))
+
+    def mark_bootstrapped(self, topic: str) -> None:
+        self.r.set(f"{P}topic:{topic}:ready", str(time.time()))
+
+    def next_sequence(self, topic: str, floor: int) -> int:
+        return int(self._next_sequence(keys=[f"{P}seq:{topic}"], args=[floor]))
+
+    def document(self, topic: str, doc_id: str) -> dict[str, Any] | None:
+        raw = cast(str | None, self.r.hget(f"{P}docs:{topic}", doc_id))
+        return None if raw is None else cast(dict[str, Any], json.loads(raw))
+
+    def save_document(self, topic: str, doc_id: str, record: dict[str, Any]) -> None:
+        pipe = self.r.pipeline()
+        pipe.hset(f"{P}docs:{topic}", doc_id, json.dumps(record, ensure_ascii=False))
+        pipe.hset(f"{P}texthash:{topic}", record["sha256"], doc_id)
+        pipe.execute()
+
+    def document_by_text(self, topic: str, sha256: str) -> str | None:
+        return cast(str | None, self.r.hget(f"{P}texthash:{topic}", sha256))
+
+    def index_signature(self, topic: str, doc_id: str, signature: np.ndarray,
+                        bands: Iterable[str]) -> None:
+        pipe = self.r.pipeline()
+        pipe.hset(f"{P}sig:{topic}", doc_id, signature.astype(np.uint64).tobytes().hex())
+        for band in bands:
+            pipe.sadd(f"{P}lsh:{topic}:{band}", doc_id)
+        pipe.execute()
+
+    def lsh_candidates(self, topic: str, bands: Iterable[str]) -> set[str]:
+        pipe = self.r.pipeline()
+        for band in bands:
+            pipe.smembers(f"{P}lsh:{topic}:{band}")
+        found: set[str] = set()
+        for members in pipe.execute():
+            found.update(members)
+        return found
+
+    def signatures(self, topic: str, doc_ids: list[str]) -> dict[str, np.ndarray]:
+        if not doc_ids:
+            return {}
+        values = self.r.hmget(f"{P}sig:{topic}", doc_ids)
+        return {d: np.frombuffer(bytes.fromhex(v), dtype=np.uint64)
+                for d, v in zip(doc_ids, values, strict=True) if v}
+
+    def count(self, name: str, amount: int = 1, run: str | None = None) -> None:
+        self.r.hincrby(f"{P}stats", name, amount)
+        if run:
+            self.r.hincrby(f"{P}run:{run}:stats", name, amount)
+            self.r.expire(f"{P}run:{run}:stats", 86400)
+
+    def stats(self, run: str | None = None) -> dict[str, int]:
+        key = f"{P}run:{run}:stats" if run else f"{P}stats"
+        return {k: int(v) for k, v in cast(dict[str, str], self.r.hgetall(key)).items()}
+
+    # -- signals ---------------------------------------------------------------------------
+    def figure(self, topic: str, figure: str) -> dict[str, Any] | None:
+        raw = cast(str | None, self.r.hget(f"{P}figures:{topic}", figure))
+        return None if raw is None else cast(dict[str, Any], json.loads(raw))
+
+    def figures(self, topic: str) -> dict[str, dict[str, Any]]:
+        raw = cast(dict[str, str], self.r.hgetall(f"{P}figures:{topic}"))
+        return {k: json.loads(v) for k, v in raw.items()}
+
+    def save_figure(self, topic: str, figure: str, value: dict[str, Any]) -> None:
+        self.r.hset(f"{P}figures:{topic}", figure, json.dumps(value, ensure_ascii=False))
+
+    def add_figure_history(self, topic: str, figure: str, entry: dict[str, Any]) -> None:
+        self.r.rpush(f"{P}history:{topic}:{figure}", json.dumps(entry, ensure_ascii=False))
+
+    def figure_history(self, topic: str, figure: str) -> list[dict[str, Any]]:
+        return [json.loads(v) for v in
+                cast(list[str], self.r.lrange(f"{P}history:{topic}:{figure}", 0, -1))]
+
+    def first_sighting(self, topic: str, entity: str) -> bool:
+        """True the first time an entity is seen on a topic."""
+        return bool(self.r.sadd(f"{P}entities:{topic}", entity))
+
+    def add_known_names(self, topic: str, keys: Iterable[str]) -> None:
+        keys = list(keys)
+        if keys:
+            self.r.sadd(f"{P}known-names:{topic}", *keys)
+
+    def known_names(self, topic: str, keys: list[str]) -> list[bool]:
+        if not keys:
+            return []
+        return [bool(v) for v in self.r.smismember(f"{P}known-names:{topic}", keys)]
+
+    def record_name(self, topic: str, name: str, doc_id: str, source: str) -> tuple[int, int]:
+        """Count an untracked name's documents and sources; returns (documents, sources)."""
+        pipe = self.r.pipeline()
+        pipe.sadd(f"{P}name-docs:{topic}:{name}", doc_id)
+        pipe.sadd(f"{P}name-sources:{topic}:{name}", source)
+        pipe.scard(f"{P}name-docs:{topic}:{name}")
+        pipe.scard(f"{P}name-sources:{topic}:{name}")
+        results = pipe.execute()
+        return int(results[2]), int(results[3])
+
+    # -- events and deliveries -------------------------------------------------------------
+    def save_event(self, event: dict[str, Any]) -> bool:
+        """Store an event once; False when an event with this id already exists."""
+        created = self.r.set(f"{P}event:{event['id']}", json.dumps(event, ensure_ascii=False),
+                             nx=True)
+        if created:
+            self.r.zadd(f"{P}events", {event["id"]: time.time()})
+        return bool(created)
+
+    def event(self, event_id: str) -> dict[str, Any] | None:
+        raw = cast(str | None, self.r.get(f"{P}event:{event_id}"))
+        return None if raw is None else cast(dict[str, Any], json.loads(raw))
+
+    def recent_events(self, limit: int = 50) -> list[dict[str, Any]]:
+        ids = cast(list[str], self.r.zrevrange(f"{P}events", 0, limit - 1))
+        return [e for e in (self.event(i) for i in ids) if e is not None]
+
+    def delivery(self, event_id: str, channel: str) -> dict[str, Any]:
+        raw = cast(dict[str, str], self.r.hgetall(f"{P}delivery:{event_id}:{channel}"))
+        return {k: json.loads(v) for k, v in raw.items()}
+
+    def update_delivery(self, event_id: str, channel: str, **fields: Any) -> None:
+        self.r.hset(f"{P}delivery:{event_id}:{channel}",
+                    mapping={k: json.dumps(v) for k, v in fields.items()})
+
+    def deliveries(self, event_id: str) -> dict[str, dict[str, Any]]:
+        found = {}
+        for key in self.r.scan_iter(f"{P}delivery:{event_id}:*"):
+            channel = key.rsplit(":", 1)[1]
+            found[channel] = self.delivery(event_id, channel)
+        return found
+
+    def set_channel_disabled(self, channel: str, reason: str) -> None:
+        self.r.hset(f"{P}channels:disabled", channel, reason)
+
+    def channel_disabled(self, channel: str) -> str | None:
+        return cast(str | None, self.r.hget(f"{P}channels:disabled", channel))
+
+    def add_to_digest(self, channel: str, event_id: str, now: float) -> None:
+        pipe = self.r.pipeline()
+        pipe.rpush(f"{P}digest:{channel}", event_id)
+        pipe.set(f"{P}digest:{channel}:since", now, nx=True)
+        pipe.execute()
+
+    def digest_due(self, channel: str, window: float, now: float) -> bool:
+        since = self.r.get(f"{P}digest:{channel}:since")
+        return since is not None and now - float(cast(str, since)) >= window
+
+    def digest_pending(self, channel: str) -> list[str]:
+        return cast(list[str], self.r.lrange(f"{P}digest:{channel}", 0, -1))
+
+    def clear_digest(self, channel: str, count: int) -> None:
+        pipe = self.r.pipeline()
+        pipe.ltrim(f"{P}digest:{channel}", count, -1)
+        pipe.delete(f"{P}digest:{channel}:since")
+        pipe.execute()
+
+    # -- runs of `poll --once` --------------------------------------------------------------
+    def run_add(self, run: str, count: int = 1) -> None:
+        self.r.incrby(f"{P}run:{run}:pending", count)
+        self.r.expire(f"{P}run:{run}:pending", 86400)
+
+    def run_done(self, run: str) -> None:
+        self.r.decr(f"{P}run:{run}:pending")
+
+    def run_pending(self, run: str) -> int:
+        return int(cast(str, self.r.get(f"{P}run:{run}:pending") or 0))
+
+    def flush_indexes(self) -> None:
+        """Drop every index newswatch can rebuild from the corpus folders."""
+        patterns = ("docs:*", "texthash:*", "sig:*", "lsh:*", "seq:*", "topic:*", "figures:*",
+                    "history:*", "entities:*", "known-names:*", "name-docs:*", "name-sources:*")
+        for pattern in patterns:
+            keys = list(self.r.scan_iter(f"{P}{pattern}", count=1000))
+            for start in range(0, len(keys), 500):
+                self.r.delete(*keys[start:start + 500])

@@ -1,0 +1,142 @@
+"""Thin Celery tasks: take ids, call the pipeline, enqueue the next step. Nothing else.
+
+Retry policy, time limits and acks are set once in `celery_app`. Every task is
+idempotent: an entry is claimed before it is processed, events are stored once under a
+stable id, and a delivery already made is not made again.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+import time
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any, TypeVar
+
+from celery import Task
+
+from worker import pipeline
+from worker.celery_app import app, redis_url_for
+from worker.config import load_config
+from worker.feeds import Entry
+
+log = logging.getLogger(__name__)
+F = TypeVar("F", bound=Callable[..., Any])
+
+_runtime: pipeline.Runtime | None = None
+
+
+def runtime() -> pipeline.Runtime:
+    """The process's runtime, made again after a fork (prefork pool children)."""
+    global _runtime
+    if _runtime is None or _runtime.pid != os.getpid():
+        config = load_config()
+        _runtime = pipeline.Runtime(config, redis_url_for(config))
+    return _runtime
+
+
+def tracked(function: F) -> F:
+    """Count the task as finished in its `poll --once` run, whatever its outcome."""
+    @functools.wraps(function)
+    def wrapper(*args: Any, run: str | None = None, **kwargs: Any) -> Any:
+        try:
+            return function(*args, run=run, **kwargs)
+        finally:
+            if run:
+                runtime().store.run_done(run)
+    return wrapper  # type: ignore[return-value]
+
+
+def send(task: Task, *args: Any, run: str | None = None) -> None:
+    if run:
+        runtime().store.run_add(run)
+    task.apply_async(args=args, kwargs={"run": run} if run else {})
+
+
+def entry_to_json(entry: Entry) -> dict[str, Any]:
+    data = dict(entry.__dict__)
+    data["published"] = entry.published.isoformat() if entry.published else None
+    return data
+
+
+def entry_from_json(data: dict[str, Any]) -> Entry:
+    published = datetime.fromisoformat(data["published"]) if data.get("published") else None
+    return Entry(**{**data, "published": published})
+
+
+@app.task(name="newswatch.tick", ignore_result=True)
+def tick() -> dict[str, int]:
+    """Enqueue due feed polls and delivery retries; send due digests."""
+    rt = runtime()
+    now = time.time()
+    pipeline.sync_feeds(rt)
+    lease = rt.config.service.task_time_limit * 2
+    feeds = rt.store.claim_due("feeds", now, lease)
+    for feed_key in feeds:
+        poll_feed.delay(feed_key)
+    deliveries = rt.store.claim_due("deliveries", now, lease)
+    for member in deliveries:
+        event_id, channel = member.split("|", 1)
+        deliver.delay(event_id, channel)
+    digests = pipeline.flush_digests(rt, now)
+    return {"feeds": len(feeds), "deliveries": len(deliveries), "digests": digests}
+
+
+@app.task(name="newswatch.poll_feed", ignore_result=True)
+@tracked
+def poll_feed(feed_key: str, run: str | None = None) -> dict[str, Any]:
+    rt = runtime()
+    result = pipeline.poll_feed(rt, feed_key)
+    settings = rt.feed(feed_key)
+    for entry in result.new_entries:
+        send(process_entry, feed_key, entry_to_json(entry), run=run)
+    # Marked seen only once handed off: a worker killed between the two re-polls the feed
+    # (late ack) and hands the entry off again, which process_entry's claim absorbs.
+    rt.store.mark_seen(feed_key, [e.id for e in result.new_entries])
+    for event in result.events:
+        if rt.store.save_event(event):
+            _route(rt, event, run)
+    rt.store.count(f"polls_{result.status}", run=run)
+    rt.store.count("entries", len(result.new_entries), run=run)
+    return {"feed": settings.url if settings else feed_key, "status": result.status,
+            "new_entries": len(result.new_entries), "error": result.error}
+
+
+@app.task(name="newswatch.process_entry", ignore_result=True)
+@tracked
+def process_entry(feed_key: str, entry: dict[str, Any], run: str | None = None
+                  ) -> dict[str, Any]:
+    rt = runtime()
+    item = entry_from_json(entry)
+    if not rt.store.claim_entry(item.id, pipeline.ENTRY_LEASE):
+        return {"entry": item.link, "status": "already processed"}
+    settings = rt.feed(feed_key)
+    topics = settings.topics if settings else list(rt.config.topics)
+    try:
+        result = pipeline.process_entry(rt, feed_key, item, topics, run)
+    except BaseException:
+        rt.store.release_entry(item.id)
+        raise
+    for event in result.events:
+        _route(rt, event, run)
+    rt.store.finish_entry(item.id)
+    return {"entry": item.link, "status": result.status, "documents": result.documents,
+            "events": [e["id"] for e in result.events]}
+
+
+@app.task(name="newswatch.deliver", ignore_result=True)
+@tracked
+def deliver(event_id: str, channel: str, run: str | None = None) -> dict[str, Any]:
+    outcome = pipeline.deliver(runtime(), event_id, channel)
+    return {"event": event_id, "channel": channel, "state": outcome.state,
+            "detail": outcome.detail}
+
+
+def _route(rt: pipeline.Runtime, event: dict[str, Any], run: str | None) -> None:
+    for channel in pipeline.route_event(rt, event):
+        # Scheduled first, so a delivery whose task is lost is retried by the tick.
+        rt.store.schedule("deliveries", f"{event['id']}|{channel}",
+                          time.time() + rt.config.service.task_time_limit * 2)
+        send(deliver, event["id"], channel, run=run)
