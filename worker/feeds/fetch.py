@@ -236,7 +236,7 @@ def _read_body(response: httpx.Response, url: str, policy: FetchPolicy,
     chunks: list[bytes] = []
     size = 0
     try:
-        for chunk in response.iter_bytes(chunk_size=65536):
+        for chunk in response.iter_bytes():
             size += len(chunk)
             if size > policy.max_bytes:
                 raise TooLargeError(url, f"body exceeds {policy.max_bytes} bytes (decoded)")

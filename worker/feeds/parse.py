@@ -156,7 +156,7 @@ def _parse_with_feedparser(body: bytes, url: str) -> ParsedFeed:
     raw = feedparser.parse(body, response_headers={"content-location": url} if url else None,
                            sanitize_html=False, resolve_relative_uris=True)
     meta = raw.get("feed") or {}
-    if not raw.get("entries") and not meta.get("title"):
+    if not raw.get("entries") and not raw.get("version") and not meta:
         reason = raw.get("bozo_exception") or "no feed elements found"
         raise ParseError(f"{url}: not a feed ({reason})")
     base = url or str(meta.get("link") or "")

@@ -1,0 +1,176 @@
+import gzip
+import importlib
+import time
+import zlib
+from http.server import BaseHTTPRequestHandler
+
+import pytest
+
+from worker.demo.servers import LoopbackServer
+from worker.errors import (
+    BlockedAddressError,
+    DeadlineError,
+    FetchError,
+    HTTPStatusError,
+    TooLargeError,
+)
+from worker.feeds.fetch import (
+    FetchPolicy,
+    Validators,
+    check_url,
+    fetch,
+    is_public_address,
+    make_client,
+    retry_after_seconds,
+)
+
+fetch_module = importlib.import_module("worker.feeds.fetch")
+OPEN = FetchPolicy(timeout=5, max_bytes=100_000, allow_private_networks=True)
+CLOSED = FetchPolicy(timeout=5, max_bytes=100_000, allow_private_networks=False)
+
+
+def get(url: str, policy: FetchPolicy = OPEN, validators: Validators | None = None):
+    with make_client(policy) as client:
+        return fetch(client, url, policy, validators)
+
+
+@pytest.mark.parametrize(("address", "public"), [
+    ("93.184.215.14", True), ("2606:2800:21f:cb07:6820:80da:af6b:8b2c", True),
+    ("127.0.0.1", False), ("10.1.2.3", False), ("192.168.0.1", False), ("172.16.5.5", False),
+    ("169.254.169.254", False), ("100.64.0.1", False), ("100.127.255.254", False),
+    ("::1", False), ("fe80::1", False), ("fc00::1", False), ("::ffff:127.0.0.1", False),
+    ("::ffff:10.0.0.1", False), ("0.0.0.0", False), ("224.0.0.1", False),
+    ("2002:7f00:1::", False),
+])
+def test_address_classification(address: str, public: bool) -> None:
+    assert is_public_address(address) is public
+
+
+def test_loopback_is_refused_by_default(site: LoopbackServer) -> None:
+    site.serve("/feed", "<rss/>")
+    with pytest.raises(BlockedAddressError):
+        get(f"{site.base}/feed", CLOSED)
+    assert site.requests == []  # refused before connecting
+
+
+@pytest.mark.parametrize("host", ["localhost", "2130706433", "0x7f.1", "017700000001",
+                                  "127.1"])
+def test_names_and_numeric_forms_of_loopback_are_refused(site: LoopbackServer, host: str) -> None:
+    port = site.base.rsplit(":", 1)[1]
+    with pytest.raises(FetchError):
+        get(f"http://{host}:{port}/feed", CLOSED)
+    assert site.requests == []
+
+
+def test_a_redirect_to_a_private_address_is_refused(site: LoopbackServer,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    # Treat 127.0.0.1 as "public" for this test, so the first hop is allowed and the
+    # redirect to 127.0.0.2 (still private) is what the check must catch.
+    monkeypatch.setattr(fetch_module, "is_public_address", lambda a: a == "127.0.0.1")
+    port = site.base.rsplit(":", 1)[1]
+    site.serve("/start", b"", status=302, headers={"Location": f"http://127.0.0.2:{port}/x"})
+    with pytest.raises(BlockedAddressError, match="127.0.0.2"):
+        get(f"{site.base}/start", CLOSED)
+    assert [r[1] for r in site.requests] == ["/start"]
+
+
+@pytest.mark.parametrize("url", ["file:///etc/passwd", "ftp://x.example/f", "gopher://x/",
+                                 "http://x.example\\@evil.example/", "http://user:pw@x.example/",
+                                 "http://exa mple.org/"])
+def test_only_plain_http_urls_are_fetched(url: str) -> None:
+    with pytest.raises(FetchError):
+        check_url(url)
+
+
+def test_conditional_get_returns_not_modified(site: LoopbackServer) -> None:
+    def answer(request: BaseHTTPRequestHandler):
+        if request.headers.get("If-None-Match") == '"v1"':
+            return 304, {"ETag": '"v1"'}, b""
+        return 200, {"ETag": '"v1"', "Last-Modified": "Mon, 04 Nov 2024 01:00:00 GMT"}, b"<rss/>"
+
+    site.routes["/feed"] = answer
+    first = get(f"{site.base}/feed")
+    assert first.status == 200 and first.validators.etag == '"v1"'
+    second = get(f"{site.base}/feed", validators=first.validators)
+    assert second.not_modified and second.body == b""
+    assert site.requests[1][2]["If-Modified-Since"] == "Mon, 04 Nov 2024 01:00:00 GMT"
+
+
+def test_permanent_redirect_reports_the_new_url(site: LoopbackServer) -> None:
+    site.serve("/old", b"", status=301, headers={"Location": "/new"})
+    site.serve("/new", "<rss/>")
+    result = get(f"{site.base}/old")
+    assert result.permanent_redirect == f"{site.base}/new"
+
+
+def test_a_temporary_redirect_is_not_remembered(site: LoopbackServer) -> None:
+    site.serve("/old", b"", status=302, headers={"Location": "/new"})
+    site.serve("/new", "<rss/>")
+    assert get(f"{site.base}/old").permanent_redirect is None
+
+
+def test_redirect_loops_stop_at_the_limit(site: LoopbackServer) -> None:
+    site.serve("/a", b"", status=302, headers={"Location": "/b"})
+    site.serve("/b", b"", status=302, headers={"Location": "/a"})
+    with pytest.raises(FetchError, match="redirects"):
+        get(f"{site.base}/a")
+    assert len(site.requests) == OPEN.max_redirects + 1
+
+
+def test_oversize_bodies_are_refused(site: LoopbackServer) -> None:
+    site.serve("/big", b"x" * 200_000)
+    with pytest.raises(TooLargeError):
+        get(f"{site.base}/big")
+
+
+def test_a_gzip_bomb_is_cut_at_the_limit_after_decompression(site: LoopbackServer) -> None:
+    bomb = gzip.compress(b"\0" * 50_000_000)  # 49 KB on the wire
+    site.serve("/bomb", bomb, headers={"Content-Encoding": "gzip"})
+    with pytest.raises(TooLargeError, match="decoded"):
+        get(f"{site.base}/bomb")
+
+
+def test_stacked_content_encodings_are_refused(site: LoopbackServer) -> None:
+    body = gzip.compress(zlib.compress(b"<rss/>"))
+    site.serve("/stacked", body, headers={"Content-Encoding": "deflate, gzip"})
+    with pytest.raises(FetchError, match="stacked"):
+        get(f"{site.base}/stacked")
+
+
+def test_a_slow_drip_response_hits_the_total_deadline(site: LoopbackServer) -> None:
+    def drip(request: BaseHTTPRequestHandler):
+        request.send_response(200)
+        request.send_header("Content-Length", "1000")
+        request.end_headers()
+        for _ in range(100):
+            request.wfile.write(b"x")
+            request.wfile.flush()
+            time.sleep(0.1)
+        raise ConnectionError("stop")
+
+    site.routes["/slow"] = drip
+    policy = FetchPolicy(timeout=1.0, allow_private_networks=True)
+    started = time.monotonic()
+    with pytest.raises(DeadlineError):
+        get(f"{site.base}/slow", policy)
+    assert time.monotonic() - started < 5
+
+
+@pytest.mark.parametrize("status", [404, 429, 500, 503, 410])
+def test_error_statuses_raise_with_retry_after(site: LoopbackServer, status: int) -> None:
+    site.serve("/e", b"no", status=status, headers={"Retry-After": "120"})
+    with pytest.raises(HTTPStatusError) as error:
+        get(f"{site.base}/e")
+    assert error.value.status == status
+    assert error.value.retry_after == 120
+
+
+def test_retry_after_http_date() -> None:
+    assert retry_after_seconds("Wed, 21 Oct 2015 07:28:00 GMT", now=1445412420.0) == 60.0
+    assert retry_after_seconds("soon") is None
+
+
+def test_the_user_agent_is_honest(site: LoopbackServer) -> None:
+    site.serve("/ua", "ok")
+    get(f"{site.base}/ua", FetchPolicy(user_agent="newswatch/test", allow_private_networks=True))
+    assert site.requests[0][2]["User-Agent"] == "newswatch/test"

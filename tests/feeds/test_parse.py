@@ -1,0 +1,96 @@
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import DATA, shared_data
+from worker.errors import ParseError
+from worker.feeds.parse import parse_feed
+
+FEEDS = DATA / "feeds"
+
+
+def parse(name: str, url: str = "https://feeds.example/feed"):
+    return parse_feed((FEEDS / name).read_bytes(), url)
+
+
+@pytest.mark.parametrize(("name", "title", "link"), [
+    ("rss2.xml", "Pasukan Korea Utara di Kursk", "https://kabardunia.example/a/1"),
+    ("atom.xml", "Ukraine says 11,000 troops", "https://globalwire.example/world/11000"),
+    ("rdf.xml", "RDF item", "https://rdf.example/1"),
+    ("rss091.xml", "Old item", "https://old.example/1"),
+    ("jsonfeed.json", "Intelijen Ukraina", "https://nusantara.example/1"),
+])
+def test_every_feed_format_becomes_typed_entries(name: str, title: str, link: str) -> None:
+    feed = parse(name)
+    first = feed.entries[0]
+    assert (first.title, first.link) == (title, link)
+    assert len(first.id) == 24
+
+
+def test_dates_are_timezone_aware() -> None:
+    entry = parse("jsonfeed.json").entries[0]
+    assert entry.published is not None and entry.published.utcoffset() is not None
+    assert entry.published.isoformat() == "2024-11-13T19:40:00+07:00"
+
+
+def test_titles_lose_their_markup() -> None:
+    assert parse("rss2.xml").entries[1].title == "Second"
+
+
+def test_entries_without_guid_or_link_get_stable_identities_and_absolute_links() -> None:
+    feed = parse("no-guids-relative-links.xml", "https://rel.example/feed.xml")
+    first, second = feed.entries
+    assert first.link == "https://rel.example/news/story-1.html"
+    assert second.link is None and second.published is None
+    again = parse("no-guids-relative-links.xml", "https://rel.example/feed.xml")
+    assert [e.id for e in again.entries] == [first.id, second.id]
+    assert first.id != second.id
+
+
+def test_json_feed_relative_urls_resolve_against_the_home_page() -> None:
+    assert parse("jsonfeed.json").entries[1].link == "https://nusantara.example/relative/2"
+
+
+def test_a_wrong_charset_declaration_still_parses() -> None:
+    feed = parse("wrong-charset.xml")
+    assert len(feed.entries) == 1
+    assert "Moscou" in feed.entries[0].title
+
+
+@pytest.mark.parametrize("name", ["billion-laughs.xml", "xxe.xml", "quadratic-blowup.xml",
+                                  "doctype-past-64k.xml"])
+def test_entity_declarations_are_refused_quickly(name: str) -> None:
+    started = time.perf_counter()
+    with pytest.raises(ParseError, match="refused"):
+        parse(name)
+    assert time.perf_counter() - started < 5  # a blowup would take seconds and 100s of MB
+
+
+@pytest.mark.parametrize("name", ["malformed.xml", "not-a-feed.txt"])
+def test_broken_documents_raise_one_parse_error(name: str) -> None:
+    try:
+        feed = parse(name)
+    except ParseError as error:
+        assert "feeds.example" in str(error)
+    else:  # feedparser's forgiving mode may salvage a title from malformed XML
+        assert feed.title
+
+
+def _walk(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.rglob("*") if p.is_file() and p.name != "LICENSE"
+                  and p.suffix not in {".tsv", ".md"})
+
+
+@pytest.mark.parametrize("corpus", ["feedparser-tests", "real-feeds"])
+def test_every_shared_feed_goes_through_without_an_unhandled_error(corpus: str) -> None:
+    files = _walk(shared_data(corpus))
+    parsed = refused = 0
+    for path in files:
+        try:
+            parse_feed(path.read_bytes(), f"https://example.org/{path.name}")
+            parsed += 1
+        except ParseError:
+            refused += 1
+    assert parsed + refused == len(files)
+    assert parsed > len(files) * 0.8, (parsed, refused)
