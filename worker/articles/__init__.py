@@ -19,8 +19,8 @@ from worker.articles.normalise import to_schema_text
 __all__ = ["Article", "Document", "decode_html", "extract_article", "make_document",
            "paragraphs_from_html"]
 
-# A page body shorter than this is treated as "no article" and the feed's content is
-# tried instead (trafilatura returns navigation crumbs for index pages).
+# A body shorter than this is "no article": the feed's content is tried instead, and if
+# that is short too there is no document (trafilatura returns crumbs for index pages).
 MIN_BODY_CHARACTERS = 150
 
 
@@ -65,8 +65,8 @@ def make_document(article: Article | None, *, source: str, fallback_html: str = 
         from_feed = to_schema_text(paragraphs_from_html(fallback_html), title)
         if len(from_feed) > len(text):
             text = from_feed
-    if not text:
-        return None
+    if len(text) < MIN_BODY_CHARACTERS:
+        return None  # navigation crumbs of an index page are not an article
     page_url = article.url if article else url
     canonical = article.canonical_url if article else canonical_url(url)
     hint = (article.html_language if article else None) or language_hint

@@ -55,10 +55,10 @@ class ManifestRecord:
     similarity: float | None = None
 
     def to_json(self) -> str:
-        fields = {k: v for k, v in asdict(self).items()
-                  if v is not None or k in ("file", "published")}
-        if not self.revision:
-            fields.pop("revision")
+        fields = asdict(self)
+        for optional in ("duplicate_of", "similarity", "revision"):
+            if not fields[optional]:
+                fields.pop(optional)
         return json.dumps(fields, ensure_ascii=False, sort_keys=False)
 
     @classmethod

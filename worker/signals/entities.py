@@ -16,6 +16,10 @@ _NOT_NAMES = {
     "the", "a", "an", "and", "but", "in", "on", "at", "it", "he", "she", "they", "we", "i",
     "this", "that", "these", "those", "mr", "ms", "mrs", "dr", "di", "ke", "dan", "ini",
     "itu", "ia", "dia", "namun", "tetapi", "yang", "para", "sang", "der", "die", "das",
+    "mereka", "kami", "kita", "saya", "sementara", "menurut", "bahkan", "hal", "sebuah",
+    "seorang", "pada", "dalam", "untuk", "dengan", "jika", "ketika", "setelah", "sebelum",
+    "however", "meanwhile", "after", "before", "when", "if", "as", "according", "there",
+    "his", "her", "their", "our", "its", "some", "many", "all", "one", "two",
     "le", "la", "les", "el", "los", "las", "un", "une", "il", "lo",
 }
 # Titles before a name: "General Kim Yong Bok" and "Jenderal Kim Yong Bok" are one name.
@@ -38,12 +42,18 @@ def tracked_entities(text: str, topic: TopicSettings, title: str = "") -> set[st
 
 
 def proper_names(text: str) -> set[str]:
-    """Capitalised names not at the start of a sentence (a cheap, script-agnostic NER)."""
+    """Capitalised word sequences (a cheap, script-agnostic NER).
+
+    A sentence's first word is capitalised anyway: it counts only when the document never
+    writes it in lower case ("Pentagon mengonfirmasi…" yes, "Namun, …" no).
+    """
+    lower_words = set(re.findall(r"(?<![\w])[a-zß-ÿа-я][\w'’-]*", text))
     names: set[str] = set()
     for sentence in sentences(text):
         for match in _NAME.finditer(sentence.text):
             words = match.group().split()
-            if match.start() == 0 or sentence.text[:match.start()].rstrip()[-1:] in "“\"‘«(":
+            starts = match.start() == 0 or sentence.text[:match.start()].rstrip()[-1:] in "“\"‘«("
+            if starts and (words[0].lower() in lower_words or fold(words[0]) in _NOT_NAMES):
                 words = words[1:]
             while words and (fold(words[0]) in _NOT_NAMES
                              or fold(words[0]).rstrip(".") in _TITLES):

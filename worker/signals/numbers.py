@@ -120,7 +120,7 @@ RANGE_OPENERS = ("antara", "between", "zwischen", "entre", "между", "tra", 
 
 _DIGITS = r"\d[\d.,\u00a0\u202f\u2009 ]*\d|\d"
 _NUMBER = re.compile(
-    rf"(?<![\w\-./,+])(?P<digits>{_DIGITS})(?P<suffix>(?:k|m|mn|bn|b|rb|jt)\b)?(?![\w.,]\d)",
+    rf"(?<![\w\-./,+:])(?P<digits>{_DIGITS})(?P<suffix>(?:k|m|mn|bn|b|rb|jt)\b)?(?![\w.,]\d)",
     re.IGNORECASE,
 )
 
@@ -207,7 +207,7 @@ def _scale_after(text: str, position: int) -> tuple[float, int]:
 def _is_excluded(sentence: str, start: int, end: int, digits: str, value: float) -> bool:
     before = fold(sentence[max(0, start - 30):start])
     after = fold(sentence[end:end + 30])
-    next_words = _words_after(fold(sentence), end, 2)
+    next_words = [w for w in _words_after(fold(sentence), end, 3) if w.strip(".")][:2]
     previous_words = re.findall(r"[\w-]+", before)[-2:]
     stripped = after.lstrip()
     if stripped.startswith(PERCENT_WORDS) or re.match(r"\s*%", after):

@@ -1,0 +1,104 @@
+"""A dated sequence of articles replayed through the pipeline yields exactly the expected
+alerts: troop numbers rise over weeks, outlets repeat and translate each other."""
+
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import write_config
+from worker import pipeline
+from worker.articles import Document
+from worker.articles.corpus import document_id
+from worker.config import load_config
+
+STORY = [
+    # (date, outlet, language, url slug, text)
+    ("2024-10-30", "kabar", "id", "k1",
+     "Pentagon mengatakan Korea Utara telah mengirim sekitar 10.000 tentara ke Rusia.\n"
+     "Para pejabat di Washington menyebut pasukan itu sedang berlatih di Timur Jauh."),
+    ("2024-11-02", "daily", "en", "d0",
+     "The regional election commission published the schedule of televised debates.\n"
+     "Candidates must submit their programmes three days before each debate."),
+    ("2024-11-05", "wire", "en", "w1",
+     "About 10,400 North Korean troops are now in Russia, officials in Seoul said.\n"
+     "The soldiers arrived by train over the past week."),
+    ("2024-11-13", "wire", "en", "w2",
+     "Ukraine's defence intelligence says 11,000 North Korean troops are now in Russia.\n"
+     "General Kim Yong Bok was seen with Russian commanders near the front in Kursk.\n"
+     "The soldiers completed training at ranges in the Far East before moving west."),
+    ("2024-11-13", "nusantara", "id", "n1",
+     "Intelijen Ukraina menyebut 11.000 tentara Korea Utara kini berada di Rusia.\n"
+     "Jenderal Kim Yong Bok terlihat bersama para komandan Rusia di dekat Kursk."),
+    ("2024-11-20", "wire", "en", "w3",
+     "North Korea plans to send 15,000 troops to Russia next year, lawmakers in Seoul were "
+     "told.\nThe deployment would be the largest abroad in decades."),
+    ("2024-11-25", "kabar", "en", "k2",
+     "Ukraine's defence intelligence says 11,000 North Korean troops are now in Russia.\n"
+     "General Kim Yong Bok was seen with Russian commanders near the front in Kursk.\n"
+     "The soldiers completed training at ranges in the Far East before moving west.\n"
+     "An updated estimate puts the number at 12,000 North Korean soldiers in Russia."),
+    ("2024-12-02", "daily", "en", "d1",
+     "Britain estimates that more than 700,000 Russian soldiers have been killed or wounded.\n"
+     "General Kim Yong Bok now commands the North Korean contingent in Kursk, Russia."),
+    ("2024-12-03", "wire", "en", "w2",  # the same URL and text again: nothing new
+     "Ukraine's defence intelligence says 11,000 North Korean troops are now in Russia.\n"
+     "General Kim Yong Bok was seen with Russian commanders near the front in Kursk.\n"
+     "The soldiers completed training at ranges in the Far East before moving west."),
+    ("2024-12-04", "kabar", "id", "k3",
+     "Dalam serangan itu, 2.000 tentara Korea Utara tewas di Kursk, Rusia.\n"
+     "Angka tersebut belum dapat dikonfirmasi secara independen."),
+]
+
+
+@pytest.fixture
+def runtime(tmp_path: Path, redis_url: str) -> pipeline.Runtime:
+    return pipeline.Runtime(load_config(write_config(tmp_path)), redis_url)
+
+
+def replay(rt: pipeline.Runtime) -> list[dict]:
+    topic = rt.config.topics["nk-troops-russia"]
+    events = []
+    for date, outlet, language, slug, text in STORY:
+        url = f"https://{outlet}.example/{slug}"
+        document = Document(id=document_id(url), url=url, canonical_url=url, title=slug,
+                            text=text, published=datetime.fromisoformat(date),
+                            language=language, source=outlet)
+        events += pipeline.ingest_document(rt, topic, document, None).events
+    return events
+
+
+def test_the_story_yields_exactly_the_expected_alerts(runtime: pipeline.Runtime) -> None:
+    events = replay(runtime)
+    summary = [(e["type"], e.get("figure", {}).get("id"),
+                (e.get("previous") or {}).get("value"), (e.get("current") or {}).get("value"),
+                e.get("entity", {}).get("name")) for e in events]
+    assert summary == [
+        ("figure.changed", "nk_troops_in_russia", 10000, 11000, None),
+        ("figure.changed", "nk_troops_in_russia", 11000, 12000, None),
+        ("figure.changed", "ru_casualties", 600000, 700000, None),
+        ("entity.emerging", None, None, None, "Kim Yong Bok"),
+    ]
+    first = events[0]
+    assert first["current"]["document"]["source"] == "wire"
+    assert first["previous"]["quote"].startswith("Pentagon mengonfirmasi")
+    assert first["sources"] == 1
+
+
+def test_repeats_add_sources_and_copies_are_recorded(runtime: pipeline.Runtime) -> None:
+    replay(runtime)
+    figure = runtime.store.figure("nk-troops-russia", "nk_troops_in_russia")
+    assert figure is not None and figure["value"] == 12000
+    history = runtime.store.figure_history("nk-troops-russia", "nk_troops_in_russia")
+    assert [h["value"] for h in history] == [10000, 11000, 12000]
+    stats = runtime.store.stats()
+    assert stats["off_topic"] == 1 and stats["copies"] == 1 and stats["unchanged"] == 1
+    assert stats["documents"] == 7
+    manifest = (runtime.config.corpus_dir(runtime.config.topics["nk-troops-russia"])
+                / "manifest.jsonl").read_text()
+    assert '"duplicate_of": "' + document_id("https://wire.example/w2") in manifest
+
+
+def test_replaying_twice_raises_no_alert_twice(runtime: pipeline.Runtime) -> None:
+    assert len(replay(runtime)) == 4
+    assert replay(runtime) == []
