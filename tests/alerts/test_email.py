@@ -1,0 +1,99 @@
+import time
+from pathlib import Path
+
+from tests.alerts.conftest import Mailbox, figure_event, make_runtime
+from worker import pipeline
+from worker.alerts.email import render, single_line
+from worker.store.embedded import free_port
+
+HOSTILE = 'Troops <img src=x onerror=alert(1)>\r\nBcc: victim@example.org\n=0A'
+
+
+def email_runtime(tmp_path: Path, redis_url: str, port: int, digest: str | None = None):
+    channel = {"type": "email", "to": ["desk@example.org"]}
+    if digest:
+        channel["digest"] = digest
+    return make_runtime(tmp_path, redis_url, {"mail": channel}, smtp_port=port)
+
+
+def queue(rt: pipeline.Runtime, event: dict) -> dict:
+    assert rt.store.save_event(event)
+    assert pipeline.route_event(rt, event) == ["mail"]
+    return event
+
+
+def test_mail_has_escaped_html_and_plain_parts(tmp_path: Path, redis_url: str,
+                                               smtp: tuple[Mailbox, int]) -> None:
+    mailbox, port = smtp
+    rt = email_runtime(tmp_path, redis_url, port)
+    event = queue(rt, figure_event(HOSTILE))
+    assert pipeline.deliver(rt, event["id"], "mail").state == "delivered"
+    [message] = mailbox.messages
+    assert mailbox.envelopes == [("newswatch@localhost", ["desk@example.org"])]
+    assert message["Bcc"] is None and "\n" not in str(message["Subject"])
+    assert message["Subject"].startswith("[newswatch] North Korean troops in Russia: 11,000")
+    html = message.get_body(("html",)).get_content()
+    text = message.get_body(("plain",)).get_content()
+    assert "<img" not in html and "&lt;img src=x onerror=alert(1)&gt;" in html
+    assert "11,000" in text and event["id"] in text
+    assert "Bcc: victim" not in text.split("\n")[0]
+
+
+def test_a_title_with_crlf_cannot_add_a_header() -> None:
+    event = figure_event(HOSTILE)
+    event["figure"]["label"] = "Troops\r\nBcc: victim@example.org"
+    message = render([event], "newswatch@localhost", ["desk@example.org"])
+    headers = message.as_bytes().split(b"\n\n", 1)[0]
+    assert b"\nBcc:" not in headers and message["Bcc"] is None
+    assert single_line("a\r\nb\x00c\u2028d") == "a b c d"
+
+
+def test_a_digest_gathers_events_into_one_message(tmp_path: Path, redis_url: str,
+                                                  smtp: tuple[Mailbox, int]) -> None:
+    mailbox, port = smtp
+    rt = email_runtime(tmp_path, redis_url, port, digest="1h")
+    for n in range(3):
+        event = queue(rt, {**figure_event(f"Story {n}"), "id": f"evt_digest{n}"})
+        assert pipeline.deliver(rt, event["id"], "mail").state == "digest"
+    assert pipeline.flush_digests(rt) == 0  # the window has not passed
+    assert pipeline.flush_digests(rt, now=time.time() + 3601) == 1
+    [message] = mailbox.messages
+    assert message["Subject"].startswith("[newswatch] 3 alerts")
+    assert all(f"Story {n}" in message.get_body(("plain",)).get_content() for n in range(3))
+    assert rt.store.delivery("evt_digest2", "mail")["state"] == "delivered"
+
+
+def test_smtp_down_is_retried(tmp_path: Path, redis_url: str) -> None:
+    rt = email_runtime(tmp_path, redis_url, free_port())
+    event = queue(rt, figure_event())
+    outcome = pipeline.deliver(rt, event["id"], "mail")
+    assert outcome.state == "retrying" and "SMTP 127.0.0.1" in outcome.detail
+
+
+def test_a_refused_recipient_fails_without_retry(tmp_path: Path, redis_url: str,
+                                                 smtp: tuple[Mailbox, int]) -> None:
+    mailbox, port = smtp
+    mailbox.refuse.add("desk@example.org")
+    rt = email_runtime(tmp_path, redis_url, port)
+    event = queue(rt, figure_event())
+    outcome = pipeline.deliver(rt, event["id"], "mail")
+    assert outcome.state == "failed" and "refused" in outcome.detail
+    assert mailbox.messages == []
+
+
+def test_a_slow_smtp_server_times_out_and_is_retried(tmp_path: Path, redis_url: str) -> None:
+    import socket
+    import threading
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    port = listener.getsockname()[1]
+    accepted = []
+    threading.Thread(target=lambda: accepted.append(listener.accept()), daemon=True).start()
+    rt = email_runtime(tmp_path, redis_url, port)  # the server never greets
+    event = queue(rt, figure_event())
+    started = time.monotonic()
+    outcome = pipeline.deliver(rt, event["id"], "mail")
+    assert outcome.state == "retrying" and time.monotonic() - started < 10
+    listener.close()
