@@ -369,3 +369,7 @@ def main() -> None:
         typer.secho(f"newswatch: {error}", fg=typer.colors.RED, err=True)
         sys.exit(1)
 
+
+
+if __name__ == "__main__":
+    main()

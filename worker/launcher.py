@@ -61,7 +61,11 @@ def redis_for(config: Config) -> Iterator[Services]:
     """A Redis to talk to: the configured one, a running embedded one, or a new embedded one."""
     url = configured_redis_url(config)
     if url:
-        yield Services(url)
+        services = Services(url)
+        try:
+            yield services
+        finally:
+            stop_children(services)
         return
     embedded = start_redis(config.data_dir / "redis")
     _url_file(config).write_text(embedded.url)
