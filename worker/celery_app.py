@@ -24,9 +24,12 @@ from worker.errors import ConfigError
 def redis_url_for(config: Config) -> str:
     url = os.environ.get("NEWSWATCH_REDIS_URL") or config.service.redis_url
     if not url:
-        raise ConfigError([
-            f"{config.directory / 'newswatch.yaml'}: redis_url: no Redis URL is configured "
-            "(set NEWSWATCH_REDIS_URL, or use `newswatch run`, which starts an embedded one)"])
+        raise ConfigError(
+            [
+                f"{config.directory / 'newswatch.yaml'}: redis_url: no Redis URL is configured "
+                "(set NEWSWATCH_REDIS_URL, or use `newswatch run`, which starts an embedded one)"
+            ]
+        )
     return url
 
 

@@ -19,14 +19,19 @@ from worker.errors import ConfigError, NewswatchError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-cli = typer.Typer(help="newswatch keeps a topic's news corpus current and alerts when the "
-                       "story moves.", no_args_is_help=True, add_completion=False,
-                  pretty_exceptions_enable=False)
+cli = typer.Typer(
+    help="newswatch keeps a topic's news corpus current and alerts when the story moves.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
 feeds_cli = typer.Typer(help="List, add and import feeds.", no_args_is_help=True)
 cli.add_typer(feeds_cli, name="feeds")
 
-ConfigOption = Annotated[Path | None, typer.Option(
-    "--config", help="Config folder (default: config/ or NEWSWATCH_CONFIG_DIR).")]
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option("--config", help="Config folder (default: config/ or NEWSWATCH_CONFIG_DIR)."),
+]
 
 
 def _config(directory: Path | None) -> Config:
@@ -41,8 +46,10 @@ def _fail(message: str) -> None:
 
 
 def _logging(verbose: bool) -> None:
-    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
 
 
 @cli.command("check-config")
@@ -59,16 +66,19 @@ def check_config_command(config: ConfigOption = None) -> None:
 
 
 @cli.command()
-def run(config: ConfigOption = None,
-        concurrency: Annotated[int, typer.Option(help="Worker processes.")] = 2) -> None:
+def run(
+    config: ConfigOption = None,
+    concurrency: Annotated[int, typer.Option(help="Worker processes.")] = 2,
+) -> None:
     """Run a worker and beat (with an embedded Redis when no Redis URL is configured)."""
     from worker import launcher
 
     settings = _config(config)
     with launcher.redis_for(settings) as services:
         where = "embedded Redis" if services.embedded else "Redis"
-        typer.echo(f"newswatch: {where} at {services.redis_url}; starting worker and beat "
-                   "(Ctrl-C stops)")
+        typer.echo(
+            f"newswatch: {where} at {services.redis_url}; starting worker and beat (Ctrl-C stops)"
+        )
         worker = launcher.start_worker(services, settings, concurrency=concurrency)
         beat = launcher.start_beat(services, settings)
         try:
@@ -81,10 +91,12 @@ def run(config: ConfigOption = None,
 
 
 @cli.command()
-def poll(config: ConfigOption = None,
-         once: Annotated[bool, typer.Option("--once", help="Poll every feed once.")] = False,
-         timeout: Annotated[float, typer.Option(help="Give up after this many seconds.")] = 600,
-         verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False) -> None:
+def poll(
+    config: ConfigOption = None,
+    once: Annotated[bool, typer.Option("--once", help="Poll every feed once.")] = False,
+    timeout: Annotated[float, typer.Option(help="Give up after this many seconds.")] = 600,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
+) -> None:
     """Poll every feed once, process all that follows through the task queue, summarise."""
     if not once:
         _fail("only `poll --once` exists; `newswatch run` polls on a schedule")
@@ -100,8 +112,9 @@ def poll(config: ConfigOption = None,
         raise typer.Exit(2)
 
 
-def poll_once(settings: Config, services: Any, timeout: float,
-              echo: Callable[[str], Any] = print) -> dict[str, int]:
+def poll_once(
+    settings: Config, services: Any, timeout: float, echo: Callable[[str], Any] = print
+) -> dict[str, int]:
     """Enqueue a poll of every feed and wait until everything that follows is done."""
     from worker import launcher, tasks
 
@@ -132,24 +145,29 @@ def poll_once(settings: Config, services: Any, timeout: float,
 
 def _print_summary(stats: dict[str, int]) -> None:
     polls = {k.removeprefix("polls_"): v for k, v in stats.items() if k.startswith("polls_")}
-    typer.echo(f"polled {stats.get('feeds', 0)} feed(s): "
-               + (", ".join(f"{v} {k.replace('_', ' ')}" for k, v in sorted(polls.items()))
-                  or "none"))
-    typer.echo(f"entries: {stats.get('entries', 0)} new; documents: {stats.get('documents', 0)} "
-               f"written, {stats.get('revisions', 0)} revised, {stats.get('copies', 0)} "
-               f"duplicates, {stats.get('off_topic', 0)} off topic, "
-               f"{stats.get('empty', 0)} without text")
+    typer.echo(
+        f"polled {stats.get('feeds', 0)} feed(s): "
+        + (", ".join(f"{v} {k.replace('_', ' ')}" for k, v in sorted(polls.items())) or "none")
+    )
+    typer.echo(
+        f"entries: {stats.get('entries', 0)} new; documents: {stats.get('documents', 0)} "
+        f"written, {stats.get('revisions', 0)} revised, {stats.get('copies', 0)} "
+        f"duplicates, {stats.get('off_topic', 0)} off topic, "
+        f"{stats.get('empty', 0)} without text"
+    )
     if stats.get("pending"):
-        typer.secho(f"{stats['pending']} task(s) still pending at the timeout",
-                    fg=typer.colors.YELLOW)
+        typer.secho(
+            f"{stats['pending']} task(s) still pending at the timeout", fg=typer.colors.YELLOW
+        )
 
 
 @cli.command()
-def ingest(paths: Annotated[list[str], typer.Argument(help="Files (HTML or text) or URLs.")],
-           config: ConfigOption = None,
-           topic: Annotated[str | None, typer.Option(help="Only this topic.")] = None,
-           source: Annotated[str | None, typer.Option(help="Outlet name to record.")] = None,
-           ) -> None:
+def ingest(
+    paths: Annotated[list[str], typer.Argument(help="Files (HTML or text) or URLs.")],
+    config: ConfigOption = None,
+    topic: Annotated[str | None, typer.Option(help="Only this topic.")] = None,
+    source: Annotated[str | None, typer.Option(help="Outlet name to record.")] = None,
+) -> None:
     """Run given articles (HTML or text files, or URLs) through the pipeline."""
     from worker import launcher, pipeline
     from worker.articles import decode_html, extract_article, make_document
@@ -175,15 +193,22 @@ def ingest(paths: Annotated[list[str], typer.Argument(help="Files (HTML or text)
                 article = extract_article(html, url)
                 document = make_document(article, source=source or pipeline.source_name(url))
             else:
-                document = make_document(None, source=source or "file", fallback_html=html,
-                                         url=url, fallback_title=Path(item).stem)
+                document = make_document(
+                    None,
+                    source=source or "file",
+                    fallback_html=html,
+                    url=url,
+                    fallback_title=Path(item).stem,
+                )
             if document is None:
                 typer.echo(f"{item}: no article text found")
                 continue
             for topic_id in topics:
                 outcome = pipeline.ingest_document(rt, settings.topics[topic_id], document, None)
-                typer.echo(f"{item}: {topic_id}: {outcome.status}"
-                           + (f" → {outcome.file}" if outcome.file else ""))
+                typer.echo(
+                    f"{item}: {topic_id}: {outcome.status}"
+                    + (f" → {outcome.file}" if outcome.file else "")
+                )
                 for event in outcome.events:
                     from worker.alerts.events import summary_line
 
@@ -194,8 +219,9 @@ def ingest(paths: Annotated[list[str], typer.Argument(help="Files (HTML or text)
 
 
 @cli.command()
-def figures(topic: Annotated[str | None, typer.Argument()] = None,
-            config: ConfigOption = None) -> None:
+def figures(
+    topic: Annotated[str | None, typer.Argument()] = None, config: ConfigOption = None
+) -> None:
     """Each figure's current value and its history with dates, quotes and sources."""
     from worker import launcher, pipeline
 
@@ -212,21 +238,26 @@ def figures(topic: Annotated[str | None, typer.Argument()] = None,
                 if value is None:
                     typer.echo(f"  {figure.label}: no observation yet")
                     continue
-                typer.echo(f"  {figure.label}: {value['qualifier']} {value['value']:,.0f} "
-                           f"({len(value['sources'])} source(s): {', '.join(value['sources'])})")
+                typer.echo(
+                    f"  {figure.label}: {value['qualifier']} {value['value']:,.0f} "
+                    f"({len(value['sources'])} source(s): {', '.join(value['sources'])})"
+                )
                 for step in rt.store.figure_history(topic_id, figure_id):
                     document = step["document"]
-                    typer.echo(f"    {step['observed_at']}  {step['qualifier']} "
-                               f"{step['value']:,.0f}  {document.get('source')}  "
-                               f"{document.get('file') or ''}")
+                    typer.echo(
+                        f"    {step['observed_at']}  {step['qualifier']} "
+                        f"{step['value']:,.0f}  {document.get('source')}  "
+                        f"{document.get('file') or ''}"
+                    )
                     typer.echo(f"      “{step['quote'][:160]}”")
 
 
 @cli.command()
-def alerts(config: ConfigOption = None,
-           limit: Annotated[int, typer.Option(help="How many recent events.")] = 20,
-           resend: Annotated[str | None, typer.Option(help="Re-send this event id.")] = None,
-           ) -> None:
+def alerts(
+    config: ConfigOption = None,
+    limit: Annotated[int, typer.Option(help="How many recent events.")] = 20,
+    resend: Annotated[str | None, typer.Option(help="Re-send this event id.")] = None,
+) -> None:
     """The alert log: each event with its delivery state per channel."""
     from worker import launcher, pipeline
     from worker.alerts.events import summary_line
@@ -248,8 +279,10 @@ def alerts(config: ConfigOption = None,
             typer.echo(f"{event['detected_at']}  {event['id']}  {summary_line(event)}")
             for channel, state in sorted(rt.store.deliveries(event["id"]).items()):
                 error = f" — {state['last_error']}" if state.get("last_error") else ""
-                typer.echo(f"    {channel}: {state.get('state')} "
-                           f"(attempts {state.get('attempts', 0)}){error}")
+                typer.echo(
+                    f"    {channel}: {state.get('state')} "
+                    f"(attempts {state.get('attempts', 0)}){error}"
+                )
 
 
 @cli.command()
@@ -284,11 +317,14 @@ def feeds_list(config: ConfigOption = None) -> None:
                 typer.echo("    never polled")
                 continue
             typer.echo(f"    url: {state.url}{'  (retired)' if state.retired else ''}")
-            typer.echo(f"    last success: {_when(state.last_success)}; next poll: "
-                       f"{_when(state.next_poll)}; entries seen: {state.entries_seen}")
+            typer.echo(
+                f"    last success: {_when(state.last_success)}; next poll: "
+                f"{_when(state.next_poll)}; entries seen: {state.entries_seen}"
+            )
             if state.consecutive_errors:
-                typer.echo(f"    {state.consecutive_errors} consecutive error(s); last: "
-                           f"{state.last_error}")
+                typer.echo(
+                    f"    {state.consecutive_errors} consecutive error(s); last: {state.last_error}"
+                )
 
 
 def _when(stamp: float | None) -> str:
@@ -310,9 +346,12 @@ def _append_feeds(directory: Path, new: list[dict[str, Any]]) -> int:
 
 
 @feeds_cli.command("add")
-def feeds_add(url: str, topic: Annotated[list[str], typer.Option("--topic", help="Topic id.")],
-              name: Annotated[str | None, typer.Option()] = None,
-              config: ConfigOption = None) -> None:
+def feeds_add(
+    url: str,
+    topic: Annotated[list[str], typer.Option("--topic", help="Topic id.")],
+    name: Annotated[str | None, typer.Option()] = None,
+    config: ConfigOption = None,
+) -> None:
     """Add a feed to feeds.yaml."""
     settings = _config(config)
     for topic_id in topic:
@@ -329,8 +368,9 @@ def feeds_add(url: str, topic: Annotated[list[str], typer.Option("--topic", help
 
 
 @feeds_cli.command("import")
-def feeds_import(opml: Path, topic: Annotated[list[str], typer.Option("--topic")],
-                 config: ConfigOption = None) -> None:
+def feeds_import(
+    opml: Path, topic: Annotated[list[str], typer.Option("--topic")], config: ConfigOption = None
+) -> None:
     """Import the feeds of an OPML file into feeds.yaml."""
     from worker.feeds.opml import read_opml
 
@@ -338,8 +378,10 @@ def feeds_import(opml: Path, topic: Annotated[list[str], typer.Option("--topic")
     if not opml.is_file():
         _fail(f"{opml}: no such file")
     outlines = read_opml(opml.read_bytes(), str(opml))
-    entries = [{"url": o.url, "topics": list(topic), **({"name": o.name} if o.name else {})}
-               for o in outlines]
+    entries = [
+        {"url": o.url, "topics": list(topic), **({"name": o.name} if o.name else {})}
+        for o in outlines
+    ]
     added = _append_feeds(settings.directory, entries)
     problems = check_config(settings.directory)
     if problems:
@@ -348,9 +390,12 @@ def feeds_import(opml: Path, topic: Annotated[list[str], typer.Option("--topic")
 
 
 @cli.command()
-def demo(keep: Annotated[Path | None, typer.Option(
-            help="Keep the demo's config, corpus and data in this folder.")] = None,
-         verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False) -> None:
+def demo(
+    keep: Annotated[
+        Path | None, typer.Option(help="Keep the demo's config, corpus and data in this folder.")
+    ] = None,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
+) -> None:
     """Offline end-to-end run on bundled feeds, served on loopback; prints alerts as they arrive."""
     _logging(verbose)
     from worker.demo import run_demo
@@ -368,7 +413,6 @@ def main() -> None:
     except NewswatchError as error:
         typer.secho(f"newswatch: {error}", fg=typer.colors.RED, err=True)
         sys.exit(1)
-
 
 
 if __name__ == "__main__":

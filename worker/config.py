@@ -126,8 +126,9 @@ class FigureSettings(_Model):
     exclude: list[str] = Field(default_factory=list)
     alert: Literal["increase", "decrease", "change"] = "increase"
     tolerance: float = Field(default=0.0, ge=0.0, lt=1.0)
-    ignore: list[Literal["about", "nearly", "more than", "at least", "up to", "planned",
-                         "exact"]] = Field(default_factory=list)
+    ignore: list[
+        Literal["about", "nearly", "more than", "at least", "up to", "planned", "exact"]
+    ] = Field(default_factory=list)
 
 
 class EmergingSettings(_Model):
@@ -192,8 +193,13 @@ class AppriseChannel(_Model):
 
 
 Channel = Annotated[WebhookChannel | EmailChannel | AppriseChannel, Field(discriminator="type")]
-EVENT_TYPES = ("figure.changed", "entity.first_seen", "entity.emerging", "feed.failing",
-               "feed.recovered")
+EVENT_TYPES = (
+    "figure.changed",
+    "entity.first_seen",
+    "entity.emerging",
+    "feed.failing",
+    "feed.recovered",
+)
 
 
 class Route(_Model):
@@ -295,20 +301,32 @@ def load_config(directory: Path | None = None, env: Mapping[str, str] | None = N
                 problems.append(f"{feeds_path}: feeds.{index}.topics: no topic named {topic_id!r}")
 
     alerts_path = directory / "alerts.yaml"
-    alerts = _validate(AlertSettings, _read_yaml(alerts_path, problems, required=False) or {},
-                       alerts_path, env, problems)
+    alerts = _validate(
+        AlertSettings,
+        _read_yaml(alerts_path, problems, required=False) or {},
+        alerts_path,
+        env,
+        problems,
+    )
     if alerts is not None:
         for index, route in enumerate(alerts.routes):
             for topic_id in route.topics:
                 if topic_id != "*" and topic_id not in topics:
                     problems.append(
-                        f"{alerts_path}: routes.{index}.topics: no topic named {topic_id!r}")
+                        f"{alerts_path}: routes.{index}.topics: no topic named {topic_id!r}"
+                    )
 
     if problems:
         raise ConfigError(problems)
     assert service is not None and alerts is not None
-    return Config(directory=directory, service=service, feeds=tuple(feeds), topics=topics,
-                  alerts=alerts, root=directory.resolve().parent)
+    return Config(
+        directory=directory,
+        service=service,
+        feeds=tuple(feeds),
+        topics=topics,
+        alerts=alerts,
+        root=directory.resolve().parent,
+    )
 
 
 def check_config(directory: Path | None = None) -> list[str]:
@@ -337,6 +355,7 @@ def _read_yaml(path: Path, problems: list[str], *, required: bool = True) -> Any
 def _expand(value: Any, env: Mapping[str, str], key: str, missing: list[tuple[str, str]]) -> Any:
     """Replace `${VAR}` and `${VAR:-default}` in every string, recording unset variables."""
     if isinstance(value, str):
+
         def substitute(match: re.Match[str]) -> str:
             name, default = match.group(1), match.group(2)
             if name in env:
@@ -348,16 +367,17 @@ def _expand(value: Any, env: Mapping[str, str], key: str, missing: list[tuple[st
 
         return _ENV_REFERENCE.sub(substitute, value)
     if isinstance(value, dict):
-        return {k: _expand(v, env, f"{key}.{k}" if key else str(k), missing)
-                for k, v in value.items()}
+        return {
+            k: _expand(v, env, f"{key}.{k}" if key else str(k), missing) for k, v in value.items()
+        }
     if isinstance(value, list):
-        return [_expand(v, env, f"{key}.{i}" if key else str(i), missing)
-                for i, v in enumerate(value)]
+        return [
+            _expand(v, env, f"{key}.{i}" if key else str(i), missing) for i, v in enumerate(value)
+        ]
     return value
 
 
-def _apply_env_overrides(raw: Any, env: Mapping[str, str], problems: list[str],
-                         path: Path) -> Any:
+def _apply_env_overrides(raw: Any, env: Mapping[str, str], problems: list[str], path: Path) -> Any:
     if not isinstance(raw, dict):
         return raw
     merged = dict(raw)
@@ -375,8 +395,14 @@ def _apply_env_overrides(raw: Any, env: Mapping[str, str], problems: list[str],
     return merged
 
 
-def _validate(model: type[M], raw: Any, path: Path, env: Mapping[str, str],
-                            problems: list[str], prefix: str = "") -> M | None:
+def _validate(
+    model: type[M],
+    raw: Any,
+    path: Path,
+    env: Mapping[str, str],
+    problems: list[str],
+    prefix: str = "",
+) -> M | None:
     if raw is None:
         return None
     missing: list[tuple[str, str]] = []

@@ -39,7 +39,7 @@ def shingles(text: str, size: int = SHINGLE_WORDS) -> set[bytes]:
     words = _WORD.findall(fold(text))
     if len(words) < size:
         return {" ".join(words).encode("utf-8")} if words else set()
-    return {" ".join(words[i:i + size]).encode("utf-8") for i in range(len(words) - size + 1)}
+    return {" ".join(words[i : i + size]).encode("utf-8") for i in range(len(words) - size + 1)}
 
 
 @lru_cache(maxsize=32)
@@ -64,7 +64,7 @@ def band_keys(signature: np.ndarray, duplicate_threshold: float) -> tuple[str, .
     bands, rows = lsh_params(lsh_threshold(duplicate_threshold))
     keys = []
     for band in range(bands):
-        chunk = signature[band * rows:(band + 1) * rows].tobytes()
+        chunk = signature[band * rows : (band + 1) * rows].tobytes()
         keys.append(f"{band}:{hashlib.blake2b(chunk, digest_size=8).hexdigest()}")
     return tuple(keys)
 

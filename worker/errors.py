@@ -50,8 +50,15 @@ class ParseError(NewswatchError):
 class DeliveryError(NewswatchError):
     """An alert could not be delivered to a channel."""
 
-    def __init__(self, channel: str, reason: str, *, retryable: bool = True,
-                 retry_after: float | None = None, disable: bool = False) -> None:
+    def __init__(
+        self,
+        channel: str,
+        reason: str,
+        *,
+        retryable: bool = True,
+        retry_after: float | None = None,
+        disable: bool = False,
+    ) -> None:
         self.channel = channel
         self.reason = reason
         self.retryable = retryable

@@ -82,28 +82,52 @@ def celery_command(*arguments: str) -> list[str]:
     return [sys.executable, "-m", "celery", "-A", "worker.celery_app", *arguments]
 
 
-def start_worker(services: Services, config: Config, *, concurrency: int = 2,
-                 name: str = "newswatch", quiet: bool = False) -> subprocess.Popen[bytes]:
-    command = celery_command("worker", "--loglevel", "WARNING" if quiet else "INFO",
-                             "--concurrency", str(concurrency), "-n", f"{name}@%h",
-                             "-Q", "newswatch", "--without-gossip", "--without-mingle")
+def start_worker(
+    services: Services,
+    config: Config,
+    *,
+    concurrency: int = 2,
+    name: str = "newswatch",
+    quiet: bool = False,
+) -> subprocess.Popen[bytes]:
+    command = celery_command(
+        "worker",
+        "--loglevel",
+        "WARNING" if quiet else "INFO",
+        "--concurrency",
+        str(concurrency),
+        "-n",
+        f"{name}@%h",
+        "-Q",
+        "newswatch",
+        "--without-gossip",
+        "--without-mingle",
+    )
     return _spawn(services, config, command, quiet)
 
 
-def start_beat(services: Services, config: Config, *, quiet: bool = False
-               ) -> subprocess.Popen[bytes]:
+def start_beat(
+    services: Services, config: Config, *, quiet: bool = False
+) -> subprocess.Popen[bytes]:
     schedule = config.data_dir / "celerybeat-schedule"
     schedule.parent.mkdir(parents=True, exist_ok=True)
-    command = celery_command("beat", "--loglevel", "WARNING" if quiet else "INFO",
-                             "--schedule", str(schedule))
+    command = celery_command(
+        "beat", "--loglevel", "WARNING" if quiet else "INFO", "--schedule", str(schedule)
+    )
     return _spawn(services, config, command, quiet)
 
 
-def _spawn(services: Services, config: Config, command: list[str], quiet: bool
-           ) -> subprocess.Popen[bytes]:
+def _spawn(
+    services: Services, config: Config, command: list[str], quiet: bool
+) -> subprocess.Popen[bytes]:
     output = subprocess.DEVNULL if quiet else None
-    process = subprocess.Popen(command, env=services.environment(config), stdout=output,
-                               stderr=output, start_new_session=True)
+    process = subprocess.Popen(
+        command,
+        env=services.environment(config),
+        stdout=output,
+        stderr=output,
+        start_new_session=True,
+    )
     services.children.append(process)
     return process
 

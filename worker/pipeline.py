@@ -77,9 +77,13 @@ class Runtime:
     @cached_property
     def policy(self) -> FetchPolicy:
         service = self.config.service
-        return FetchPolicy(timeout=service.fetch_timeout, max_bytes=service.max_download_bytes,
-                           max_redirects=service.max_redirects, user_agent=service.user_agent,
-                           allow_private_networks=service.allow_private_networks)
+        return FetchPolicy(
+            timeout=service.fetch_timeout,
+            max_bytes=service.max_download_bytes,
+            max_redirects=service.max_redirects,
+            user_agent=service.user_agent,
+            allow_private_networks=service.allow_private_networks,
+        )
 
     @cached_property
     def client(self) -> httpx.Client:
@@ -88,8 +92,7 @@ class Runtime:
     @cached_property
     def schedule(self) -> Schedule:
         service = self.config.service
-        return Schedule(service.poll_interval, service.min_poll_interval,
-                        service.max_poll_interval)
+        return Schedule(service.poll_interval, service.min_poll_interval, service.max_poll_interval)
 
     def feed(self, feed_key: str) -> FeedSettings | None:
         for feed in self.config.feeds:
@@ -99,6 +102,7 @@ class Runtime:
 
 
 # -- feeds ------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class FeedPoll:
@@ -125,8 +129,11 @@ def poll_feed(rt: Runtime, feed_key: str, now: float | None = None) -> FeedPoll:
         return FeedPoll("retired")
     schedule = rt.schedule
     if settings.interval:
-        schedule = Schedule(settings.interval, min(settings.interval, schedule.minimum),
-                            max(settings.interval, schedule.maximum))
+        schedule = Schedule(
+            settings.interval,
+            min(settings.interval, schedule.minimum),
+            max(settings.interval, schedule.maximum),
+        )
     host = urlsplit(state.url).hostname or ""
     with rt.store.host_slot(host, rt.config.service.per_host_concurrency) as free:
         if not free:
@@ -136,37 +143,51 @@ def poll_feed(rt: Runtime, feed_key: str, now: float | None = None) -> FeedPoll:
         outcome = refresh(state, rt.client, rt.policy, schedule, now)
     outcome_state = outcome.state
     if settings.interval and outcome.status in ("changed", "not_modified", "unchanged_body"):
-        outcome_state = replace(outcome_state, interval=settings.interval,
-                                next_poll=now + settings.interval)
+        outcome_state = replace(
+            outcome_state, interval=settings.interval, next_poll=now + settings.interval
+        )
     outcome_state, events = _feed_health(rt, settings, state, outcome_state, now)
     new: tuple[Entry, ...] = ()
     if outcome.entries:
         unseen = set(rt.store.unseen_entries(feed_key, [e.id for e in outcome.entries]))
         # Oldest first, so a figure's history follows publication order.
-        ordered = sorted((e for e in outcome.entries if e.id in unseen),
-                         key=lambda e: e.published or datetime.min.replace(tzinfo=UTC))
+        ordered = sorted(
+            (e for e in outcome.entries if e.id in unseen),
+            key=lambda e: e.published or datetime.min.replace(tzinfo=UTC),
+        )
         new = tuple(ordered)
         outcome_state = replace(outcome_state, entries_seen=state.entries_seen + len(new))
     rt.store.save_feed_state(feed_key, outcome_state)
     return FeedPoll(outcome.status, new, tuple(events), outcome.error)
 
 
-def _feed_health(rt: Runtime, settings: FeedSettings, before: FeedState, after: FeedState,
-                 now: float) -> tuple[FeedState, list[dict[str, Any]]]:
+def _feed_health(
+    rt: Runtime, settings: FeedSettings, before: FeedState, after: FeedState, now: float
+) -> tuple[FeedState, list[dict[str, Any]]]:
     """`feed.failing` once when a spell of errors passes the limit, `feed.recovered` after."""
     limit = rt.config.service.feed_failing_after
-    if (after.failing_since is not None and not after.failing_alerted
-            and now - after.failing_since >= limit):
-        return replace(after, failing_alerted=True), [alert_events.feed_health(
-            "feed.failing", settings.url, settings.topics, after.last_error, after.failing_since)]
+    if (
+        after.failing_since is not None
+        and not after.failing_alerted
+        and now - after.failing_since >= limit
+    ):
+        return replace(after, failing_alerted=True), [
+            alert_events.feed_health(
+                "feed.failing", settings.url, settings.topics, after.last_error, after.failing_since
+            )
+        ]
     if before.failing_alerted and after.failing_since is None and not after.retired:
         assert before.failing_since is not None
-        return replace(after, failing_alerted=False), [alert_events.feed_health(
-            "feed.recovered", settings.url, settings.topics, None, before.failing_since)]
+        return replace(after, failing_alerted=False), [
+            alert_events.feed_health(
+                "feed.recovered", settings.url, settings.topics, None, before.failing_since
+            )
+        ]
     return after, []
 
 
 # -- entries → documents ------------------------------------------------------------------
+
 
 @dataclass
 class EntryResult:
@@ -175,8 +196,9 @@ class EntryResult:
     documents: list[str] = field(default_factory=list)
 
 
-def entry_to_document(rt: Runtime, entry: Entry, source: str,
-                      language_hint: str | None = None) -> Document | None:
+def entry_to_document(
+    rt: Runtime, entry: Entry, source: str, language_hint: str | None = None
+) -> Document | None:
     """Fetch the linked page and cut its body; fall back to the feed's own content."""
     article = None
     if entry.link:
@@ -185,11 +207,20 @@ def entry_to_document(rt: Runtime, entry: Entry, source: str,
             html = decode_html(page.body, page.content_type)
             article = extract_article(html, page.final_url)
         except FetchError as error:
-            log.warning("article %s could not be fetched (%s); using the feed's content",
-                        entry.link, error.reason)
-    return make_document(article, source=source, fallback_html=entry.content,
-                         fallback_title=entry.title, url=entry.link or "",
-                         published=entry.published, language_hint=language_hint)
+            log.warning(
+                "article %s could not be fetched (%s); using the feed's content",
+                entry.link,
+                error.reason,
+            )
+    return make_document(
+        article,
+        source=source,
+        fallback_html=entry.content,
+        fallback_title=entry.title,
+        url=entry.link or "",
+        published=entry.published,
+        language_hint=language_hint,
+    )
 
 
 def source_name(url: str) -> str:
@@ -197,8 +228,9 @@ def source_name(url: str) -> str:
     return host.removeprefix("www.")
 
 
-def process_entry(rt: Runtime, feed_key: str | None, entry: Entry,
-                  topics: list[str], run: str | None = None) -> EntryResult:
+def process_entry(
+    rt: Runtime, feed_key: str | None, entry: Entry, topics: list[str], run: str | None = None
+) -> EntryResult:
     """Entry → document → every topic it belongs to."""
     feed = rt.feed(feed_key) if feed_key else None
     source = (feed.name if feed and feed.name else None) or source_name(entry.link or "")
@@ -224,8 +256,13 @@ class IngestOutcome:
     events: list[dict[str, Any]] = field(default_factory=list)
 
 
-def ingest_document(rt: Runtime, topic: TopicSettings, document: Document,
-                    feed_key: str | None, run: str | None = None) -> IngestOutcome:
+def ingest_document(
+    rt: Runtime,
+    topic: TopicSettings,
+    document: Document,
+    feed_key: str | None,
+    run: str | None = None,
+) -> IngestOutcome:
     """Relevance → duplicates → corpus → signals → events, for one topic."""
     if not is_relevant(document.text, topic, document.title):
         rt.store.count("off_topic", run=run)
@@ -251,14 +288,28 @@ def ingest_document(rt: Runtime, topic: TopicSettings, document: Document,
             if original is not None:
                 original_id, score = original
                 held = store.document(topic.id, original_id) or {}
-                record = _manifest(document, None, feed_key, fetched, sha,
-                                   duplicate_of=original_id, similarity=round(score, 3))
+                record = _manifest(
+                    document,
+                    None,
+                    feed_key,
+                    fetched,
+                    sha,
+                    duplicate_of=original_id,
+                    similarity=round(score, 3),
+                )
                 corpus.append(record)
                 store.count("copies", run=run)
                 # The whole copy is read: sentences it shares with the original only add
                 # its outlet as a source; those that differ can move a figure.
-                events = read_signals(rt, topic, document.text, document, held.get("file"),
-                                      emit=True, copy_of=original_id)
+                events = read_signals(
+                    rt,
+                    topic,
+                    document.text,
+                    document,
+                    held.get("file"),
+                    emit=True,
+                    copy_of=original_id,
+                )
                 return IngestOutcome("copy", None, events)
             status = "new"
             sequence = store.next_sequence(topic.id, _sequence_floor(rt, topic))
@@ -267,28 +318,57 @@ def ingest_document(rt: Runtime, topic: TopicSettings, document: Document,
             revision = 0
             record = _manifest(document, name, feed_key, fetched, sha)
         corpus.append(record)
-        store.save_document(topic.id, document.id, {
-            "file": name, "sha256": sha, "revision": revision, "url": document.url,
-            "title": document.title, "source": document.source, "folder": "corpus"})
+        store.save_document(
+            topic.id,
+            document.id,
+            {
+                "file": name,
+                "sha256": sha,
+                "revision": revision,
+                "url": document.url,
+                "title": document.title,
+                "source": document.source,
+                "folder": "corpus",
+            },
+        )
         store.index_signature(topic.id, document.id, fingerprint.signature, fingerprint.bands)
         store.count("documents" if status == "new" else "revisions", run=run)
         events = read_signals(rt, topic, document.text, document, name, emit=True)
         return IngestOutcome(status, name, events)
 
 
-def _manifest(document: Document, name: str | None, feed_key: str | None, fetched: str,
-              sha: str, *, duplicate_of: str | None = None, revision: int = 0,
-              similarity: float | None = None) -> ManifestRecord:
+def _manifest(
+    document: Document,
+    name: str | None,
+    feed_key: str | None,
+    fetched: str,
+    sha: str,
+    *,
+    duplicate_of: str | None = None,
+    revision: int = 0,
+    similarity: float | None = None,
+) -> ManifestRecord:
     return ManifestRecord(
-        file=name, id=document.id, url=document.url, canonical_url=document.canonical_url,
-        title=document.title, source=document.source, feed=feed_key,
+        file=name,
+        id=document.id,
+        url=document.url,
+        canonical_url=document.canonical_url,
+        title=document.title,
+        source=document.source,
+        feed=feed_key,
         published=document.published.isoformat() if document.published else None,
-        fetched=fetched, language=document.language, sha256=sha, duplicate_of=duplicate_of,
-        revision=revision, similarity=similarity)
+        fetched=fetched,
+        language=document.language,
+        sha256=sha,
+        duplicate_of=duplicate_of,
+        revision=revision,
+        similarity=similarity,
+    )
 
 
-def _find_original(rt: Runtime, topic: TopicSettings, sha: str,
-                   fingerprint: dedupe.Fingerprint) -> tuple[str, float] | None:
+def _find_original(
+    rt: Runtime, topic: TopicSettings, sha: str, fingerprint: dedupe.Fingerprint
+) -> tuple[str, float] | None:
     exact = rt.store.document_by_text(topic.id, sha)
     if exact is not None:
         return exact, 1.0
@@ -310,16 +390,29 @@ def _sequence_floor(rt: Runtime, topic: TopicSettings) -> int:
 
 # -- signals → events ----------------------------------------------------------------------
 
+
 def _document_ref(document: Document, file: str | None) -> dict[str, Any]:
-    return {"id": document.id, "file": file, "url": document.url, "title": document.title,
-            "source": document.source,
-            "published": document.published.isoformat() if document.published else None,
-            "language": document.language}
+    return {
+        "id": document.id,
+        "file": file,
+        "url": document.url,
+        "title": document.title,
+        "source": document.source,
+        "published": document.published.isoformat() if document.published else None,
+        "language": document.language,
+    }
 
 
-def read_signals(rt: Runtime, topic: TopicSettings, text: str, document: Document,
-                 file: str | None, *, emit: bool, copy_of: str | None = None
-                 ) -> list[dict[str, Any]]:
+def read_signals(
+    rt: Runtime,
+    topic: TopicSettings,
+    text: str,
+    document: Document,
+    file: str | None,
+    *,
+    emit: bool,
+    copy_of: str | None = None,
+) -> list[dict[str, Any]]:
     """Figures and entities of `text`; events are stored and returned only when `emit`.
 
     A copy (`copy_of` its original) adds its outlet as a source but is not counted as a
@@ -338,28 +431,39 @@ def read_signals(rt: Runtime, topic: TopicSettings, text: str, document: Documen
             continue
         store.save_figure(topic.id, observation.figure, _figure_dict(updated))
         if verdict in ("first", "changed"):
-            store.add_figure_history(topic.id, observation.figure, {
-                **_figure_dict(updated), "previous": current.value if current else None})
+            store.add_figure_history(
+                topic.id,
+                observation.figure,
+                {**_figure_dict(updated), "previous": current.value if current else None},
+            )
             if emit:
-                events.append(alert_events.figure_changed(topic.id, observation.figure,
-                                                          settings, current, updated))
+                events.append(
+                    alert_events.figure_changed(
+                        topic.id, observation.figure, settings, current, updated
+                    )
+                )
     for entity in sorted(tracked_entities(text, topic, document.title)):
         if store.first_sighting(topic.id, entity) and emit:
             names = topic.entities[entity]
-            quote = next((s.text for s in sentences(text)
-                          if name_pattern(tuple(names)).search(fold(s.text))), "")
+            quote = next(
+                (
+                    s.text
+                    for s in sentences(text)
+                    if name_pattern(tuple(names)).search(fold(s.text))
+                ),
+                "",
+            )
             events.append(alert_events.entity_first_seen(topic.id, entity, names, quote, ref))
     names = sorted(untracked(proper_names(text), topic))
     if not emit:
         store.add_known_names(topic.id, all_name_keys(text))
     else:
         for name in _unknown_names(store, topic, names):
-            documents, sources = store.record_name(topic.id, name, copy_of or document.id,
-                                                   document.source)
-            if (documents >= topic.emerging.min_documents
-                    and sources >= topic.emerging.min_sources):
-                events.append(alert_events.entity_emerging(topic.id, name, documents, sources,
-                                                           ref))
+            documents, sources = store.record_name(
+                topic.id, name, copy_of or document.id, document.source
+            )
+            if documents >= topic.emerging.min_documents and sources >= topic.emerging.min_sources:
+                events.append(alert_events.entity_emerging(topic.id, name, documents, sources, ref))
     return [event for event in events if store.save_event(event)]
 
 
@@ -374,14 +478,27 @@ def _unknown_names(store: Store, topic: TopicSettings, names: list[str]) -> list
 
 
 def _figure_value(raw: dict[str, Any]) -> FigureValue:
-    return FigureValue(raw["value"], raw.get("upper"), raw["qualifier"], raw["quote"],
-                       raw["document"], raw["observed_at"], tuple(raw.get("sources", ())))
+    return FigureValue(
+        raw["value"],
+        raw.get("upper"),
+        raw["qualifier"],
+        raw["quote"],
+        raw["document"],
+        raw["observed_at"],
+        tuple(raw.get("sources", ())),
+    )
 
 
 def _figure_dict(value: FigureValue) -> dict[str, Any]:
-    return {"value": value.value, "upper": value.upper, "qualifier": value.qualifier,
-            "quote": value.quote, "document": value.document, "observed_at": value.observed_at,
-            "sources": list(value.sources)}
+    return {
+        "value": value.value,
+        "upper": value.upper,
+        "qualifier": value.qualifier,
+        "quote": value.quote,
+        "document": value.document,
+        "observed_at": value.observed_at,
+        "sources": list(value.sources),
+    }
 
 
 def bootstrap_topic(rt: Runtime, topic: TopicSettings) -> None:
@@ -400,19 +517,33 @@ def bootstrap_topic(rt: Runtime, topic: TopicSettings) -> None:
         text = stored.read()
         record = latest.get(stored.id)
         document = Document(
-            id=stored.id, url=record.url if record else "", title=record.title if record else "",
-            canonical_url=record.canonical_url if record else "", text=text,
-            published=datetime.fromisoformat(record.published) if record and record.published
+            id=stored.id,
+            url=record.url if record else "",
+            title=record.title if record else "",
+            canonical_url=record.canonical_url if record else "",
+            text=text,
+            published=datetime.fromisoformat(record.published)
+            if record and record.published
             else None,
             language=(record.language if record else None) or _seed_language(text),
-            source=record.source if record else folder)
+            source=record.source if record else folder,
+        )
         sha = text_sha256(text)
         fingerprint = dedupe.fingerprint(text, topic.duplicate_threshold)
         revision = record.revision if record else 0
-        store.save_document(topic.id, stored.id, {
-            "file": stored.path.name, "sha256": sha, "revision": revision,
-            "url": document.url, "title": document.title, "source": document.source,
-            "folder": folder})
+        store.save_document(
+            topic.id,
+            stored.id,
+            {
+                "file": stored.path.name,
+                "sha256": sha,
+                "revision": revision,
+                "url": document.url,
+                "title": document.title,
+                "source": document.source,
+                "folder": folder,
+            },
+        )
         store.index_signature(topic.id, stored.id, fingerprint.signature, fingerprint.bands)
         read_signals(rt, topic, text, document, stored.path.name, emit=False)
     store.mark_bootstrapped(topic.id)
@@ -427,6 +558,7 @@ def _seed_language(text: str) -> str | None:
 
 # -- deliveries ----------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class DeliveryOutcome:
     state: str  # delivered | retrying | failed | digest | skipped
@@ -439,13 +571,20 @@ def route_event(rt: Runtime, event: dict[str, Any]) -> list[str]:
     channels = alert_events.channels_for(event, rt.config.alerts)
     for channel in channels:
         if not rt.store.delivery(event["id"], channel):
-            rt.store.update_delivery(event["id"], channel, state="pending", attempts=0,
-                                     last_error=None, updated=time.time())
+            rt.store.update_delivery(
+                event["id"],
+                channel,
+                state="pending",
+                attempts=0,
+                last_error=None,
+                updated=time.time(),
+            )
     return channels
 
 
-def deliver(rt: Runtime, event_id: str, channel_name: str,
-            now: float | None = None) -> DeliveryOutcome:
+def deliver(
+    rt: Runtime, event_id: str, channel_name: str, now: float | None = None
+) -> DeliveryOutcome:
     """One delivery attempt; records the state and schedules the retry if one is due."""
     now = time.time() if now is None else now
     store = rt.store
@@ -459,14 +598,16 @@ def deliver(rt: Runtime, event_id: str, channel_name: str,
         return DeliveryOutcome("delivered", "already delivered")
     disabled = store.channel_disabled(channel_name)
     if disabled:
-        store.update_delivery(event_id, channel_name, state="failed", last_error=disabled,
-                              updated=now)
+        store.update_delivery(
+            event_id, channel_name, state="failed", last_error=disabled, updated=now
+        )
         store.unschedule("deliveries", f"{event_id}|{channel_name}")
         return DeliveryOutcome("failed", disabled)
     if isinstance(channel, EmailChannel) and channel.digest:
         store.add_to_digest(channel_name, event_id, now)
-        store.update_delivery(event_id, channel_name, state="pending", detail="in digest",
-                              updated=now)
+        store.update_delivery(
+            event_id, channel_name, state="pending", detail="in digest", updated=now
+        )
         return DeliveryOutcome("digest")
     attempts = int(state.get("attempts", 0)) + 1
     try:
@@ -478,32 +619,64 @@ def deliver(rt: Runtime, event_id: str, channel_name: str,
             send_apprise(channel_name, channel, event)
     except DeliveryError as error:
         return _delivery_failed(rt, event_id, channel_name, attempts, error, now)
-    store.update_delivery(event_id, channel_name, state="delivered", attempts=attempts,
-                          last_error=None, delivered_at=now, updated=now)
+    store.update_delivery(
+        event_id,
+        channel_name,
+        state="delivered",
+        attempts=attempts,
+        last_error=None,
+        delivered_at=now,
+        updated=now,
+    )
     store.unschedule("deliveries", f"{event_id}|{channel_name}")
     log.info("event %s delivered to %s (attempt %d)", event_id, channel_name, attempts)
     return DeliveryOutcome("delivered")
 
 
-def _delivery_failed(rt: Runtime, event_id: str, channel_name: str, attempts: int,
-                     error: DeliveryError, now: float) -> DeliveryOutcome:
+def _delivery_failed(
+    rt: Runtime, event_id: str, channel_name: str, attempts: int, error: DeliveryError, now: float
+) -> DeliveryOutcome:
     store = rt.store
     if error.disable:
         store.set_channel_disabled(channel_name, error.reason)
         log.error("channel %s disabled: %s", channel_name, error.reason)
     delay = next_retry_delay(attempts, error.retry_after) if error.retryable else None
     if delay is None:
-        store.update_delivery(event_id, channel_name, state="failed", attempts=attempts,
-                              last_error=error.reason, updated=now)
+        store.update_delivery(
+            event_id,
+            channel_name,
+            state="failed",
+            attempts=attempts,
+            last_error=error.reason,
+            updated=now,
+        )
         store.unschedule("deliveries", f"{event_id}|{channel_name}")
-        log.error("event %s to %s failed for good after %d attempts: %s", event_id,
-                  channel_name, attempts, error.reason)
+        log.error(
+            "event %s to %s failed for good after %d attempts: %s",
+            event_id,
+            channel_name,
+            attempts,
+            error.reason,
+        )
         return DeliveryOutcome("failed", error.reason)
-    store.update_delivery(event_id, channel_name, state="retrying", attempts=attempts,
-                          last_error=error.reason, next_attempt=now + delay, updated=now)
+    store.update_delivery(
+        event_id,
+        channel_name,
+        state="retrying",
+        attempts=attempts,
+        last_error=error.reason,
+        next_attempt=now + delay,
+        updated=now,
+    )
     store.schedule("deliveries", f"{event_id}|{channel_name}", now + delay)
-    log.warning("event %s to %s failed (attempt %d: %s); retrying in %.0f s", event_id,
-                channel_name, attempts, error.reason, delay)
+    log.warning(
+        "event %s to %s failed (attempt %d: %s); retrying in %.0f s",
+        event_id,
+        channel_name,
+        attempts,
+        error.reason,
+        delay,
+    )
     return DeliveryOutcome("retrying", error.reason, delay)
 
 
@@ -527,8 +700,9 @@ def flush_digests(rt: Runtime, now: float | None = None, force: bool = False) ->
             log.warning("digest for %s not sent (%s); kept for the next tick", name, error)
             continue
         for event in events:
-            rt.store.update_delivery(event["id"], name, state="delivered", delivered_at=now,
-                                     updated=now, detail="digest")
+            rt.store.update_delivery(
+                event["id"], name, state="delivered", delivered_at=now, updated=now, detail="digest"
+            )
         rt.store.clear_digest(name, len(pending))
         sent += 1
     return sent

@@ -39,6 +39,7 @@ def runtime() -> pipeline.Runtime:
 
 def tracked(function: F) -> F:
     """Count the task as finished in its `poll --once` run, whatever its outcome."""
+
     @functools.wraps(function)
     def wrapper(*args: Any, run: str | None = None, **kwargs: Any) -> Any:
         try:
@@ -46,6 +47,7 @@ def tracked(function: F) -> F:
         finally:
             if run:
                 runtime().store.run_done(run)
+
     return wrapper  # type: ignore[return-value]
 
 
@@ -100,14 +102,17 @@ def poll_feed(feed_key: str, run: str | None = None) -> dict[str, Any]:
             _route(rt, event, run)
     rt.store.count(f"polls_{result.status}", run=run)
     rt.store.count("entries", len(result.new_entries), run=run)
-    return {"feed": settings.url if settings else feed_key, "status": result.status,
-            "new_entries": len(result.new_entries), "error": result.error}
+    return {
+        "feed": settings.url if settings else feed_key,
+        "status": result.status,
+        "new_entries": len(result.new_entries),
+        "error": result.error,
+    }
 
 
 @app.task(name="newswatch.process_entry", ignore_result=True)
 @tracked
-def process_entry(feed_key: str, entry: dict[str, Any], run: str | None = None
-                  ) -> dict[str, Any]:
+def process_entry(feed_key: str, entry: dict[str, Any], run: str | None = None) -> dict[str, Any]:
     rt = runtime()
     item = entry_from_json(entry)
     if not rt.store.claim_entry(item.id, pipeline.ENTRY_LEASE):
@@ -122,21 +127,27 @@ def process_entry(feed_key: str, entry: dict[str, Any], run: str | None = None
     for event in result.events:
         _route(rt, event, run)
     rt.store.finish_entry(item.id)
-    return {"entry": item.link, "status": result.status, "documents": result.documents,
-            "events": [e["id"] for e in result.events]}
+    return {
+        "entry": item.link,
+        "status": result.status,
+        "documents": result.documents,
+        "events": [e["id"] for e in result.events],
+    }
 
 
 @app.task(name="newswatch.deliver", ignore_result=True)
 @tracked
 def deliver(event_id: str, channel: str, run: str | None = None) -> dict[str, Any]:
     outcome = pipeline.deliver(runtime(), event_id, channel)
-    return {"event": event_id, "channel": channel, "state": outcome.state,
-            "detail": outcome.detail}
+    return {"event": event_id, "channel": channel, "state": outcome.state, "detail": outcome.detail}
 
 
 def _route(rt: pipeline.Runtime, event: dict[str, Any], run: str | None) -> None:
     for channel in pipeline.route_event(rt, event):
         # Scheduled first, so a delivery whose task is lost is retried by the tick.
-        rt.store.schedule("deliveries", f"{event['id']}|{channel}",
-                          time.time() + rt.config.service.task_time_limit * 2)
+        rt.store.schedule(
+            "deliveries",
+            f"{event['id']}|{channel}",
+            time.time() + rt.config.service.task_time_limit * 2,
+        )
         send(deliver, event["id"], channel, run=run)

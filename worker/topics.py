@@ -24,8 +24,9 @@ def fold(text: str) -> str:
 @lru_cache(maxsize=1024)
 def name_pattern(names: tuple[str, ...]) -> re.Pattern[str]:
     """One regex matching any of `names` on word boundaries in folded text."""
-    alternatives = sorted({re.escape(fold(n).strip()) for n in names if n.strip()},
-                          key=len, reverse=True)
+    alternatives = sorted(
+        {re.escape(fold(n).strip()) for n in names if n.strip()}, key=len, reverse=True
+    )
     body = "|".join(a.replace(r"\ ", r"[\s\u00a0-]+") for a in alternatives) or r"(?!x)x"
     return re.compile(rf"(?<!\w)(?:{body})(?!\w)")
 

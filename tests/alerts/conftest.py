@@ -35,13 +35,13 @@ class Mailbox:
         self.envelopes: list[tuple[str, list[str]]] = []
         self.refuse: set[str] = set()
 
-    async def handle_RCPT(self, server, session, envelope, address, options):  # noqa: N802
+    async def handle_RCPT(self, server, session, envelope, address, options):
         if address in self.refuse:
             return "550 5.1.1 no such user"
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802
+    async def handle_DATA(self, server, session, envelope):
         self.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos)))
         self.messages.append(message_from_bytes(envelope.content, policy=policy.default))
         return "250 Message accepted"

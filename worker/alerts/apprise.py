@@ -14,8 +14,9 @@ def send_apprise(name: str, channel: AppriseChannel, event: dict[str, Any]) -> N
     try:
         import apprise
     except ImportError as error:
-        raise DeliveryError(name, "apprise is not installed (pip install 'newswatch[apprise]')",
-                            retryable=False) from error
+        raise DeliveryError(
+            name, "apprise is not installed (pip install 'newswatch[apprise]')", retryable=False
+        ) from error
     notifier = apprise.Apprise()
     for url in channel.urls:
         notifier.add(url)

@@ -30,19 +30,26 @@ def single_line(text: str, limit: int = 150) -> str:
 
 def _details(event: dict[str, Any]) -> list[tuple[str, str]]:
     """(label, text) pairs describing an event; texts are raw and escaped by the renderer."""
-    rows = [("Event", event["type"]), ("Topic", str(event.get("topic"))),
-            ("Detected", event["detected_at"])]
+    rows = [
+        ("Event", event["type"]),
+        ("Topic", str(event.get("topic"))),
+        ("Detected", event["detected_at"]),
+    ]
     if event["type"] == "figure.changed":
         for side in ("current", "previous"):
             value = event.get(side)
             if not value:
                 continue
             document = value.get("document") or {}
-            rows += [(f"{side.title()} value", f"{value['qualifier']} {value['value']:,}"),
-                     (f"{side.title()} quote", value["quote"]),
-                     (f"{side.title()} source", f"{document.get('source', '')} — "
-                                                f"{document.get('title', '')}"),
-                     (f"{side.title()} link", document.get("url", ""))]
+            rows += [
+                (f"{side.title()} value", f"{value['qualifier']} {value['value']:,}"),
+                (f"{side.title()} quote", value["quote"]),
+                (
+                    f"{side.title()} source",
+                    f"{document.get('source', '')} — {document.get('title', '')}",
+                ),
+                (f"{side.title()} link", document.get("url", "")),
+            ]
         rows.append(("Sources", str(event.get("sources", 1))))
     elif "document" in event:
         document = event["document"]
@@ -69,28 +76,40 @@ def render(events: list[dict[str, Any]], sender: str, recipients: list[str]) -> 
     text_parts, html_parts = [], []
     for event in events:
         rows = _details(event)
-        text_parts.append(summary_line(event) + "\n" + "\n".join(
-            f"{label}: {single_line(value, 2000)}" for label, value in rows))
+        text_parts.append(
+            summary_line(event)
+            + "\n"
+            + "\n".join(f"{label}: {single_line(value, 2000)}" for label, value in rows)
+        )
         html_parts.append(
-            f"<h2>{html.escape(summary_line(event))}</h2><table>" + "".join(
-                f"<tr><th align='left'>{html.escape(label)}</th>"
-                f"<td>{html.escape(value)}</td></tr>" for label, value in rows) + "</table>"
-            f"<!-- event {html.escape(event['id'])} -->")
-    message.set_content("\n\n".join(text_parts) + "\n\n-- \nnewswatch\n"
-                        + "\n".join(f"event-id: {e['id']}" for e in events) + "\n")
-    message.add_alternative("<html><body>" + "".join(html_parts) + "</body></html>",
-                            subtype="html")
+            f"<h2>{html.escape(summary_line(event))}</h2><table>"
+            + "".join(
+                f"<tr><th align='left'>{html.escape(label)}</th><td>{html.escape(value)}</td></tr>"
+                for label, value in rows
+            )
+            + "</table>"
+            f"<!-- event {html.escape(event['id'])} -->"
+        )
+    message.set_content(
+        "\n\n".join(text_parts)
+        + "\n\n-- \nnewswatch\n"
+        + "\n".join(f"event-id: {e['id']}" for e in events)
+        + "\n"
+    )
+    message.add_alternative("<html><body>" + "".join(html_parts) + "</body></html>", subtype="html")
     return message
 
 
-def send_email(name: str, channel: EmailChannel, smtp: SmtpSettings,
-               events: list[dict[str, Any]]) -> None:
+def send_email(
+    name: str, channel: EmailChannel, smtp: SmtpSettings, events: list[dict[str, Any]]
+) -> None:
     message = render(events, smtp.sender, channel.to)
     try:
         client: smtplib.SMTP
         if smtp.security == "tls":
-            client = smtplib.SMTP_SSL(smtp.host, smtp.port, timeout=smtp.timeout,
-                                      context=ssl.create_default_context())
+            client = smtplib.SMTP_SSL(
+                smtp.host, smtp.port, timeout=smtp.timeout, context=ssl.create_default_context()
+            )
         else:
             client = smtplib.SMTP(smtp.host, smtp.port, timeout=smtp.timeout)
         with client:
@@ -100,14 +119,15 @@ def send_email(name: str, channel: EmailChannel, smtp: SmtpSettings,
                 client.login(smtp.username, smtp.password or "")
             refused = client.send_message(message)
     except smtplib.SMTPRecipientsRefused as error:
-        raise DeliveryError(name, f"every recipient refused: {json.dumps(str(error.recipients))}",
-                            retryable=False) from error
+        raise DeliveryError(
+            name, f"every recipient refused: {json.dumps(str(error.recipients))}", retryable=False
+        ) from error
     except smtplib.SMTPResponseException as error:
         permanent = 500 <= error.smtp_code < 600
-        raise DeliveryError(name, f"SMTP {error.smtp_code}: {error.smtp_error!r}",
-                            retryable=not permanent) from error
+        raise DeliveryError(
+            name, f"SMTP {error.smtp_code}: {error.smtp_error!r}", retryable=not permanent
+        ) from error
     except (OSError, smtplib.SMTPException) as error:
         raise DeliveryError(name, f"SMTP {smtp.host}:{smtp.port}: {error}") from error
     if refused:
-        raise DeliveryError(name, f"some recipients refused: {sorted(refused)}",
-                            retryable=False)
+        raise DeliveryError(name, f"some recipients refused: {sorted(refused)}", retryable=False)

@@ -29,19 +29,32 @@ def _number(value: float | None) -> int | float | None:
 def _figure_side(value: FigureValue | None) -> dict[str, Any] | None:
     if value is None:
         return None
-    side: dict[str, Any] = {"value": _number(value.value), "qualifier": value.qualifier,
-                            "quote": value.quote, "document": value.document}
+    side: dict[str, Any] = {
+        "value": _number(value.value),
+        "qualifier": value.qualifier,
+        "quote": value.quote,
+        "document": value.document,
+    }
     if value.upper is not None:
         side["value_max"] = _number(value.upper)
     return side
 
 
-def figure_changed(topic: str, figure_id: str, figure: FigureSettings,
-                   previous: FigureValue | None, current: FigureValue) -> dict[str, Any]:
+def figure_changed(
+    topic: str,
+    figure_id: str,
+    figure: FigureSettings,
+    previous: FigureValue | None,
+    current: FigureValue,
+) -> dict[str, Any]:
     return {
-        "id": event_id(topic, "figure.changed", figure_id,
-                       previous.comparable(figure.alert) if previous else None,
-                       current.comparable(figure.alert)),
+        "id": event_id(
+            topic,
+            "figure.changed",
+            figure_id,
+            previous.comparable(figure.alert) if previous else None,
+            current.comparable(figure.alert),
+        ),
         "type": "figure.changed",
         "topic": topic,
         "detected_at": utc_now(),
@@ -52,8 +65,9 @@ def figure_changed(topic: str, figure_id: str, figure: FigureSettings,
     }
 
 
-def entity_first_seen(topic: str, entity: str, names: list[str], quote: str,
-                      document: dict[str, Any]) -> dict[str, Any]:
+def entity_first_seen(
+    topic: str, entity: str, names: list[str], quote: str, document: dict[str, Any]
+) -> dict[str, Any]:
     return {
         "id": event_id(topic, "entity.first_seen", entity),
         "type": "entity.first_seen",
@@ -65,8 +79,9 @@ def entity_first_seen(topic: str, entity: str, names: list[str], quote: str,
     }
 
 
-def entity_emerging(topic: str, name: str, documents: int, sources: int,
-                    document: dict[str, Any]) -> dict[str, Any]:
+def entity_emerging(
+    topic: str, name: str, documents: int, sources: int, document: dict[str, Any]
+) -> dict[str, Any]:
     return {
         "id": event_id(topic, "entity.emerging", name.casefold()),
         "type": "entity.emerging",
@@ -77,16 +92,20 @@ def entity_emerging(topic: str, name: str, documents: int, sources: int,
     }
 
 
-def feed_health(kind: str, feed_url: str, topics: list[str], error: str | None,
-                since: float) -> dict[str, Any]:
+def feed_health(
+    kind: str, feed_url: str, topics: list[str], error: str | None, since: float
+) -> dict[str, Any]:
     return {
         "id": event_id(kind, feed_url, int(since)),
         "type": kind,
         "topic": topics[0] if topics else None,
         "topics": topics,
         "detected_at": utc_now(),
-        "feed": {"url": feed_url, "error": error,
-                 "since": datetime.fromtimestamp(since, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")},
+        "feed": {
+            "url": feed_url,
+            "error": error,
+            "since": datetime.fromtimestamp(since, UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        },
     }
 
 
@@ -107,17 +126,21 @@ def summary_line(event: dict[str, Any]) -> str:
     kind = event["type"]
     if kind == "figure.changed":
         current, previous = event["current"], event.get("previous")
+
         def show(side: dict[str, Any]) -> str:
             text = f"{side['value']:,}"
             if side.get("value_max") is not None:
                 text += f"–{side['value_max']:,}"
             return text if side["qualifier"] == "exact" else f"{side['qualifier']} {text}"
+
         was = f" (was {show(previous)})" if previous else " (first report)"
         return f"{event['figure']['label']}: {show(current)}{was}"
     if kind == "entity.first_seen":
         return f"First mention of {event['entity']['id']} on {event['topic']}"
     if kind == "entity.emerging":
         entity = event["entity"]
-        return (f"Emerging name on {event['topic']}: {entity['name']} "
-                f"({entity['documents']} documents, {entity['sources']} sources)")
+        return (
+            f"Emerging name on {event['topic']}: {entity['name']} "
+            f"({entity['documents']} documents, {entity['sources']} sources)"
+        )
     return f"Feed {kind.removeprefix('feed.')}: {event['feed']['url']}"

@@ -35,8 +35,9 @@ def encode(event: dict[str, Any]) -> bytes:
     return json.dumps(event, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
-def send_webhook(client: httpx.Client, name: str, channel: WebhookChannel,
-                 event: dict[str, Any], user_agent: str) -> int:
+def send_webhook(
+    client: httpx.Client, name: str, channel: WebhookChannel, event: dict[str, Any], user_agent: str
+) -> int:
     """POST one event; return the 2xx status or raise DeliveryError saying what to do next."""
     try:
         url = check_url(channel.url)
@@ -52,8 +53,9 @@ def send_webhook(client: httpx.Client, name: str, channel: WebhookChannel,
         "webhook-signature": sign(channel.secret, event["id"], timestamp, body),
     }
     try:
-        response = client.post(url, content=body, headers=headers, timeout=channel.timeout,
-                               follow_redirects=False)
+        response = client.post(
+            url, content=body, headers=headers, timeout=channel.timeout, follow_redirects=False
+        )
     except httpx.TimeoutException as error:
         raise DeliveryError(name, f"timed out after {channel.timeout:g} s") from error
     except httpx.HTTPError as error:
@@ -64,12 +66,21 @@ def send_webhook(client: httpx.Client, name: str, channel: WebhookChannel,
     if 200 <= status < 300:
         return status
     if status == 410:
-        raise DeliveryError(name, "HTTP 410 Gone: the receiver asked to stop; channel disabled",
-                            retryable=False, disable=True)
+        raise DeliveryError(
+            name,
+            "HTTP 410 Gone: the receiver asked to stop; channel disabled",
+            retryable=False,
+            disable=True,
+        )
     if status == 429 or status >= 500:
-        raise DeliveryError(name, f"HTTP {status}",
-                            retry_after=retry_after_seconds(response.headers.get("retry-after")))
+        raise DeliveryError(
+            name,
+            f"HTTP {status}",
+            retry_after=retry_after_seconds(response.headers.get("retry-after")),
+        )
     if 300 <= status < 400:
-        raise DeliveryError(name, f"HTTP {status} redirect to "
-                                  f"{response.headers.get('location', '?')} (not followed)")
+        raise DeliveryError(
+            name,
+            f"HTTP {status} redirect to {response.headers.get('location', '?')} (not followed)",
+        )
     raise DeliveryError(name, f"HTTP {status}: the receiver refused the event", retryable=False)

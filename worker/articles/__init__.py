@@ -16,8 +16,14 @@ from worker.articles.extract import Article, canonical_url, decode_html, extract
 from worker.articles.language import detect_language
 from worker.articles.normalise import to_schema_text
 
-__all__ = ["Article", "Document", "decode_html", "extract_article", "make_document",
-           "paragraphs_from_html"]
+__all__ = [
+    "Article",
+    "Document",
+    "decode_html",
+    "extract_article",
+    "make_document",
+    "paragraphs_from_html",
+]
 
 # A body shorter than this is "no article": the feed's content is tried instead, and if
 # that is short too there is no document (trafilatura returns crumbs for index pages).
@@ -54,10 +60,16 @@ def paragraphs_from_html(fragment: str) -> list[str]:
     return [block.text_content() for block in blocks if not block.xpath(".//p")]
 
 
-def make_document(article: Article | None, *, source: str, fallback_html: str = "",
-                  fallback_title: str = "", url: str = "",
-                  published: datetime | None = None,
-                  language_hint: str | None = None) -> Document | None:
+def make_document(
+    article: Article | None,
+    *,
+    source: str,
+    fallback_html: str = "",
+    fallback_title: str = "",
+    url: str = "",
+    published: datetime | None = None,
+    language_hint: str | None = None,
+) -> Document | None:
     """The document for an article, or None when neither page nor feed holds a body."""
     title = (article.title if article else "") or fallback_title
     text = to_schema_text(article.paragraphs, title) if article else ""

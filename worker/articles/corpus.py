@@ -64,7 +64,7 @@ class ManifestRecord:
     @classmethod
     def from_json(cls, line: str) -> ManifestRecord:
         data: dict[str, Any] = json.loads(line)
-        known = {k: data.get(k) for k in cls.__dataclass_fields__}
+        known: dict[str, Any] = {k: data.get(k) for k in cls.__dataclass_fields__}
         known["revision"] = known.get("revision") or 0
         return cls(**known)
 

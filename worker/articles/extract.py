@@ -13,6 +13,7 @@ from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 import lxml.html
 import trafilatura
+import trafilatura.settings
 from charset_normalizer import from_bytes
 
 log = logging.getLogger(__name__)
@@ -42,10 +43,10 @@ class Article:
 def decode_html(body: bytes, content_type: str = "") -> str:
     """Bytes → text, trusting the HTTP header, then a meta charset, then detection."""
     declared = None
-    if match := re.search(r"charset=([\w.:-]+)", content_type, re.IGNORECASE):
-        declared = match.group(1)
-    elif match := _META_CHARSET.search(body[:4096]):
-        declared = match.group(1).decode("ascii")
+    if header := re.search(r"charset=([\w.:-]+)", content_type, re.IGNORECASE):
+        declared = header.group(1)
+    elif meta := _META_CHARSET.search(body[:4096]):
+        declared = meta.group(1).decode("ascii")
     if body.startswith(b"\xef\xbb\xbf"):
         return body[3:].decode("utf-8", errors="replace")
     if declared:
@@ -64,8 +65,11 @@ def decode_html(body: bytes, content_type: str = "") -> str:
 def canonical_url(url: str) -> str:
     """The URL that identifies an article: no fragment, no tracking parameters."""
     parts = urlsplit(url.strip())
-    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)
-             if not _TRACKING_PARAMS.match(k)]
+    query = [
+        (k, v)
+        for k, v in parse_qsl(parts.query, keep_blank_values=True)
+        if not _TRACKING_PARAMS.match(k)
+    ]
     netloc = parts.netloc.lower()
     if netloc.endswith(":80") and parts.scheme == "http":
         netloc = netloc[:-3]
@@ -77,15 +81,27 @@ def canonical_url(url: str) -> str:
 def extract_article(html: str, url: str) -> Article:
     """Extract the body and metadata of an article page (empty paragraphs if none)."""
     document = trafilatura.bare_extraction(
-        html, url=url, with_metadata=True, include_comments=False, include_tables=False,
-        include_images=False, include_links=False, deduplicate=False,
+        html,
+        url=url,
+        with_metadata=True,
+        include_comments=False,
+        include_tables=False,
+        include_images=False,
+        include_links=False,
+        deduplicate=False,
     )
     tree = _parse_tree(html)
     canonical = _link_canonical(tree, url) or url
     language = tree.get("lang") if tree is not None else None
-    if document is None:
-        return Article(url=url, canonical_url=canonical_url(canonical), title=_title(tree),
-                       paragraphs=(), published=None, html_language=language)
+    if not isinstance(document, trafilatura.settings.Document):
+        return Article(
+            url=url,
+            canonical_url=canonical_url(canonical),
+            title=_title(tree),
+            paragraphs=(),
+            published=None,
+            html_language=language,
+        )
     text = document.text or ""
     return Article(
         url=url,
@@ -110,7 +126,7 @@ def _link_canonical(tree: lxml.html.HtmlElement | None, url: str) -> str | None:
         return None
     for link in tree.iterfind(".//link[@rel]"):
         if link.get("rel", "").lower().strip() == "canonical" and link.get("href"):
-            candidate = urljoin(url, link.get("href").strip())
+            candidate = urljoin(url, str(link.get("href")).strip())
             if candidate.startswith(("http://", "https://")):
                 return candidate
     return None

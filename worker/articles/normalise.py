@@ -40,8 +40,9 @@ _BYLINE = re.compile(
     r"bild|crédit|credit|fuente|source)\s*:)",
     re.IGNORECASE,
 )
-_CAPTION = re.compile(r"\((foto|photo|image|gambar|getty|reuters|afp|ap)\b[^)]*\)\s*$",
-                      re.IGNORECASE)
+_CAPTION = re.compile(
+    r"\((foto|photo|image|gambar|getty|reuters|afp|ap)\b[^)]*\)\s*$", re.IGNORECASE
+)
 _SPACE = re.compile(r"\s+")
 _SENTENCE_END = re.compile(r"[.!?…:;”\"’»)\]]$")
 
@@ -63,8 +64,9 @@ def is_boilerplate(line: str, title: str = "") -> bool:
     return bool(_CAPTION.search(line) and len(line.split()) <= 25)
 
 
-def to_schema_text(paragraphs: Iterable[str], title: str = "",
-                   recurring: Callable[[str], bool] | None = None) -> str:
+def to_schema_text(
+    paragraphs: Iterable[str], title: str = "", recurring: Callable[[str], bool] | None = None
+) -> str:
     """The document text exactly as the seeds are written.
 
     `recurring` says whether a line recurs across many documents of the same source

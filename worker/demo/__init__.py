@@ -36,20 +36,31 @@ def write_config(folder: Path, site: str, hook: str, secret: str, story: Story) 
     seeds.mkdir(exist_ok=True)
     (seeds / "000_f15ba8ca4d9a1e51.txt").write_text(_seed_text(), encoding="utf-8")
     topic = yaml.safe_load(
-        resources.files("worker.demo").joinpath("topic.yaml").read_text(encoding="utf-8"))
+        resources.files("worker.demo").joinpath("topic.yaml").read_text(encoding="utf-8")
+    )
     topic["seeds"] = str(seeds)
     topic["corpus"] = str(folder / "data" / "corpus" / topic["id"])
     (config / "topics" / f"{topic['id']}.yaml").write_text(
-        yaml.safe_dump(topic, allow_unicode=True, sort_keys=False), encoding="utf-8")
-    service = {"data_dir": str(folder / "data"), "allow_private_networks": True,
-               "tick_interval": "2s", "fetch_timeout": "10s"}
+        yaml.safe_dump(topic, allow_unicode=True, sort_keys=False), encoding="utf-8"
+    )
+    service = {
+        "data_dir": str(folder / "data"),
+        "allow_private_networks": True,
+        "tick_interval": "2s",
+        "fetch_timeout": "10s",
+    }
     (config / "newswatch.yaml").write_text(yaml.safe_dump(service), encoding="utf-8")
-    feeds = [{"url": f"{site}/{name}/feed", "name": meta["title"], "topics": [topic["id"]]}
-             for name, meta in story.feeds.items()]
+    feeds = [
+        {"url": f"{site}/{name}/feed", "name": meta["title"], "topics": [topic["id"]]}
+        for name, meta in story.feeds.items()
+    ]
     (config / "feeds.yaml").write_text(
-        yaml.safe_dump({"feeds": feeds}, allow_unicode=True, sort_keys=False), encoding="utf-8")
-    alerts = {"channels": {"demo-webhook": {"type": "webhook", "url": hook, "secret": secret}},
-              "routes": [{"topics": ["*"], "events": ["*"], "channels": ["demo-webhook"]}]}
+        yaml.safe_dump({"feeds": feeds}, allow_unicode=True, sort_keys=False), encoding="utf-8"
+    )
+    alerts = {
+        "channels": {"demo-webhook": {"type": "webhook", "url": hook, "secret": secret}},
+        "routes": [{"topics": ["*"], "events": ["*"], "channels": ["demo-webhook"]}],
+    }
     (config / "alerts.yaml").write_text(yaml.safe_dump(alerts), encoding="utf-8")
     return config
 
@@ -58,8 +69,7 @@ def publish_round(server: LoopbackServer, story: Story, upto: int) -> None:
     """Serve every article released by round `upto` and the feeds listing them."""
     for name, meta in story.feeds.items():
         items = [a for a in story.articles if a.feed == name and a.round <= upto]
-        content_type, body = render_feed(meta["format"], meta, items, server.base,
-                                         f"/{name}/feed")
+        content_type, body = render_feed(meta["format"], meta, items, server.base, f"/{name}/feed")
         server.serve(f"/{name}/feed", body, content_type)
         for article in items:
             server.serve(article.path(), article_page(article, meta["title"], meta["language"]))
@@ -82,8 +92,7 @@ def run_demo(keep: Path | None = None, echo: Callable[[str], Any] = print) -> li
             current = event["current"]
             echo(f"        “{current['quote']}” — {current['document']['source']}")
 
-    receiver = WebhookReceiver(lambda body, headers: verify_signature(secret, headers, body),
-                               show)
+    receiver = WebhookReceiver(lambda body, headers: verify_signature(secret, headers, body), show)
     try:
         with LoopbackServer() as site, receiver:
             config_dir = write_config(folder, site.base, receiver.url, secret, story)
@@ -102,15 +111,19 @@ def run_demo(keep: Path | None = None, echo: Callable[[str], Any] = print) -> li
                     for article in released:
                         echo(f"  + [{article.feed}] {article.title}")
                     stats = poll_once(config, services, timeout=180, echo=lambda _: None)
-                    echo(f"  polled: {stats.get('entries', 0)} new entries → "
-                         f"{stats.get('documents', 0)} documents, {stats.get('copies', 0)} "
-                         f"duplicates, {stats.get('off_topic', 0)} off topic")
+                    echo(
+                        f"  polled: {stats.get('entries', 0)} new entries → "
+                        f"{stats.get('documents', 0)} documents, {stats.get('copies', 0)} "
+                        f"duplicates, {stats.get('off_topic', 0)} off topic"
+                    )
                 launcher.stop_children(services)
             corpus = config.corpus_dir(config.topics["nk-troops-russia"])
             files = sorted(p.name for p in corpus.glob("*.txt"))
             echo(f"\ncorpus {corpus}: {len(files)} document(s): {', '.join(files)}")
-            echo(f"{len(receiver.events)} alert(s) received, every signature verified"
-                 + (f"; {len(receiver.rejected)} rejected" if receiver.rejected else ""))
+            echo(
+                f"{len(receiver.events)} alert(s) received, every signature verified"
+                + (f"; {len(receiver.rejected)} rejected" if receiver.rejected else "")
+            )
     finally:
         if keep is None:
             shutil.rmtree(folder, ignore_errors=True)

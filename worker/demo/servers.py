@@ -25,7 +25,7 @@ class _Server(ThreadingHTTPServer):
 class LoopbackServer:
     """An HTTP server on 127.0.0.1 whose answers are set per path (static or a function)."""
 
-    def __init__(self) -> None:
+    def __init__(self, address: tuple[str, int] = ("127.0.0.1", 0)) -> None:
         self.routes: dict[str, Response | Route] = {}
         self.requests: list[tuple[str, str, dict[str, str]]] = []
         owner = self
@@ -55,7 +55,7 @@ class LoopbackServer:
 
             do_GET = do_POST = do_HEAD = _answer
 
-        self._server = _Server(("127.0.0.1", 0), Handler)
+        self._server = _Server(address, Handler)
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
     @property
@@ -63,8 +63,14 @@ class LoopbackServer:
         host, port = self._server.server_address[:2]
         return f"http://{host!s}:{port}"
 
-    def serve(self, path: str, body: bytes | str, content_type: str = "text/html; charset=utf-8",
-              status: int = 200, headers: Mapping[str, str] | None = None) -> None:
+    def serve(
+        self,
+        path: str,
+        body: bytes | str,
+        content_type: str = "text/html; charset=utf-8",
+        status: int = 200,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
         data = body.encode("utf-8") if isinstance(body, str) else body
         self.routes[path] = (status, {"Content-Type": content_type, **(headers or {})}, data)
 
@@ -77,8 +83,9 @@ class LoopbackServer:
         self._server.server_close()
 
 
-def verify_signature(secret: str, headers: Mapping[str, str], body: bytes,
-                     tolerance: float = 300.0) -> None:
+def verify_signature(
+    secret: str, headers: Mapping[str, str], body: bytes, tolerance: float = 300.0
+) -> None:
     """Standard Webhooks verification; raises ValueError when the request is not authentic."""
     lowered = {k.lower(): v for k, v in headers.items()}
     message_id = lowered.get("webhook-id", "")
@@ -88,10 +95,14 @@ def verify_signature(secret: str, headers: Mapping[str, str], body: bytes,
     if abs(time.time() - int(timestamp)) > tolerance:
         raise ValueError("timestamp outside the tolerance")
     key = base64.b64decode(secret.removeprefix("whsec_"))
-    expected = base64.b64encode(hmac.new(key, f"{message_id}.{timestamp}.".encode() + body,
-                                         hashlib.sha256).digest()).decode()
-    offered = [s.split(",", 1)[1] for s in lowered.get("webhook-signature", "").split()
-               if s.startswith("v1,")]
+    expected = base64.b64encode(
+        hmac.new(key, f"{message_id}.{timestamp}.".encode() + body, hashlib.sha256).digest()
+    ).decode()
+    offered = [
+        s.split(",", 1)[1]
+        for s in lowered.get("webhook-signature", "").split()
+        if s.startswith("v1,")
+    ]
     if not any(hmac.compare_digest(expected, o) for o in offered):
         raise ValueError("no matching signature")
 
@@ -99,9 +110,13 @@ def verify_signature(secret: str, headers: Mapping[str, str], body: bytes,
 class WebhookReceiver(LoopbackServer):
     """Accepts POSTed events at `/hook` whose signature verifies; records each one."""
 
-    def __init__(self, verify: Callable[[bytes, dict[str, str]], Any],
-                 on_event: Callable[[dict[str, Any]], None] | None = None) -> None:
-        super().__init__()
+    def __init__(
+        self,
+        verify: Callable[[bytes, dict[str, str]], Any],
+        on_event: Callable[[dict[str, Any]], None] | None = None,
+        address: tuple[str, int] = ("127.0.0.1", 0),
+    ) -> None:
+        super().__init__(address)
         self.events: list[dict[str, Any]] = []
         self.rejected: list[str] = []
         self.lock = threading.Lock()
@@ -111,7 +126,7 @@ class WebhookReceiver(LoopbackServer):
             body = request.rfile.read(length)
             try:
                 verify(body, dict(request.headers))
-            except Exception as error:  # noqa: BLE001 - any failure means "not authentic"
+            except Exception as error:
                 self.rejected.append(str(error))
                 return 401, {}, b"bad signature"
             event = json.loads(body)

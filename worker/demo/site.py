@@ -39,13 +39,21 @@ class Story:
 
 def load_story() -> Story:
     raw: dict[str, Any] = yaml.safe_load(
-        resources.files("worker.demo").joinpath("story.yaml").read_text(encoding="utf-8"))
+        resources.files("worker.demo").joinpath("story.yaml").read_text(encoding="utf-8")
+    )
     articles = tuple(
-        StoryArticle(a["slug"], a["feed"], int(a["round"]),
-                     a["published"] if isinstance(a["published"], datetime)
-                     else datetime.fromisoformat(str(a["published"])),
-                     a["title"], tuple(p for p in a["body"].split("\n") if p.strip()))
-        for a in raw["articles"])
+        StoryArticle(
+            a["slug"],
+            a["feed"],
+            int(a["round"]),
+            a["published"]
+            if isinstance(a["published"], datetime)
+            else datetime.fromisoformat(str(a["published"])),
+            a["title"],
+            tuple(p for p in a["body"].split("\n") if p.strip()),
+        )
+        for a in raw["articles"]
+    )
     return Story(raw["feeds"], articles)
 
 
@@ -75,37 +83,55 @@ def article_page(article: StoryArticle, site_title: str, language: str) -> str:
 </body></html>"""
 
 
-def render_feed(kind: str, meta: dict[str, str], items: list[StoryArticle], base: str,
-                feed_path: str) -> tuple[str, bytes]:
+def render_feed(
+    kind: str, meta: dict[str, str], items: list[StoryArticle], base: str, feed_path: str
+) -> tuple[str, bytes]:
     """(content type, body) of a feed in RSS 2.0, Atom 1.0 or JSON Feed 1.1."""
     items = sorted(items, key=lambda a: a.published, reverse=True)
     if kind == "rss":
         entries = "".join(
             f"<item><title>{escape(a.title)}</title><link>{base}{a.path()}</link>"
-            f"<guid isPermaLink=\"true\">{base}{a.path()}</guid>"
+            f'<guid isPermaLink="true">{base}{a.path()}</guid>'
             f"<pubDate>{format_datetime(a.published)}</pubDate>"
-            f"<description>{escape(a.paragraphs[0])}</description></item>" for a in items)
-        xml = (f"<?xml version=\"1.0\" encoding=\"utf-8\"?><rss version=\"2.0\"><channel>"
-               f"<title>{escape(meta['title'])}</title><link>{base}/</link>"
-               f"<language>{meta['language']}</language>{entries}</channel></rss>")
+            f"<description>{escape(a.paragraphs[0])}</description></item>"
+            for a in items
+        )
+        xml = (
+            f'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel>'
+            f"<title>{escape(meta['title'])}</title><link>{base}/</link>"
+            f"<language>{meta['language']}</language>{entries}</channel></rss>"
+        )
         return "application/rss+xml; charset=utf-8", xml.encode("utf-8")
     if kind == "atom":
         entries = "".join(
-            f"<entry><title>{escape(a.title)}</title><link href=\"{a.path()}\"/>"
+            f'<entry><title>{escape(a.title)}</title><link href="{a.path()}"/>'
             f"<id>tag:demo,2024:{a.slug}</id><updated>{a.published.isoformat()}</updated>"
-            f"<summary>{escape(a.paragraphs[0])}</summary></entry>" for a in items)
-        xml = (f"<?xml version=\"1.0\" encoding=\"utf-8\"?>"
-               f"<feed xmlns=\"http://www.w3.org/2005/Atom\" xml:base=\"{base}/\">"
-               f"<title>{escape(meta['title'])}</title><id>{base}{feed_path}</id>"
-               f"<updated>{items[0].published.isoformat() if items else '2024-01-01T00:00:00Z'}"
-               f"</updated>{entries}</feed>")
+            f"<summary>{escape(a.paragraphs[0])}</summary></entry>"
+            for a in items
+        )
+        xml = (
+            f'<?xml version="1.0" encoding="utf-8"?>'
+            f'<feed xmlns="http://www.w3.org/2005/Atom" xml:base="{base}/">'
+            f"<title>{escape(meta['title'])}</title><id>{base}{feed_path}</id>"
+            f"<updated>{items[0].published.isoformat() if items else '2024-01-01T00:00:00Z'}"
+            f"</updated>{entries}</feed>"
+        )
         return "application/atom+xml; charset=utf-8", xml.encode("utf-8")
     document = {
-        "version": "https://jsonfeed.org/version/1.1", "title": meta["title"],
-        "home_page_url": f"{base}/", "feed_url": f"{base}{feed_path}",
+        "version": "https://jsonfeed.org/version/1.1",
+        "title": meta["title"],
+        "home_page_url": f"{base}/",
+        "feed_url": f"{base}{feed_path}",
         "language": meta["language"],
-        "items": [{"id": a.slug, "url": f"{base}{a.path()}", "title": a.title,
-                   "summary": a.paragraphs[0], "date_published": a.published.isoformat()}
-                  for a in items],
+        "items": [
+            {
+                "id": a.slug,
+                "url": f"{base}{a.path()}",
+                "title": a.title,
+                "summary": a.paragraphs[0],
+                "date_published": a.published.isoformat(),
+            }
+            for a in items
+        ],
     }
     return "application/feed+json", json.dumps(document, ensure_ascii=False).encode("utf-8")

@@ -23,8 +23,10 @@ __all__ = ["Entry", "FeedState", "ParsedFeed", "PollOutcome", "Schedule", "refre
 
 log = logging.getLogger(__name__)
 
-FEED_ACCEPT = ("application/rss+xml, application/atom+xml, application/feed+json, "
-               "application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5")
+FEED_ACCEPT = (
+    "application/rss+xml, application/atom+xml, application/feed+json, "
+    "application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5"
+)
 # Some servers keep the same ETag while the body changes; every Nth poll ignores
 # validators so such a feed is never stuck.
 UNCONDITIONAL_EVERY = 10
@@ -69,8 +71,13 @@ class PollOutcome:
     feed: ParsedFeed | None = field(default=None, repr=False)
 
 
-def refresh(state: FeedState, client: httpx.Client, policy: FetchPolicy, schedule: Schedule,
-            now: float | None = None) -> PollOutcome:
+def refresh(
+    state: FeedState,
+    client: httpx.Client,
+    policy: FetchPolicy,
+    schedule: Schedule,
+    now: float | None = None,
+) -> PollOutcome:
     """Poll one feed once; never raises for a broken feed, the outcome says what happened."""
     now = time.time() if now is None else now
     polls = state.polls + 1
@@ -81,8 +88,17 @@ def refresh(state: FeedState, client: httpx.Client, policy: FetchPolicy, schedul
     except HTTPStatusError as error:
         if error.status == 410:
             log.warning("feed %s is gone (HTTP 410); retiring it", state.url)
-            return PollOutcome(replace(state, retired=True, polls=polls, last_error="HTTP 410 Gone",
-                                       next_poll=float("inf")), "retired", error="HTTP 410 Gone")
+            return PollOutcome(
+                replace(
+                    state,
+                    retired=True,
+                    polls=polls,
+                    last_error="HTTP 410 Gone",
+                    next_poll=float("inf"),
+                ),
+                "retired",
+                error="HTTP 410 Gone",
+            )
         return _failed(state, polls, str(error), schedule, now, error.retry_after)
     except FetchError as error:
         return _failed(state, polls, str(error), schedule, now)
@@ -90,10 +106,17 @@ def refresh(state: FeedState, client: httpx.Client, policy: FetchPolicy, schedul
     url = result.permanent_redirect or state.url
     if result.permanent_redirect:
         log.info("feed %s moved permanently to %s", state.url, url)
-    ok = replace(state, url=url, polls=polls, last_success=now, last_error=None,
-                 consecutive_errors=0, failing_since=None,
-                 etag=result.validators.etag or state.etag,
-                 last_modified=result.validators.last_modified or state.last_modified)
+    ok = replace(
+        state,
+        url=url,
+        polls=polls,
+        last_success=now,
+        last_error=None,
+        consecutive_errors=0,
+        failing_since=None,
+        etag=result.validators.etag or state.etag,
+        last_modified=result.validators.last_modified or state.last_modified,
+    )
     if result.not_modified:
         return PollOutcome(_next(ok, state.interval or schedule.default, now), "not_modified")
 
@@ -104,8 +127,12 @@ def refresh(state: FeedState, client: httpx.Client, policy: FetchPolicy, schedul
         parsed = parse_feed(result.body, result.final_url)
     except ParseError as error:
         return _failed(state, polls, str(error), schedule, now)
-    interval = adaptive_interval([e.published for e in parsed.entries if e.published],
-                                 schedule.default, schedule.minimum, schedule.maximum)
+    interval = adaptive_interval(
+        [e.published for e in parsed.entries if e.published],
+        schedule.default,
+        schedule.minimum,
+        schedule.maximum,
+    )
     ok = replace(ok, body_hash=body_hash)
     return PollOutcome(_next(ok, interval, now), "changed", parsed.entries, feed=parsed)
 
@@ -114,11 +141,23 @@ def _next(state: FeedState, interval: float, now: float) -> FeedState:
     return replace(state, interval=interval, next_poll=now + interval)
 
 
-def _failed(state: FeedState, polls: int, error: str, schedule: Schedule, now: float,
-            retry_after: float | None = None) -> PollOutcome:
+def _failed(
+    state: FeedState,
+    polls: int,
+    error: str,
+    schedule: Schedule,
+    now: float,
+    retry_after: float | None = None,
+) -> PollOutcome:
     errors = state.consecutive_errors + 1
     log.warning("feed %s failed (%d in a row): %s", state.url, errors, error)
     delay = backoff_interval(errors, schedule.minimum, schedule.maximum, retry_after)
-    failed = replace(state, polls=polls, last_error=error, consecutive_errors=errors,
-                     failing_since=state.failing_since or now, next_poll=now + delay)
+    failed = replace(
+        state,
+        polls=polls,
+        last_error=error,
+        consecutive_errors=errors,
+        failing_since=state.failing_since or now,
+        next_poll=now + delay,
+    )
     return PollOutcome(failed, "error", error=error)

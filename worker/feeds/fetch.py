@@ -101,9 +101,14 @@ class _GuardedBackend(httpcore.NetworkBackend):
         self._inner = httpcore.SyncBackend()
         self._allow_private = allow_private
 
-    def connect_tcp(self, host: str, port: int, timeout: float | None = None,
-                    local_address: str | None = None,
-                    socket_options: Iterable[Any] | None = None) -> httpcore.NetworkStream:
+    def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.NetworkStream:
         try:
             infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
         except socket.gaierror as error:
@@ -115,16 +120,17 @@ class _GuardedBackend(httpcore.NetworkBackend):
         last_error: Exception | None = None
         for address in allowed:
             try:
-                return self._inner.connect_tcp(address, port, timeout, local_address,
-                                               socket_options)
+                return self._inner.connect_tcp(
+                    address, port, timeout, local_address, socket_options
+                )
             except httpcore.ConnectError as error:
                 last_error = error
         assert last_error is not None
         raise last_error
 
-    def connect_unix_socket(self, path: str, timeout: float | None = None,
-                            socket_options: Iterable[Any] | None = None
-                            ) -> httpcore.NetworkStream:
+    def connect_unix_socket(
+        self, path: str, timeout: float | None = None, socket_options: Iterable[Any] | None = None
+    ) -> httpcore.NetworkStream:
         raise _Blocked("unix sockets are never fetched")
 
     def sleep(self, seconds: float) -> None:
@@ -177,8 +183,14 @@ def check_url(url: str) -> httpx.URL:
     return parsed
 
 
-def fetch(client: httpx.Client, url: str, policy: FetchPolicy,
-          validators: Validators | None = None, *, accept: str = "*/*") -> FetchResult:
+def fetch(
+    client: httpx.Client,
+    url: str,
+    policy: FetchPolicy,
+    validators: Validators | None = None,
+    *,
+    accept: str = "*/*",
+) -> FetchResult:
     """Download `url` under `policy`; raise a FetchError subclass saying what went wrong."""
     deadline = time.monotonic() + policy.timeout
     started = time.monotonic()
@@ -202,18 +214,32 @@ def fetch(client: httpx.Client, url: str, policy: FetchPolicy,
                     current = location
                     continue
                 if response.status_code == 304:
-                    return FetchResult(url, current, 304, b"", dict(response.headers),
-                                       permanent, time.monotonic() - started,
-                                       validators or Validators())
+                    return FetchResult(
+                        url,
+                        current,
+                        304,
+                        b"",
+                        dict(response.headers),
+                        permanent,
+                        time.monotonic() - started,
+                        validators or Validators(),
+                    )
                 if response.status_code >= 400 or response.status_code < 200:
-                    raise HTTPStatusError(current, response.status_code,
-                                          retry_after_seconds(response.headers.get("retry-after")))
+                    raise HTTPStatusError(
+                        current,
+                        response.status_code,
+                        retry_after_seconds(response.headers.get("retry-after")),
+                    )
                 body = _read_body(response, current, policy, deadline)
                 return FetchResult(
-                    url, current, response.status_code, body, dict(response.headers),
-                    permanent, time.monotonic() - started,
-                    Validators(response.headers.get("etag"),
-                               response.headers.get("last-modified")),
+                    url,
+                    current,
+                    response.status_code,
+                    body,
+                    dict(response.headers),
+                    permanent,
+                    time.monotonic() - started,
+                    Validators(response.headers.get("etag"), response.headers.get("last-modified")),
                 )
         except httpx.TimeoutException as error:
             raise DeadlineError(current, f"timed out ({type(error).__name__})") from error
@@ -224,10 +250,12 @@ def fetch(client: httpx.Client, url: str, policy: FetchPolicy,
     raise FetchError(url, f"more than {policy.max_redirects} redirects")
 
 
-def _read_body(response: httpx.Response, url: str, policy: FetchPolicy,
-               deadline: float) -> bytes:
-    codings = [c.strip().lower() for c in response.headers.get("content-encoding", "").split(",")
-               if c.strip() and c.strip().lower() != "identity"]
+def _read_body(response: httpx.Response, url: str, policy: FetchPolicy, deadline: float) -> bytes:
+    codings = [
+        c.strip().lower()
+        for c in response.headers.get("content-encoding", "").split(",")
+        if c.strip() and c.strip().lower() != "identity"
+    ]
     if len(codings) > 1:
         raise FetchError(url, f"stacked Content-Encoding ({', '.join(codings)}) is refused")
     declared = response.headers.get("content-length")

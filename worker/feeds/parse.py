@@ -67,7 +67,7 @@ def parse_feed(body: bytes, url: str = "") -> ParsedFeed:
         feed = _from_fast(raw, url)
         if feed.entries or feed.title:
             return feed
-    except Exception as error:  # noqa: BLE001 - any failure of the fast path falls back
+    except Exception as error:
         log.debug("fastfeedparser rejected %s (%s); falling back to feedparser", url, error)
     return _parse_with_feedparser(body, url)
 
@@ -96,7 +96,7 @@ def _refuse_entity_declarations(body: bytes, url: str) -> None:
         parser.close()
     except DefusedXmlException as error:
         raise ParseError(f"{url}: {type(error).__name__} refused (XML bomb protection)") from error
-    except Exception:  # noqa: BLE001, S110 - malformed XML is feedparser's to judge
+    except Exception:  # noqa: S110 - malformed XML is feedparser's to judge
         pass
 
 
@@ -122,8 +122,9 @@ def _date(value: Any) -> datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
-def _make_entry(raw: Mapping[str, Any], base: str, published: datetime | None,
-                content: str) -> Entry:
+def _make_entry(
+    raw: Mapping[str, Any], base: str, published: datetime | None, content: str
+) -> Entry:
     link = raw.get("link") or None
     if link:
         link = urljoin(base, str(link).strip())
@@ -133,8 +134,12 @@ def _make_entry(raw: Mapping[str, Any], base: str, published: datetime | None,
     author = raw.get("author") or None
     return Entry(
         id=entry_identity(str(guid) if guid else None, link, title, summary),
-        link=link, title=title, summary=summary, content=content or summary,
-        published=published, guid=str(guid) if guid else None,
+        link=link,
+        title=title,
+        summary=summary,
+        content=content or summary,
+        published=published,
+        guid=str(guid) if guid else None,
         author=str(author) if author else None,
     )
 
@@ -144,17 +149,25 @@ def _from_fast(raw: Mapping[str, Any], url: str) -> ParsedFeed:
     base = str(meta.get("link") or url) or url
     base = urljoin(url, base) if url else base
     entries = tuple(
-        _make_entry(e, base, _date(e.get("published") or e.get("updated")),
-                    _text(e.get("content")))
+        _make_entry(e, base, _date(e.get("published") or e.get("updated")), _text(e.get("content")))
         for e in raw.get("entries") or []
     )
-    return ParsedFeed(title=_text(meta.get("title")), link=meta.get("link"),
-                      language=meta.get("language"), entries=entries, parser="fastfeedparser")
+    return ParsedFeed(
+        title=_text(meta.get("title")),
+        link=meta.get("link"),
+        language=meta.get("language"),
+        entries=entries,
+        parser="fastfeedparser",
+    )
 
 
 def _parse_with_feedparser(body: bytes, url: str) -> ParsedFeed:
-    raw = feedparser.parse(body, response_headers={"content-location": url} if url else None,
-                           sanitize_html=False, resolve_relative_uris=True)
+    raw = feedparser.parse(
+        body,
+        response_headers={"content-location": url} if url else None,
+        sanitize_html=False,
+        resolve_relative_uris=True,
+    )
     meta = raw.get("feed") or {}
     if not raw.get("entries") and not raw.get("version") and not meta:
         reason = raw.get("bozo_exception") or "no feed elements found"
@@ -162,14 +175,20 @@ def _parse_with_feedparser(body: bytes, url: str) -> ParsedFeed:
     base = url or str(meta.get("link") or "")
     entries = tuple(
         _make_entry(
-            e, base,
+            e,
+            base,
             _date(e.get("published_parsed") or e.get("updated_parsed")),
             _text(e.get("content")),
         )
         for e in raw["entries"]
     )
-    return ParsedFeed(title=_text(meta.get("title")), link=meta.get("link"),
-                      language=meta.get("language"), entries=entries, parser="feedparser")
+    return ParsedFeed(
+        title=_text(meta.get("title")),
+        link=meta.get("link"),
+        language=meta.get("language"),
+        entries=entries,
+        parser="feedparser",
+    )
 
 
 def _parse_json_feed(body: bytes, url: str) -> ParsedFeed:
@@ -186,10 +205,17 @@ def _parse_json_feed(body: bytes, url: str) -> ParsedFeed:
         if not isinstance(item, dict):
             continue
         raw = {
-            "id": item.get("id"), "link": item.get("url") or item.get("external_url"),
-            "title": item.get("title"), "summary": item.get("summary") or "",
+            "id": item.get("id"),
+            "link": item.get("url") or item.get("external_url"),
+            "title": item.get("title"),
+            "summary": item.get("summary") or "",
         }
         content = str(item.get("content_html") or item.get("content_text") or "")
         entries.append(_make_entry(raw, base, _date(item.get("date_published")), content))
-    return ParsedFeed(title=str(data.get("title") or ""), link=data.get("home_page_url"),
-                      language=data.get("language"), entries=tuple(entries), parser="jsonfeed")
+    return ParsedFeed(
+        title=str(data.get("title") or ""),
+        link=data.get("home_page_url"),
+        language=data.get("language"),
+        entries=tuple(entries),
+        parser="jsonfeed",
+    )

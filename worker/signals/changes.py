@@ -32,14 +32,26 @@ class FigureValue:
 Verdict = Literal["changed", "first", "same", "ignored", "behind"]
 
 
-def judge(current: FigureValue | None, observation: FigureObservation,
-          settings: FigureSettings, document: dict[str, Any], source: str,
-          observed_at: str) -> tuple[Verdict, FigureValue | None]:
+def judge(
+    current: FigureValue | None,
+    observation: FigureObservation,
+    settings: FigureSettings,
+    document: dict[str, Any],
+    source: str,
+    observed_at: str,
+) -> tuple[Verdict, FigureValue | None]:
     """What `observation` does to the figure, and the figure's value afterwards."""
     if observation.qualifier in settings.ignore:
         return "ignored", current
-    candidate = FigureValue(observation.value, observation.upper, observation.qualifier,
-                            observation.quote, document, observed_at, (source,))
+    candidate = FigureValue(
+        observation.value,
+        observation.upper,
+        observation.qualifier,
+        observation.quote,
+        document,
+        observed_at,
+        (source,),
+    )
     if current is None:
         return "first", candidate
     new = candidate.comparable(settings.alert)

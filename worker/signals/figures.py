@@ -16,7 +16,7 @@ from worker.signals.text import Sentence, sentences
 from worker.topics import fold, name_pattern
 
 UNIT_WINDOW_WORDS = 4
-_CLAUSE_MARKS = ",;:“”\"()"
+_CLAUSE_MARKS = ',;:“”"()'
 
 
 @dataclass(frozen=True)
@@ -52,18 +52,18 @@ def _unit_span(folded: str, quantity: Quantity, units: tuple[str, ...]) -> tuple
     """Where a unit word stands next to the number: within a few words after it, or
     before it when the clause gives the unit's value ("jumlah tentara mencapai 1.644")."""
     pattern = name_pattern(units)
-    after = folded[quantity.end:]
+    after = folded[quantity.end :]
     stop = re.search(r"[,;:.!?()“”\"]|\d", after)
-    window_after = after[:stop.start() if stop else len(after)]
+    window_after = after[: stop.start() if stop else len(after)]
     words = list(re.finditer(r"\S+", window_after))[:UNIT_WINDOW_WORDS]
     if words:
         limit = words[-1].end()
         if match := pattern.search(window_after[:limit]):
             return quantity.end + match.start(), quantity.end + match.end()
     if not words or not words[0].group().isalpha():
-        before = folded[:quantity.start]
+        before = folded[: quantity.start]
         cut = max(before.rfind(mark) for mark in _CLAUSE_MARKS)
-        clause = before[cut + 1:]
+        clause = before[cut + 1 :]
         matches = list(pattern.finditer(clause))
         if matches:
             match = matches[-1]
@@ -71,8 +71,9 @@ def _unit_span(folded: str, quantity: Quantity, units: tuple[str, ...]) -> tuple
     return None
 
 
-def _subject(folded: str, quantity: Quantity, unit: tuple[int, int],
-             mentions: list[_Mention]) -> str | None:
+def _subject(
+    folded: str, quantity: Quantity, unit: tuple[int, int], mentions: list[_Mention]
+) -> str | None:
     if not mentions:
         return None
     # Named with its unit: between the number and the unit, or right after the unit.
@@ -80,26 +81,26 @@ def _subject(folded: str, quantity: Quantity, unit: tuple[int, int],
     for mention in mentions:
         if low <= mention.start and mention.end <= high:
             return mention.entity
-        if mention.start >= unit[1] and not folded[unit[1]:mention.start].strip():
+        if mention.start >= unit[1] and not folded[unit[1] : mention.start].strip():
             return mention.entity
     # The subject of the clause: its first entity before the number.
     cut = max(folded.rfind(mark, 0, quantity.start) for mark in _CLAUSE_MARKS)
     for mention in mentions:
         if cut < mention.start < quantity.start:
             return mention.entity
-    nearest = min(mentions, key=lambda m: min(abs(m.start - quantity.start),
-                                              abs(m.end - quantity.end)))
+    nearest = min(
+        mentions, key=lambda m: min(abs(m.start - quantity.start), abs(m.end - quantity.end))
+    )
     return nearest.entity
 
 
-def _observe_sentence(sentence: Sentence, language: str | None, topic: TopicSettings
-                      ) -> list[FigureObservation]:
+def _observe_sentence(
+    sentence: Sentence, language: str | None, topic: TopicSettings
+) -> list[FigureObservation]:
     folded = fold(sentence.text)
-    if len(folded) != len(sentence.text):
-        # Folding changed lengths (rare ligatures); positions would drift, read folded text.
-        text = folded
-    else:
-        text = sentence.text
+    # Positions are shared between the text and its folded form; where folding changed
+    # the length (rare ligatures), the folded text is read instead.
+    text = sentence.text if len(folded) == len(sentence.text) else folded
     quantities = read_quantities(text, language)
     if not quantities:
         return []
@@ -114,9 +115,16 @@ def _observe_sentence(sentence: Sentence, language: str | None, topic: TopicSett
                 continue
             if _subject(folded, quantity, unit, mentions) != figure.about:
                 continue
-            observations.append(FigureObservation(
-                figure_id, quantity.value, quantity.upper, quantity.qualifier,
-                sentence.text, sentence.line))
+            observations.append(
+                FigureObservation(
+                    figure_id,
+                    quantity.value,
+                    quantity.upper,
+                    quantity.qualifier,
+                    sentence.text,
+                    sentence.line,
+                )
+            )
     return observations
 
 
@@ -128,8 +136,9 @@ def _sentence_qualifies(folded: str, figure: FigureSettings, topic: TopicSetting
     return not (figure.exclude and name_pattern(tuple(figure.exclude)).search(folded))
 
 
-def observe_figures(text: str, language: str | None, topic: TopicSettings
-                    ) -> list[FigureObservation]:
+def observe_figures(
+    text: str, language: str | None, topic: TopicSettings
+) -> list[FigureObservation]:
     """Every observation of the topic's figures in a document's text."""
     if not topic.figures:
         return []

@@ -21,7 +21,7 @@ def sentences(text: str) -> list[Sentence]:
     for number, line in enumerate(text.split("\n"), start=1):
         start = 0
         for match in _BOUNDARY.finditer(line):
-            piece = line[start:match.start() + len(match.group("close"))].strip()
+            piece = line[start : match.start() + len(match.group("close"))].strip()
             if piece:
                 found.append(Sentence(piece, number))
             start = match.end()

@@ -37,8 +37,13 @@ return redis.call('INCR', KEYS[1])
 
 
 def connect(url: str) -> redis.Redis:
-    return redis.Redis.from_url(url, decode_responses=True, socket_timeout=30,
-                                socket_connect_timeout=10, health_check_interval=30)
+    return redis.Redis.from_url(
+        url,
+        decode_responses=True,
+        socket_timeout=30,
+        socket_connect_timeout=10,
+        health_check_interval=30,
+    )
 
 
 class Store:
@@ -82,8 +87,9 @@ class Store:
         return sorted(k.removeprefix(f"{P}feed:") for k in self.r.scan_iter(f"{P}feed:*"))
 
     def claim_due(self, kind: str, now: float, lease: float, limit: int = 1000) -> list[str]:
-        return cast(list[str], self._claim_due(keys=[f"{P}due:{kind}"],
-                                               args=[now, now + lease, limit]))
+        return cast(
+            list[str], self._claim_due(keys=[f"{P}due:{kind}"], args=[now, now + lease, limit])
+        )
 
     def schedule(self, kind: str, member: str, when: float) -> None:
         self.r.zadd(f"{P}due:{kind}", {member: when})
@@ -118,7 +124,7 @@ class Store:
     def host_slot(self, host: str, limit: int, ttl: float = 120.0) -> Iterator[bool]:
         """A per-host concurrency slot; yields False when the host is busy."""
         key = f"{P}host:{host}"
-        count = cast(int, self.r.incr(key))
+        count = int(self.r.incr(key))
         self.r.expire(key, int(ttl))
         try:
             yield count <= limit
@@ -153,8 +159,9 @@ class Store:
     def document_by_text(self, topic: str, sha256: str) -> str | None:
         return cast(str | None, self.r.hget(f"{P}texthash:{topic}", sha256))
 
-    def index_signature(self, topic: str, doc_id: str, signature: np.ndarray,
-                        bands: Iterable[str]) -> None:
+    def index_signature(
+        self, topic: str, doc_id: str, signature: np.ndarray, bands: Iterable[str]
+    ) -> None:
         pipe = self.r.pipeline()
         pipe.hset(f"{P}sig:{topic}", doc_id, signature.astype(np.uint64).tobytes().hex())
         for band in bands:
@@ -174,8 +181,11 @@ class Store:
         if not doc_ids:
             return {}
         values = self.r.hmget(f"{P}sig:{topic}", doc_ids)
-        return {d: np.frombuffer(bytes.fromhex(v), dtype=np.uint64)
-                for d, v in zip(doc_ids, values, strict=True) if v}
+        return {
+            d: np.frombuffer(bytes.fromhex(str(v)), dtype=np.uint64)
+            for d, v in zip(doc_ids, values, strict=True)
+            if v
+        }
 
     def count(self, name: str, amount: int = 1, run: str | None = None) -> None:
         self.r.hincrby(f"{P}stats", name, amount)
@@ -203,8 +213,10 @@ class Store:
         self.r.rpush(f"{P}history:{topic}:{figure}", json.dumps(entry, ensure_ascii=False))
 
     def figure_history(self, topic: str, figure: str) -> list[dict[str, Any]]:
-        return [json.loads(v) for v in
-                cast(list[str], self.r.lrange(f"{P}history:{topic}:{figure}", 0, -1))]
+        return [
+            json.loads(v)
+            for v in cast(list[str], self.r.lrange(f"{P}history:{topic}:{figure}", 0, -1))
+        ]
 
     def first_sighting(self, topic: str, entity: str) -> bool:
         """True the first time an entity is seen on a topic."""
@@ -233,8 +245,9 @@ class Store:
     # -- events and deliveries -------------------------------------------------------------
     def save_event(self, event: dict[str, Any]) -> bool:
         """Store an event once; False when an event with this id already exists."""
-        created = self.r.set(f"{P}event:{event['id']}", json.dumps(event, ensure_ascii=False),
-                             nx=True)
+        created = self.r.set(
+            f"{P}event:{event['id']}", json.dumps(event, ensure_ascii=False), nx=True
+        )
         if created:
             self.r.zadd(f"{P}events", {event["id"]: time.time()})
         return bool(created)
@@ -252,8 +265,10 @@ class Store:
         return {k: json.loads(v) for k, v in raw.items()}
 
     def update_delivery(self, event_id: str, channel: str, **fields: Any) -> None:
-        self.r.hset(f"{P}delivery:{event_id}:{channel}",
-                    mapping={k: json.dumps(v) for k, v in fields.items()})
+        self.r.hset(
+            f"{P}delivery:{event_id}:{channel}",
+            mapping={k: json.dumps(v) for k, v in fields.items()},
+        )
 
     def deliveries(self, event_id: str) -> dict[str, dict[str, Any]]:
         found = {}
@@ -300,9 +315,21 @@ class Store:
 
     def flush_indexes(self) -> None:
         """Drop every index newswatch can rebuild from the corpus folders."""
-        patterns = ("docs:*", "texthash:*", "sig:*", "lsh:*", "seq:*", "topic:*", "figures:*",
-                    "history:*", "entities:*", "known-names:*", "name-docs:*", "name-sources:*")
+        patterns = (
+            "docs:*",
+            "texthash:*",
+            "sig:*",
+            "lsh:*",
+            "seq:*",
+            "topic:*",
+            "figures:*",
+            "history:*",
+            "entities:*",
+            "known-names:*",
+            "name-docs:*",
+            "name-sources:*",
+        )
         for pattern in patterns:
             keys = list(self.r.scan_iter(f"{P}{pattern}", count=1000))
             for start in range(0, len(keys), 500):
-                self.r.delete(*keys[start:start + 500])
+                self.r.delete(*keys[start : start + 500])

@@ -63,17 +63,30 @@ class EmbeddedRedis:
         self.stop()
 
 
-def start_redis(directory: Path, *, port: int | None = None, append_only: bool = True,
-                timeout: float = 15.0) -> EmbeddedRedis:
+def start_redis(
+    directory: Path, *, port: int | None = None, append_only: bool = True, timeout: float = 15.0
+) -> EmbeddedRedis:
     """Start redis-server keeping its files in `directory`; wait until it answers PING."""
     directory.mkdir(parents=True, exist_ok=True)
     port = port or free_port()
     command = [
-        redis_executable(), "--port", str(port), "--bind", "127.0.0.1",
-        "--dir", str(directory.resolve()), "--save", "",
-        "--appendonly", "yes" if append_only else "no",
-        "--daemonize", "no", "--protected-mode", "yes",
-        "--logfile", str((directory / "redis.log").resolve()),
+        redis_executable(),
+        "--port",
+        str(port),
+        "--bind",
+        "127.0.0.1",
+        "--dir",
+        str(directory.resolve()),
+        "--save",
+        "",
+        "--appendonly",
+        "yes" if append_only else "no",
+        "--daemonize",
+        "no",
+        "--protected-mode",
+        "yes",
+        "--logfile",
+        str((directory / "redis.log").resolve()),
     ]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     client = redis.Redis(host="127.0.0.1", port=port, socket_connect_timeout=1)

@@ -1,0 +1,36 @@
+# The few commands a developer types; CI (.ci/run) runs `make test`.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: demo run test lint typecheck unit bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[test]"
+	touch $(STAMP)
+
+demo: $(STAMP)        ## offline end-to-end run on loopback, alerts printed
+	$(VENV)/bin/newswatch demo
+
+run: $(STAMP)         ## worker + beat (embedded Redis when none is configured)
+	$(VENV)/bin/newswatch run
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check worker tests bench
+	$(VENV)/bin/ruff format --check worker
+
+typecheck: $(STAMP)
+	$(VENV)/bin/mypy
+
+unit: $(STAMP)
+	$(VENV)/bin/pytest -q
+
+test: lint typecheck unit   ## everything CI checks
+
+bench: $(STAMP)       ## benchmarks; figures printed and written to bench/results/
+	$(PY) -m bench.run
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
