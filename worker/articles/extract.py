@@ -89,6 +89,7 @@ def extract_article(html: str, url: str) -> Article:
         include_images=False,
         include_links=False,
         deduplicate=False,
+        favor_precision=True,
     )
     tree = _parse_tree(html)
     canonical = _link_canonical(tree, url) or url
