@@ -17,10 +17,12 @@ SHARED_DATA = ROOT.parent / "shared" / "data"
 def write_result(name: str, figures: dict[str, Any]) -> Path:
     RESULTS.mkdir(parents=True, exist_ok=True)
     path = RESULTS / f"{name}.json"
-    payload = {"benchmark": name, "measured_at": time.strftime("%Y-%m-%dT%H:%M:%SZ",
-                                                                time.gmtime()),
-               "machine": {"python": platform.python_version(), "cpus": _cpus()},
-               **figures}
+    payload = {
+        "benchmark": name,
+        "measured_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "machine": {"python": platform.python_version(), "cpus": _cpus()},
+        **figures,
+    }
     path.write_text(json.dumps(payload, indent=2, ensure_ascii=False) + "\n")
     print(f"→ {path.relative_to(ROOT)}")
     return path

@@ -48,8 +48,9 @@ def plain_trafilatura(html: bytes, url: str) -> str:
     return trafilatura.extract(decode_html(html), url=url) or ""
 
 
-def evaluate(pages: list[tuple[str, bytes, str]],
-             extractor: Callable[[bytes, str], str]) -> dict[str, Any]:
+def evaluate(
+    pages: list[tuple[str, bytes, str]], extractor: Callable[[bytes, str], str]
+) -> dict[str, Any]:
     precisions, recalls, times, exact = [], [], [], 0
     for url, html, truth in pages:
         started = time.perf_counter()
@@ -60,37 +61,60 @@ def evaluate(pages: list[tuple[str, bytes, str]],
         recalls.append(recall)
         exact += predicted == truth
     p, r = sum(precisions) / len(pages), sum(recalls) / len(pages)
-    return {"pages": len(pages), "precision": round(p, 4), "recall": round(r, 4),
-            "f1": round(2 * p * r / (p + r), 4) if p + r else 0.0,
-            "exact_cuts": exact, "median_ms_per_page": round(median(times), 2)}
+    return {
+        "pages": len(pages),
+        "precision": round(p, 4),
+        "recall": round(r, 4),
+        "f1": round(2 * p * r / (p + r), 4) if p + r else 0.0,
+        "exact_cuts": exact,
+        "median_ms_per_page": round(median(times), 2),
+    }
 
 
 def benchmark_pages() -> list[tuple[str, bytes, str]]:
     folder = SHARED_DATA / "article-extraction-benchmark"
     truth = json.loads((folder / "ground-truth.json").read_text())
-    return [(item["url"], gzip.decompress((folder / "html" / f"{key}.html.gz").read_bytes()),
-             item["articleBody"]) for key, item in sorted(truth.items())]
+    return [
+        (
+            item["url"],
+            gzip.decompress((folder / "html" / f"{key}.html.gz").read_bytes()),
+            item["articleBody"],
+        )
+        for key, item in sorted(truth.items())
+    ]
 
 
 BUILT = {
-    "id": ["Korea Utara telah mengirim sekitar 12.000 tentara ke Rusia, menurut Seoul.",
-           "Badan intelijen menyebut sebagian pasukan sudah berada di wilayah Kursk.",
-           "Pyongyang belum memberikan tanggapan resmi atas laporan tersebut."],
-    "en": ["North Korea has sent about 12,000 troops to Russia, Seoul says.",
-           "The intelligence service said some units were already in the Kursk region.",
-           "Pyongyang has not responded to the report."],
-    "de": ["Nordkorea hat nach Angaben aus Seoul rund 12.000 Soldaten nach Russland geschickt.",
-           "Einige Einheiten seien bereits in der Region Kursk, hieß es vom Geheimdienst.",
-           "Pjöngjang äußerte sich zunächst nicht zu dem Bericht."],
-    "fr": ["La Corée du Nord a envoyé environ 12 000 soldats en Russie, selon Séoul.",
-           "Certaines unités se trouveraient déjà dans la région de Koursk.",
-           "Pyongyang n’a pas réagi à ces informations."],
-    "es": ["Corea del Norte ha enviado unos 12.000 soldados a Rusia, según Seúl.",
-           "Algunas unidades ya estarían en la región de Kursk, según la inteligencia.",
-           "Pyongyang no ha respondido al informe."],
-    "ru": ["Северная Корея направила в Россию около 12 000 военных, сообщает Сеул.",
-           "По данным разведки, часть подразделений уже находится в Курской области.",
-           "Пхеньян пока не прокомментировал эти сообщения."],
+    "id": [
+        "Korea Utara telah mengirim sekitar 12.000 tentara ke Rusia, menurut Seoul.",
+        "Badan intelijen menyebut sebagian pasukan sudah berada di wilayah Kursk.",
+        "Pyongyang belum memberikan tanggapan resmi atas laporan tersebut.",
+    ],
+    "en": [
+        "North Korea has sent about 12,000 troops to Russia, Seoul says.",
+        "The intelligence service said some units were already in the Kursk region.",
+        "Pyongyang has not responded to the report.",
+    ],
+    "de": [
+        "Nordkorea hat nach Angaben aus Seoul rund 12.000 Soldaten nach Russland geschickt.",
+        "Einige Einheiten seien bereits in der Region Kursk, hieß es vom Geheimdienst.",
+        "Pjöngjang äußerte sich zunächst nicht zu dem Bericht.",
+    ],
+    "fr": [
+        "La Corée du Nord a envoyé environ 12 000 soldats en Russie, selon Séoul.",
+        "Certaines unités se trouveraient déjà dans la région de Koursk.",
+        "Pyongyang n’a pas réagi à ces informations.",
+    ],
+    "es": [
+        "Corea del Norte ha enviado unos 12.000 soldados a Rusia, según Seúl.",
+        "Algunas unidades ya estarían en la región de Kursk, según la inteligencia.",
+        "Pyongyang no ha respondido al informe.",
+    ],
+    "ru": [
+        "Северная Корея направила в Россию около 12 000 военных, сообщает Сеул.",
+        "По данным разведки, часть подразделений уже находится в Курской области.",
+        "Пхеньян пока не прокомментировал эти сообщения.",
+    ],
 }
 RELATED = {
     "id": "Baca juga: Kim Jong Un bertemu Putin",
@@ -109,12 +133,18 @@ def built_pages() -> list[tuple[str, bytes, str]]:
             body = list(paragraphs)
             if variant >= 1:
                 body.insert(2, RELATED[language])  # a related-link line inside the body
-            article = StoryArticle(f"{language}-{variant}", "site", 1,
-                                   datetime(2024, 12, 10, tzinfo=UTC),
-                                   f"Headline {language} {variant}", tuple(body))
+            article = StoryArticle(
+                f"{language}-{variant}",
+                "site",
+                1,
+                datetime(2024, 12, 10, tzinfo=UTC),
+                f"Headline {language} {variant}",
+                tuple(body),
+            )
             html = article_page(article, "Example News", language)
-            pages.append((f"https://example.org{article.path()}", html.encode(),
-                          "\n".join(paragraphs)))
+            pages.append(
+                (f"https://example.org{article.path()}", html.encode(), "\n".join(paragraphs))
+            )
     return pages
 
 
@@ -130,10 +160,12 @@ def main() -> dict[str, Any]:
         ours = evaluate(pages, pipeline_text)
         plain = evaluate(pages, plain_trafilatura)
         figures[name] = {"newswatch": ours, "plain_trafilatura": plain}
-        print(f"{name}: newswatch F1 {ours['f1']} (P {ours['precision']}, R {ours['recall']}, "
-              f"{ours['median_ms_per_page']} ms/page, {ours['exact_cuts']} exact) | "
-              f"trafilatura F1 {plain['f1']} (P {plain['precision']}, R {plain['recall']}, "
-              f"{plain['median_ms_per_page']} ms/page, {plain['exact_cuts']} exact)")
+        print(
+            f"{name}: newswatch F1 {ours['f1']} (P {ours['precision']}, R {ours['recall']}, "
+            f"{ours['median_ms_per_page']} ms/page, {ours['exact_cuts']} exact) | "
+            f"trafilatura F1 {plain['f1']} (P {plain['precision']}, R {plain['recall']}, "
+            f"{plain['median_ms_per_page']} ms/page, {plain['exact_cuts']} exact)"
+        )
     write_result("extraction", figures)
     return figures
 

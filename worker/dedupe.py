@@ -56,7 +56,7 @@ def lsh_threshold(duplicate_threshold: float) -> float:
 def fingerprint(text: str, duplicate_threshold: float) -> Fingerprint:
     minhash = MinHash(num_perm=NUM_PERM)
     minhash.update_batch(list(shingles(text)))
-    signature = minhash.hashvalues.astype(np.uint64)
+    signature = minhash.hashvalues.astype(np.uint32)  # datasketch hashes are 32-bit
     return Fingerprint(signature, band_keys(signature, duplicate_threshold))
 
 

@@ -16,6 +16,8 @@ def fold(text: str) -> str:
     Only combining marks are removed, so the result keeps one character per base
     character and the positions of words stay comparable between scripts.
     """
+    if text.isascii():
+        return text.lower()  # nothing to strip; ASCII casefold is lower()
     decomposed = unicodedata.normalize("NFKD", text)
     stripped = "".join(c for c in decomposed if not unicodedata.combining(c))
     return unicodedata.normalize("NFC", stripped).casefold()

@@ -47,6 +47,9 @@ def values(sentence: str, language: str) -> list[tuple[float, float | None, str]
     ("unos 10.000 soldados", "es", [(10000, None, "about")]),
     ("casi 3 millones de personas", "es", [(3_000_000, None, "nearly")]),
     ("diez mil soldados", "es", [(10000, None, "exact")]),
+    ("1,5 millón de personas", "es", [(1_500_000, None, "exact")]),
+    ("fünf Millionen Menschen", "de", [(5_000_000, None, "exact")]),
+    ("2 milhões de pessoas", "pt", [(2_000_000, None, "exact")]),
     # Russian
     ("около 10 000 военных", "ru", [(10000, None, "about")]),
     ("более 600 тысяч военных", "ru", [(600000, None, "more than")]),

@@ -9,6 +9,7 @@ numbers and names such as "Perang Dunia II" are not quantities.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -483,12 +484,9 @@ def _ends_with_phrase(before: str, phrases: tuple[str, ...]) -> str | None:
 
 def _scale_after(text: str, position: int) -> tuple[float, int]:
     """A scale word right after `position` (`ribu`, `million`, `mil millones`)."""
-    rest = text[position:]
-    folded = fold(rest)
-    for word in sorted(SCALE_WORDS, key=len, reverse=True):
-        match = re.match(rf"\s*{re.escape(word)}(?!\w)", folded)
-        if match:
-            return SCALE_WORDS[word], position + match.end()
+    match = _SCALE.match(fold(text[position : position + 40]))
+    if match:
+        return _FOLDED_SCALE[match.group(1)], position + match.end()
     return 1.0, position
 
 
@@ -542,7 +540,7 @@ def clause_around(sentence: str, start: int, end: int) -> str:
 
 def is_planned(clause: str) -> bool:
     folded = fold(clause)
-    return any(re.search(rf"(?<!\w){re.escape(fold(w))}(?!\w)", folded) for w in PLAN_WORDS)
+    return _PLAN_WORDS.search(folded) is not None
 
 
 def read_quantities(sentence: str, language: str | None) -> list[Quantity]:
@@ -586,22 +584,48 @@ def read_quantities(sentence: str, language: str | None) -> list[Quantity]:
     return found
 
 
+def _alternation(words: Iterable[str]) -> re.Pattern[str]:
+    ordered = sorted({fold(w) for w in words}, key=len, reverse=True)
+    return re.compile(r"(?<!\w)(" + "|".join(re.escape(w) for w in ordered) + r")(?!\w)")
+
+
+_FOLDED_SCALE = {fold(w): v for w, v in SCALE_WORDS.items()}
+_FOLDED_SELF_SCALED = {fold(w): v for w, v in SELF_SCALED.items()}
+_FOLDED_NUMBER_WORDS = {fold(w): v for w, v in NUMBER_WORDS.items()}
+_SELF_SCALED = _alternation(SELF_SCALED)
+_SCALE = re.compile(r"\s*" + _alternation(SCALE_WORDS).pattern)
+_NUMBER_WORDS = _alternation(w for w, v in NUMBER_WORDS.items() if v)
+_PLAN_WORDS = _alternation(PLAN_WORDS)
+
+
 def _word_numbers(sentence: str) -> list[tuple[int, int, str, str | None, float | None]]:
     """Number words that carry a scale (`sepuluh ribu`, `ten thousand`) or are one (`seribu`)."""
     folded = fold(sentence)
     results: list[tuple[int, int, str, str | None, float | None]] = []
-    for word, value in SELF_SCALED.items():
-        for match in re.finditer(rf"(?<!\w){re.escape(word)}(?!\w)", folded):
-            scale, _ = _scale_after(folded, match.end())
-            if scale == 1.0 and not re.match(r"\s*(de\s+)?\d", folded[match.end() :]):
-                results.append((match.start(), match.end(), match.group(), None, value))
-    for word, value in NUMBER_WORDS.items():
-        if not value:
-            continue
-        for match in re.finditer(rf"(?<!\w){re.escape(word)}(?!\w)", folded):
-            scale, _ = _scale_after(folded, match.end())
-            if scale > 1.0:
-                results.append((match.start(), match.end(), match.group(), None, value))
+    for match in _SELF_SCALED.finditer(folded):
+        scale, _ = _scale_after(folded, match.end())
+        if scale == 1.0 and not re.match(r"\s*(de\s+)?\d", folded[match.end() :]):
+            results.append(
+                (
+                    match.start(),
+                    match.end(),
+                    match.group(),
+                    None,
+                    _FOLDED_SELF_SCALED[match.group()],
+                )
+            )
+    for match in _NUMBER_WORDS.finditer(folded):
+        scale, _ = _scale_after(folded, match.end())
+        if scale > 1.0:
+            results.append(
+                (
+                    match.start(),
+                    match.end(),
+                    match.group(),
+                    None,
+                    _FOLDED_NUMBER_WORDS[match.group()],
+                )
+            )
     return results
 
 

@@ -6,6 +6,7 @@ folder and its manifest, from which `newswatch reindex` rebuilds the indexes.
 
 from __future__ import annotations
 
+import base64
 import json
 import time
 from collections.abc import Iterable, Iterator
@@ -30,6 +31,18 @@ for _, member in ipairs(due) do
 end
 return due
 """
+# Append a document id to each band bucket (a comma-separated field), once.
+_LSH_ADD = """
+for i = 1, #KEYS do
+  local current = redis.call('HGET', KEYS[i], ARGV[i + 1])
+  if not current then
+    redis.call('HSET', KEYS[i], ARGV[i + 1], ARGV[1])
+  elseif not string.find(',' .. current .. ',', ',' .. ARGV[1] .. ',', 1, true) then
+    redis.call('HSET', KEYS[i], ARGV[i + 1], current .. ',' .. ARGV[1])
+  end
+end
+return #KEYS
+"""
 _NEXT_SEQUENCE = """
 if redis.call('EXISTS', KEYS[1]) == 0 then redis.call('SET', KEYS[1], ARGV[1]) end
 return redis.call('INCR', KEYS[1])
@@ -53,6 +66,7 @@ class Store:
         self.r = client
         self._claim_due = client.register_script(_CLAIM_DUE)
         self._next_sequence = client.register_script(_NEXT_SEQUENCE)
+        self._lsh_add = client.register_script(_LSH_ADD)
 
     # -- feeds ---------------------------------------------------------------------------
     def feed_state(self, feed_id: str) -> FeedState | None:
@@ -162,27 +176,44 @@ class Store:
     def index_signature(
         self, topic: str, doc_id: str, signature: np.ndarray, bands: Iterable[str]
     ) -> None:
+        """Add a document's MinHash signature and LSH band buckets to the topic's index."""
+        keys, fields = self._band_slots(topic, bands)
+        packed = base64.b64encode(signature.astype(np.uint32).tobytes()).decode("ascii")
         pipe = self.r.pipeline()
-        pipe.hset(f"{P}sig:{topic}", doc_id, signature.astype(np.uint64).tobytes().hex())
-        for band in bands:
-            pipe.sadd(f"{P}lsh:{topic}:{band}", doc_id)
+        pipe.hset(f"{P}sig:{topic}", doc_id, packed)
+        self._lsh_add(keys=keys, args=[doc_id, *fields], client=pipe)
         pipe.execute()
 
     def lsh_candidates(self, topic: str, bands: Iterable[str]) -> set[str]:
+        """Documents sharing at least one band bucket with the given bands."""
+        keys, fields = self._band_slots(topic, bands)
         pipe = self.r.pipeline()
-        for band in bands:
-            pipe.smembers(f"{P}lsh:{topic}:{band}")
+        for key, slot in zip(keys, fields, strict=True):
+            pipe.hget(key, slot)
         found: set[str] = set()
         for members in pipe.execute():
-            found.update(members)
+            if members:
+                found.update(members.split(","))
         return found
+
+    @staticmethod
+    def _band_slots(topic: str, bands: Iterable[str]) -> tuple[list[str], list[str]]:
+        # Buckets are sharded into 4,096 small hashes per band (the first three hex digits
+        # of the bucket name the hash, the rest the field): millions of one-member sets
+        # would cost far more memory than fields of compact hashes.
+        keys, fields = [], []
+        for band in bands:
+            number, bucket = band.split(":", 1)
+            keys.append(f"{P}lsh:{topic}:{number}:{bucket[:3]}")
+            fields.append(bucket[3:])
+        return keys, fields
 
     def signatures(self, topic: str, doc_ids: list[str]) -> dict[str, np.ndarray]:
         if not doc_ids:
             return {}
         values = self.r.hmget(f"{P}sig:{topic}", doc_ids)
         return {
-            d: np.frombuffer(bytes.fromhex(str(v)), dtype=np.uint64)
+            d: np.frombuffer(base64.b64decode(str(v)), dtype=np.uint32)
             for d, v in zip(doc_ids, values, strict=True)
             if v
         }
