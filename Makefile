@@ -29,7 +29,7 @@ unit: $(STAMP)
 
 test: lint typecheck unit   ## everything CI checks
 
-bench: $(STAMP)       ## benchmarks; figures printed and written to bench/results/
+bench: $(STAMP)       ## benchmarks; figures printed, written to bench/results/, README table updated
 	$(PY) -m bench.run
 
 clean:

@@ -17,8 +17,10 @@ ENV = {"ALERT_WEBHOOK_URL": "https://x.example", "ALERT_WEBHOOK_SECRET": "whsec_
 def main(rounds: int = 30) -> dict[str, Any]:
     topic = load_config(ROOT / "config", env=ENV).topics["nk-troops-russia"]
     documents = [((ROOT / "seeds" / "000_f15ba8ca4d9a1e51.txt").read_text(), "id")]
-    documents += [("\n".join(a.paragraphs), "en" if a.feed == "globalwire" else "id")
-                  for a in load_story().articles]
+    documents += [
+        ("\n".join(a.paragraphs), "en" if a.feed == "globalwire" else "id")
+        for a in load_story().articles
+    ]
     per_document: list[float] = []
     characters = sum(len(text) for text, _ in documents)
     observations = 0
@@ -32,15 +34,18 @@ def main(rounds: int = 30) -> dict[str, Any]:
             per_document.append((time.perf_counter() - t0) * 1000)
     elapsed = time.perf_counter() - started
     figures = {
-        "documents": len(documents), "rounds": rounds,
+        "documents": len(documents),
+        "rounds": rounds,
         "median_ms_per_document": round(median(per_document), 3),
         "documents_per_second": round(len(per_document) / elapsed, 1),
         "characters_per_second": round(characters * rounds / elapsed),
-        "seed_ms": round(median(per_document[::len(documents)]), 3),
+        "seed_ms": round(median(per_document[:: len(documents)]), 3),
         "observations_per_round": observations // rounds,
     }
-    print(f"signals: {figures['median_ms_per_document']} ms per document (median), "
-          f"{figures['documents_per_second']} documents/s, seed {figures['seed_ms']} ms")
+    print(
+        f"signals: {figures['median_ms_per_document']} ms per document (median), "
+        f"{figures['documents_per_second']} documents/s, seed {figures['seed_ms']} ms"
+    )
     write_result("signals", figures)
     return figures
 

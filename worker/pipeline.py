@@ -94,11 +94,12 @@ class Runtime:
         service = self.config.service
         return Schedule(service.poll_interval, service.min_poll_interval, service.max_poll_interval)
 
+    @cached_property
+    def feeds_by_id(self) -> dict[str, FeedSettings]:
+        return {feed_id(feed.url): feed for feed in self.config.feeds}
+
     def feed(self, feed_key: str) -> FeedSettings | None:
-        for feed in self.config.feeds:
-            if feed_id(feed.url) == feed_key:
-                return feed
-        return None
+        return self.feeds_by_id.get(feed_key)
 
 
 # -- feeds ------------------------------------------------------------------------------

@@ -1,0 +1,165 @@
+"""Feed polling throughput on a loopback farm of feeds, through the real feeds stage
+(`pipeline.poll_feed`: address check, conditional GET, body hash, parse, schedule, state
+saved in Redis), with a pool of threads as one worker process would run them.
+
+Two cases: every feed answers 304 (validators match), and every feed changed (bodies
+drawn from ../shared/data/real-feeds, or the bundled fixtures when that is absent).
+The farm runs in its own process so its CPU is not counted; hosts are 127.0.0.2-51.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import resource
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from bench.common import ROOT, SHARED_DATA, median, write_result
+from worker import pipeline
+from worker.config import load_config
+from worker.store.embedded import free_port, start_redis
+
+HOSTS = 50
+
+
+def farm_bodies() -> list[bytes]:
+    folder = SHARED_DATA / "real-feeds" / "benchmark_data"
+    if folder.exists():
+        return [p.read_bytes() for p in sorted(folder.iterdir())]
+    return [p.read_bytes() for p in sorted((ROOT / "tests" / "data" / "feeds").glob("rss*.xml"))]
+
+
+def serve_farm(port: int, ready: Any) -> None:
+    bodies = farm_bodies()
+    version = {"n": 0}
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+        def do_GET(self) -> None:
+            if self.path == "/bump":
+                version["n"] += 1
+                self._send(200, b"ok", {})
+                return
+            index = int(self.path.rsplit("/", 1)[1])
+            etag = f'"{index}-{version["n"]}"'
+            if self.headers.get("If-None-Match") == etag:
+                self._send(304, b"", {"ETag": etag})
+                return
+            body = bodies[(index + version["n"]) % len(bodies)]
+            self._send(200, body, {"ETag": etag, "Content-Type": "application/xml"})
+
+        def _send(self, status: int, body: bytes, headers: dict[str, str]) -> None:
+            self.send_response(status)
+            for name, value in headers.items():
+                self.send_header(name, value)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    class Server(ThreadingHTTPServer):
+        daemon_threads = True
+        request_queue_size = 1024
+
+    server = Server(("0.0.0.0", port), Handler)
+    ready.set()
+    server.serve_forever()
+
+
+def run_case(rt: pipeline.Runtime, keys: list[str], threads: int) -> dict[str, Any]:
+    cpu_before = resource.getrusage(resource.RUSAGE_SELF)
+    started = time.perf_counter()
+    statuses: dict[str, int] = {}
+    latencies: list[float] = []
+
+    def one(key: str) -> None:
+        t0 = time.perf_counter()
+        result = pipeline.poll_feed(rt, key)
+        latencies.append((time.perf_counter() - t0) * 1000)
+        statuses[result.status] = statuses.get(result.status, 0) + 1
+
+    with ThreadPoolExecutor(threads) as pool:
+        list(pool.map(one, keys))
+    elapsed = time.perf_counter() - started
+    cpu_after = resource.getrusage(resource.RUSAGE_SELF)
+    cpu = (cpu_after.ru_utime - cpu_before.ru_utime) + (cpu_after.ru_stime - cpu_before.ru_stime)
+    return {
+        "feeds": len(keys),
+        "seconds": round(elapsed, 2),
+        "feeds_per_second": round(len(keys) / elapsed, 1),
+        "cpu_ms_per_poll": round(cpu * 1000 / len(keys), 3),
+        "median_poll_ms": round(median(latencies), 2),
+        "statuses": statuses,
+    }
+
+
+def main(count: int = 2000, threads: int = 32) -> dict[str, Any]:
+    port = free_port()
+    ready = multiprocessing.Event()
+    farm = multiprocessing.Process(target=serve_farm, args=(port, ready), daemon=True)
+    farm.start()
+    ready.wait(30)
+    folder = Path(tempfile.mkdtemp(prefix="newswatch-feeds-bench-"))
+    config_dir = folder / "config"
+    (config_dir / "topics").mkdir(parents=True)
+    (config_dir / "topics" / "t.yaml").write_text("id: t\ntitle: T\n")
+    (config_dir / "newswatch.yaml").write_text(
+        yaml.safe_dump(
+            {
+                "data_dir": str(folder / "data"),
+                "allow_private_networks": True,
+                "per_host_concurrency": 8,
+                "fetch_timeout": "20s",
+            }
+        )
+    )
+    feeds = [
+        {"url": f"http://127.0.0.{2 + i % HOSTS}:{port}/feed/{i}", "topics": ["t"]}
+        for i in range(count)
+    ]
+    (config_dir / "feeds.yaml").write_text(yaml.safe_dump({"feeds": feeds}))
+    redis_server = start_redis(folder / "redis", append_only=False)
+    try:
+        rt = pipeline.Runtime(load_config(config_dir), redis_server.url)
+        pipeline.sync_feeds(rt)
+        keys = [pipeline.feed_id(f["url"]) for f in feeds]
+        warm = run_case(rt, keys, threads)  # first fetch of every feed: stores validators
+        all_304 = run_case(rt, keys, threads)
+        import httpx
+
+        httpx.get(f"http://127.0.0.1:{port}/bump")
+        changed = run_case(rt, keys, threads)
+    finally:
+        redis_server.stop()
+        farm.kill()
+    figures = {
+        "threads": threads,
+        "cpus": len(os.sched_getaffinity(0)),
+        "first_poll": warm,
+        "all_304": all_304,
+        "all_changed": changed,
+        "changed_bodies": "real-feeds" if (SHARED_DATA / "real-feeds").exists() else "fixtures",
+    }
+    for name in ("all_304", "all_changed"):
+        case = figures[name]
+        print(
+            f"{name}: {case['feeds_per_second']} feeds/s, {case['cpu_ms_per_poll']} ms CPU "
+            f"per poll, median poll {case['median_poll_ms']} ms, {case['statuses']}"
+        )
+    write_result("feeds", figures)
+    return figures
+
+
+if __name__ == "__main__":
+    main(*(int(a) for a in sys.argv[1:]))

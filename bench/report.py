@@ -1,0 +1,116 @@
+"""Renders bench/results/*.json into the README's benchmark table."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from bench.common import RESULTS, ROOT
+
+START, END = "<!-- bench-table -->", "<!-- /bench-table -->"
+
+
+def _load(name: str) -> dict[str, Any] | None:
+    path = RESULTS / f"{name}.json"
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def rows() -> list[tuple[str, str]]:
+    found: list[tuple[str, str]] = []
+    if extraction := _load("extraction"):
+        for name, label in (
+            ("standard_181", "181 pages of the standard benchmark"),
+            ("built_multilingual", "pages built in 6 languages"),
+        ):
+            if name in extraction:
+                ours, plain = extraction[name]["newswatch"], extraction[name]["plain_trafilatura"]
+                found.append(
+                    (
+                        f"Extraction, {label}",
+                        f"F1 {ours['f1']} (P {ours['precision']}, R {ours['recall']}), "
+                        f"{ours['median_ms_per_page']} ms/page, {ours['exact_cuts']} exact "
+                        f"; plain trafilatura F1 {plain['f1']}, "
+                        f"{plain['median_ms_per_page']} ms/page, {plain['exact_cuts']} exact",
+                    )
+                )
+    if feeds := _load("feeds"):
+        for case in ("all_304", "all_changed"):
+            data = feeds[case]
+            found.append(
+                (
+                    f"Feed polling, {data['feeds']:,} loopback feeds, {case}",
+                    f"{data['feeds_per_second']} feeds/s, {data['cpu_ms_per_poll']} ms "
+                    f"CPU per poll ({feeds['threads']} threads, {feeds['cpus']} cores)",
+                )
+            )
+    if dedupe := _load("dedupe"):
+        chosen = next(
+            r
+            for r in dedupe["evaluation"]["sweep"]
+            if r["threshold"] == dedupe["default_threshold"]
+        )
+        found.append(
+            (
+                f"Duplicates at threshold {dedupe['default_threshold']} "
+                f"({dedupe['evaluation']['positive_pairs']} copies, "
+                f"{dedupe['evaluation']['negative_pairs']} distinct pairs)",
+                f"precision {chosen['precision']}, recall {chosen['recall']}",
+            )
+        )
+        for row in dedupe["index"]:
+            found.append(
+                (
+                    f"LSH index, {row['documents']:,} documents",
+                    f"query {row['query_ms_median']} ms median, {row['query_ms_p99']} ms "
+                    f"p99; {row['redis_bytes_per_document']:,} bytes of Redis per document",
+                )
+            )
+    if signals := _load("signals"):
+        found.append(
+            (
+                "Signals (figures, entities, names)",
+                f"{signals['median_ms_per_document']} ms per document (median), "
+                f"{signals['documents_per_second']} documents/s; the seed "
+                f"{signals['seed_ms']} ms",
+            )
+        )
+    if delivery := _load("delivery"):
+        found.append(
+            (
+                "Webhook delivery, event → verified receipt",
+                f"{delivery['latency_ms_median']} ms median, {delivery['latency_ms_p95']} "
+                f"ms p95; burst {delivery['burst_events_per_second']} events/s",
+            )
+        )
+    if load := _load("load"):
+        found.append(
+            (
+                f"Load: {load['entries']:,} entries across {load['feeds']} feeds",
+                f"{load['entries_per_second']} entries/s; end-to-end {load['latency_s_median']}"
+                f" s median, {load['latency_s_p95']} s p95; worker RSS "
+                f"{load['worker_rss_mb_max']} MB max; queue depth max {load['queue_max']}",
+            )
+        )
+    return found
+
+
+def update_readme() -> None:
+    readme = ROOT / "README.md"
+    table = "\n".join(
+        [
+            "| benchmark | figure |",
+            "|---|---|",
+            *(f"| {name} | {figure} |" for name, figure in rows()),
+        ]
+    )
+    text = readme.read_text()
+    text = re.sub(
+        re.escape(START) + ".*?" + re.escape(END), f"{START}\n{table}\n{END}", text, flags=re.DOTALL
+    )
+    readme.write_text(text)
+    print(table)
+
+
+if __name__ == "__main__":
+    update_readme()

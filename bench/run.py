@@ -1,0 +1,25 @@
+"""Runs every benchmark, writes bench/results/*.json and refreshes the README table.
+
+python -m bench.run                 # all
+python -m bench.run extraction feeds
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+from bench.report import update_readme
+
+ALL = ["extraction", "signals", "delivery", "feeds", "dedupe", "load"]
+
+
+def main(names: list[str]) -> None:
+    for name in names or ALL:
+        print(f"== {name}")
+        importlib.import_module(f"bench.{name}").main()
+    update_readme()
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
