@@ -58,7 +58,7 @@ def main(events: int = 200) -> dict[str, Any]:
 
         settings = load_config(config)
         services = launcher.Services(redis_server.url)
-        launcher.start_worker(services, settings, concurrency=2, quiet=True)
+        launcher.start_workers(services, settings, quiet=True)
         try:
             assert launcher.wait_for_worker(60), "worker did not start"
             rt = tasks.runtime()

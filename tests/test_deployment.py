@@ -16,7 +16,7 @@ SERVICES = COMPOSE["services"]
 
 
 def test_the_expected_services_exist() -> None:
-    assert {"redis", "worker", "beat", "flower"} <= set(SERVICES)
+    assert {"redis", "worker", "poller", "beat", "flower"} <= set(SERVICES)
     demo = {name for name, s in SERVICES.items() if "demo" in s.get("profiles", [])}
     assert demo == {"mailpit", "webhook-receiver"}
 
@@ -59,7 +59,7 @@ def test_every_variable_compose_and_config_use_is_in_env_example() -> None:
     assert used - documented == set()
 
 
-@pytest.mark.parametrize("name", ["worker", "beat", "flower", "webhook-receiver"])
+@pytest.mark.parametrize("name", ["worker", "poller", "beat", "flower", "webhook-receiver"])
 def test_each_service_command_runs_locally(name: str) -> None:
     command = [part.replace("$$HOSTNAME", "x") for part in SERVICES[name]["command"]]
     if command[0] == "celery":

@@ -21,6 +21,10 @@ from worker.config import Config, load_config
 from worker.errors import ConfigError
 
 
+QUEUE = "newswatch"
+IO_QUEUE = "newswatch.io"
+
+
 def redis_url_for(config: Config) -> str:
     url = os.environ.get("NEWSWATCH_REDIS_URL") or config.service.redis_url
     if not url:
@@ -58,7 +62,16 @@ def celery_settings(config: Config, redis_url: str) -> dict[str, Any]:
         "task_track_started": True,
         "task_send_sent_event": True,
         "worker_send_task_events": True,
-        "task_default_queue": "newswatch",
+        "task_default_queue": QUEUE,
+        # Feed polls and deliveries wait on the network: a thread pool serves them so one
+        # slow server holds one thread, not a process. Article processing is CPU-bound
+        # (extraction, signals) and runs in the prefork pool.
+        "task_routes": {
+            "newswatch.tick": {"queue": IO_QUEUE},
+            "newswatch.poll_feed": {"queue": IO_QUEUE},
+            "newswatch.deliver": {"queue": IO_QUEUE},
+            "newswatch.process_entry": {"queue": QUEUE},
+        },
         "timezone": "UTC",
         "beat_schedule": {
             "newswatch-tick": {"task": "newswatch.tick", "schedule": service.tick_interval},

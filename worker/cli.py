@@ -79,10 +79,10 @@ def run(
         typer.echo(
             f"newswatch: {where} at {services.redis_url}; starting worker and beat (Ctrl-C stops)"
         )
-        worker = launcher.start_worker(services, settings, concurrency=concurrency)
-        beat = launcher.start_beat(services, settings)
+        launcher.start_workers(services, settings, concurrency=concurrency)
+        launcher.start_beat(services, settings)
         try:
-            while worker.poll() is None and beat.poll() is None:
+            while all(child.poll() is None for child in services.children):
                 time.sleep(1)
         except KeyboardInterrupt:
             typer.echo("newswatch: stopping (warm shutdown)")
@@ -119,8 +119,8 @@ def poll_once(
     from worker import launcher, tasks
 
     if not launcher.wait_for_worker(timeout=1.5):
-        echo("newswatch: no worker is running; starting one for this run")
-        launcher.start_worker(services, settings, quiet=True)
+        echo("newswatch: no workers are running; starting them for this run")
+        launcher.start_workers(services, settings, quiet=True)
         if not launcher.wait_for_worker(timeout=60):
             raise NewswatchError("the worker did not start within 60 s")
     rt = tasks.runtime()

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import redis
 
+from worker.celery_app import IO_QUEUE, QUEUE
 from worker.config import Config
 from worker.store.embedded import EmbeddedRedis, start_redis
 
@@ -90,20 +91,38 @@ def start_worker(
     name: str = "newswatch",
     quiet: bool = False,
 ) -> subprocess.Popen[bytes]:
+    """A prefork worker for article processing (CPU-bound)."""
     command = celery_command(
-        "worker",
-        "--loglevel",
-        "WARNING" if quiet else "INFO",
-        "--concurrency",
-        str(concurrency),
-        "-n",
-        f"{name}@%h",
-        "-Q",
-        "newswatch",
-        "--without-gossip",
-        "--without-mingle",
-    )
+        "worker", "--loglevel", "WARNING" if quiet else "INFO",
+        "--concurrency", str(concurrency), "-n", f"{name}@%h", "-Q", QUEUE,
+        "--without-gossip", "--without-mingle",
+    )  # fmt: skip
     return _spawn(services, config, command, quiet)
+
+
+def start_poller(
+    services: Services,
+    config: Config,
+    *,
+    concurrency: int = 16,
+    name: str = "poller",
+    quiet: bool = False,
+) -> subprocess.Popen[bytes]:
+    """A thread-pool worker for feed polls and deliveries (network-bound)."""
+    command = celery_command(
+        "worker", "--loglevel", "WARNING" if quiet else "INFO",
+        "--pool", "threads", "--concurrency", str(concurrency), "-n", f"{name}@%h",
+        "-Q", IO_QUEUE, "--without-gossip", "--without-mingle",
+    )  # fmt: skip
+    return _spawn(services, config, command, quiet)
+
+
+def start_workers(
+    services: Services, config: Config, *, quiet: bool = False, concurrency: int = 2
+) -> None:
+    """Both workers: prefork for articles, threads for polls and deliveries."""
+    start_worker(services, config, concurrency=concurrency, quiet=quiet)
+    start_poller(services, config, quiet=quiet)
 
 
 def start_beat(
@@ -149,14 +168,14 @@ def stop_children(services: Services, timeout: float = 20.0) -> None:
     services.children.clear()
 
 
-def wait_for_worker(timeout: float = 60.0) -> bool:
-    """True once a worker answers a ping on the configured broker."""
+def wait_for_worker(timeout: float = 60.0, count: int = 2) -> bool:
+    """True once `count` workers (the prefork worker and the poller) answer a ping."""
     from worker.celery_app import app
 
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         with suppress(Exception):
-            if app.control.ping(timeout=1.0):
+            if len(app.control.ping(timeout=1.0)) >= count:
                 return True
         time.sleep(0.3)
     return False

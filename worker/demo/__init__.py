@@ -103,7 +103,7 @@ def run_demo(keep: Path | None = None, echo: Callable[[str], Any] = print) -> li
             echo(f"  config and corpus in {folder}")
             with launcher.redis_for(config) as services:
                 os.environ["NEWSWATCH_REDIS_URL"] = services.redis_url
-                launcher.start_worker(services, config, quiet=True)
+                launcher.start_workers(services, config, quiet=True)
                 for round_number in range(1, story.rounds + 1):
                     publish_round(site, story, round_number)
                     released = [a for a in story.articles if a.round == round_number]
