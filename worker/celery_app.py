@@ -20,7 +20,6 @@ from celery import Celery
 from worker.config import Config, load_config
 from worker.errors import ConfigError
 
-
 QUEUE = "newswatch"
 IO_QUEUE = "newswatch.io"
 

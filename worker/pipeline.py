@@ -8,6 +8,7 @@ must enqueue next; none of them knows Celery.
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import os
 import time
@@ -119,7 +120,8 @@ def sync_feeds(rt: Runtime) -> int:
 
 
 def poll_feed(rt: Runtime, feed_key: str, now: float | None = None) -> FeedPoll:
-    """Refresh one feed; hand back its entries not seen before, and health events."""
+    """Refresh one feed; return the entries to hand off (new ones, and any a killed poll
+    left in the outbox) and health events. Each is handed off by `handed_off`."""
     now = time.time() if now is None else now
     settings = rt.feed(feed_key)
     if settings is None:
@@ -148,17 +150,16 @@ def poll_feed(rt: Runtime, feed_key: str, now: float | None = None) -> FeedPoll:
             outcome_state, interval=settings.interval, next_poll=now + settings.interval
         )
     outcome_state, events = _feed_health(rt, settings, state, outcome_state, now)
-    new: tuple[Entry, ...] = ()
-    if outcome.entries:
-        unseen = set(rt.store.unseen_entries(feed_key, [e.id for e in outcome.entries]))
-        # Oldest first, so a figure's history follows publication order.
-        ordered = sorted(
-            (e for e in outcome.entries if e.id in unseen),
-            key=lambda e: e.published or datetime.min.replace(tzinfo=UTC),
-        )
-        new = tuple(ordered)
-        outcome_state = replace(outcome_state, entries_seen=state.entries_seen + len(new))
+    staged = rt.store.stage_new_entries(
+        feed_key, {e.id: json.dumps(e.to_json(), ensure_ascii=False) for e in outcome.entries}
+    )
+    if staged:
+        outcome_state = replace(outcome_state, entries_seen=state.entries_seen + len(staged))
     rt.store.save_feed_state(feed_key, outcome_state)
+    # The outbox holds what this poll staged and what a poll killed before its hand-off
+    # left behind; oldest first, so a figure's history follows publication order.
+    pending = [Entry.from_json(json.loads(raw)) for raw in rt.store.outbox(feed_key).values()]
+    new = tuple(sorted(pending, key=lambda e: e.published or datetime.min.replace(tzinfo=UTC)))
     return FeedPoll(outcome.status, new, tuple(events), outcome.error)
 
 

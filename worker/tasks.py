@@ -12,7 +12,6 @@ import logging
 import os
 import time
 from collections.abc import Callable
-from datetime import datetime
 from typing import Any, TypeVar
 
 from celery import Task
@@ -57,17 +56,6 @@ def send(task: Task, *args: Any, run: str | None = None) -> None:
     task.apply_async(args=args, kwargs={"run": run} if run else {})
 
 
-def entry_to_json(entry: Entry) -> dict[str, Any]:
-    data = dict(entry.__dict__)
-    data["published"] = entry.published.isoformat() if entry.published else None
-    return data
-
-
-def entry_from_json(data: dict[str, Any]) -> Entry:
-    published = datetime.fromisoformat(data["published"]) if data.get("published") else None
-    return Entry(**{**data, "published": published})
-
-
 @app.task(name="newswatch.tick", ignore_result=True)
 def tick() -> dict[str, int]:
     """Enqueue due feed polls and delivery retries; send due digests."""
@@ -93,10 +81,10 @@ def poll_feed(feed_key: str, run: str | None = None) -> dict[str, Any]:
     result = pipeline.poll_feed(rt, feed_key)
     settings = rt.feed(feed_key)
     for entry in result.new_entries:
-        send(process_entry, feed_key, entry_to_json(entry), run=run)
-    # Marked seen only once handed off: a worker killed between the two re-polls the feed
-    # (late ack) and hands the entry off again, which process_entry's claim absorbs.
-    rt.store.mark_seen(feed_key, [e.id for e in result.new_entries])
+        send(process_entry, feed_key, entry.to_json(), run=run)
+        # Removed from the outbox only once sent: a poll killed in between leaves it for the
+        # next poll, and process_entry's claim absorbs a second hand-off.
+        rt.store.handed_off(feed_key, entry.id)
     for event in result.events:
         if rt.store.save_event(event):
             _route(rt, event, run)
@@ -110,18 +98,20 @@ def poll_feed(feed_key: str, run: str | None = None) -> dict[str, Any]:
     }
 
 
-@app.task(name="newswatch.process_entry", ignore_result=True)
+@app.task(name="newswatch.process_entry", ignore_result=True, bind=True)
 @tracked
-def process_entry(feed_key: str, entry: dict[str, Any], run: str | None = None) -> dict[str, Any]:
+def process_entry(
+    self: Task, feed_key: str, entry: dict[str, Any], run: str | None = None
+) -> dict[str, Any]:
     rt = runtime()
-    item = entry_from_json(entry)
-    if not rt.store.claim_entry(item.id, pipeline.ENTRY_LEASE):
-        return {"entry": item.link, "status": "already processed"}
+    item = Entry.from_json(entry)
+    if not rt.store.claim_entry(item.id, self.request.id or item.id, pipeline.ENTRY_LEASE):
+        return {"entry": item.link, "status": "handled by another task"}
     settings = rt.feed(feed_key)
     topics = settings.topics if settings else list(rt.config.topics)
     try:
         result = pipeline.process_entry(rt, feed_key, item, topics, run)
-    except BaseException:
+    except Exception:
         rt.store.release_entry(item.id)
         raise
     for event in result.events:

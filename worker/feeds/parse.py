@@ -45,6 +45,18 @@ class Entry:
     guid: str | None = None
     author: str | None = None
 
+    def to_json(self) -> dict[str, Any]:
+        data = dict(self.__dict__)
+        data["published"] = self.published.isoformat() if self.published else None
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Entry:
+        published = data.get("published")
+        return cls(
+            **{**data, "published": datetime.fromisoformat(published) if published else None}
+        )
+
 
 @dataclass(frozen=True)
 class ParsedFeed:

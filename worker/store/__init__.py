@@ -43,6 +43,17 @@ for i = 1, #KEYS do
 end
 return #KEYS
 """
+# Add each entry id to the feed's seen set; stage the new ones (id, JSON) in its outbox.
+_STAGE = """
+local staged = {}
+for i = 1, #ARGV, 2 do
+  if redis.call('SADD', KEYS[1], ARGV[i]) == 1 then
+    redis.call('HSET', KEYS[2], ARGV[i], ARGV[i + 1])
+    table.insert(staged, ARGV[i])
+  end
+end
+return staged
+"""
 _NEXT_SEQUENCE = """
 if redis.call('EXISTS', KEYS[1]) == 0 then redis.call('SET', KEYS[1], ARGV[1]) end
 return redis.call('INCR', KEYS[1])
@@ -67,6 +78,7 @@ class Store:
         self._claim_due = client.register_script(_CLAIM_DUE)
         self._next_sequence = client.register_script(_NEXT_SEQUENCE)
         self._lsh_add = client.register_script(_LSH_ADD)
+        self._stage = client.register_script(_STAGE)
 
     # -- feeds ---------------------------------------------------------------------------
     def feed_state(self, feed_id: str) -> FeedState | None:
@@ -117,16 +129,40 @@ class Store:
         seen = self.r.smismember(f"{P}seen:{feed_id}", entry_ids)
         return [e for e, was in zip(entry_ids, seen, strict=True) if not was]
 
-    def mark_seen(self, feed_id: str, entry_ids: Iterable[str]) -> None:
-        ids = list(entry_ids)
-        if ids:
-            self.r.sadd(f"{P}seen:{feed_id}", *ids)
+    def stage_new_entries(self, feed_id: str, entries: dict[str, str]) -> list[str]:
+        """Mark entries seen and put the new ones in the feed's outbox, in one step.
 
-    def claim_entry(self, entry_id: str, ttl: float) -> bool:
-        """True for the one worker that may process this entry now."""
-        if self.r.get(f"{P}entry:{entry_id}") == "done":
-            return False
-        return bool(self.r.set(f"{P}entry:{entry_id}", "processing", nx=True, px=int(ttl * 1000)))
+        Overlapping polls of a feed cannot both stage an entry; a poll killed before its
+        hand-off leaves the entry in the outbox, where the next poll finds it.
+        """
+        if not entries:
+            return []
+        ids = list(entries)
+        return cast(
+            list[str],
+            self._stage(
+                keys=[f"{P}seen:{feed_id}", f"{P}outbox:{feed_id}"],
+                args=[x for i in ids for x in (i, entries[i])],
+            ),
+        )
+
+    def outbox(self, feed_id: str) -> dict[str, str]:
+        """Entries staged for hand-off and not yet handed off (id → entry JSON)."""
+        return cast(dict[str, str], self.r.hgetall(f"{P}outbox:{feed_id}"))
+
+    def handed_off(self, feed_id: str, entry_id: str) -> None:
+        self.r.hdel(f"{P}outbox:{feed_id}", entry_id)
+
+    def claim_entry(self, entry_id: str, token: str, ttl: float) -> bool:
+        """True for the one task that may process this entry.
+
+        `token` is the task's id: a redelivery of the same task (its worker died) holds
+        the claim again; a second hand-off of the entry (another task) does not.
+        """
+        key = f"{P}entry:{entry_id}"
+        if self.r.set(key, token, nx=True, px=int(ttl * 1000)):
+            return True
+        return self.r.get(key) == token
 
     def finish_entry(self, entry_id: str) -> None:
         self.r.set(f"{P}entry:{entry_id}", "done")
