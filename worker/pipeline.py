@@ -34,6 +34,7 @@ from worker.articles.corpus import (
     list_documents,
     text_sha256,
 )
+from worker.articles.normalise import clean_line
 from worker.config import (
     AppriseChannel,
     Config,
@@ -56,6 +57,9 @@ log = logging.getLogger(__name__)
 
 PAGE_ACCEPT = "text/html,application/xhtml+xml;q=0.9,*/*;q=0.5"
 ENTRY_LEASE = 600.0
+# A line seen in this many earlier documents of the same source is boilerplate
+# ("Follow our WhatsApp channel…") even when no pattern names it.
+RECURRING_AFTER = 3
 
 
 def feed_id(url: str) -> str:
@@ -214,7 +218,9 @@ def entry_to_document(
                 entry.link,
                 error.reason,
             )
-    return make_document(
+    candidates = [clean_line(p) for p in article.paragraphs] if article else []
+    recurring = rt.store.recurring_lines(source, candidates, RECURRING_AFTER)
+    document = make_document(
         article,
         source=source,
         fallback_html=entry.content,
@@ -222,7 +228,11 @@ def entry_to_document(
         url=entry.link or "",
         published=entry.published,
         language_hint=language_hint,
+        recurring=recurring.__contains__,
     )
+    if document is not None:
+        rt.store.count_lines(source, [*document.text.split("\n"), *recurring])
+    return document
 
 
 def source_name(url: str) -> str:

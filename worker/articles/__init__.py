@@ -6,6 +6,7 @@ when the page yields too little → metadata (canonical URL, id, language).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -69,12 +70,16 @@ def make_document(
     url: str = "",
     published: datetime | None = None,
     language_hint: str | None = None,
+    recurring: Callable[[str], bool] | None = None,
 ) -> Document | None:
-    """The document for an article, or None when neither page nor feed holds a body."""
+    """The document for an article, or None when neither page nor feed holds a body.
+
+    `recurring` names lines that recur across the source's documents (boilerplate).
+    """
     title = (article.title if article else "") or fallback_title
-    text = to_schema_text(article.paragraphs, title) if article else ""
+    text = to_schema_text(article.paragraphs, title, recurring) if article else ""
     if len(text) < MIN_BODY_CHARACTERS and fallback_html:
-        from_feed = to_schema_text(paragraphs_from_html(fallback_html), title)
+        from_feed = to_schema_text(paragraphs_from_html(fallback_html), title, recurring)
         if len(from_feed) > len(text):
             text = from_feed
     if len(text) < MIN_BODY_CHARACTERS:

@@ -7,6 +7,7 @@ folder and its manifest, from which `newswatch reindex` rebuilds the indexes.
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import time
 from collections.abc import Iterable, Iterator
@@ -58,6 +59,10 @@ _NEXT_SEQUENCE = """
 if redis.call('EXISTS', KEYS[1]) == 0 then redis.call('SET', KEYS[1], ARGV[1]) end
 return redis.call('INCR', KEYS[1])
 """
+
+
+def _line_key(line: str) -> str:
+    return hashlib.blake2b(line.casefold().encode("utf-8"), digest_size=8).hexdigest()
 
 
 def connect(url: str) -> redis.Redis:
@@ -169,6 +174,23 @@ class Store:
 
     def release_entry(self, entry_id: str) -> None:
         self.r.delete(f"{P}entry:{entry_id}")
+
+    def recurring_lines(self, source: str, lines: list[str], threshold: int) -> set[str]:
+        """The lines already counted in at least `threshold` documents of `source`."""
+        short = [line for line in dict.fromkeys(lines) if line and len(line) <= 300]
+        if not short:
+            return set()
+        counts = self.r.hmget(f"{P}lines:{source}", [_line_key(line) for line in short])
+        return {line for line, n in zip(short, counts, strict=True) if n and int(n) >= threshold}
+
+    def count_lines(self, source: str, lines: list[str]) -> None:
+        """Count each short line once for this document of `source`."""
+        keys = {_line_key(line) for line in lines if line and len(line) <= 300}
+        if keys:
+            pipe = self.r.pipeline()
+            for key in keys:
+                pipe.hincrby(f"{P}lines:{source}", key, 1)
+            pipe.execute()
 
     @contextmanager
     def host_slot(self, host: str, limit: int, ttl: float = 120.0) -> Iterator[bool]:

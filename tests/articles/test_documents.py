@@ -1,0 +1,105 @@
+"""Pages to documents with the store: recurring boilerplate, size limits, ingest, reindex."""
+
+import json
+from pathlib import Path
+
+import redis
+from typer.testing import CliRunner
+
+from tests.conftest import DATA, SEED, write_config
+from worker import pipeline
+from worker.cli import cli
+from worker.config import load_config
+from worker.demo.servers import LoopbackServer
+from worker.feeds import Entry
+
+FOOTER = "Ikuti saluran WhatsApp Kabar Dunia untuk mendapatkan berita terkini setiap hari"
+
+
+def page(n: int) -> str:
+    body = "".join(f"<p>Paragraf {n}.{i}: Korea Utara mengirim pasukan ke Rusia, kata pejabat "
+                   f"Seoul dalam laporan nomor {n} yang dirilis hari ini.</p>" for i in range(4))
+    return (f"<html lang='id'><head><title>Berita {n}</title></head><body><article>"
+            f"<h1>Berita {n}</h1>{body}<p>{FOOTER}</p></article></body></html>")
+
+
+def entry(url: str, content: str = "") -> Entry:
+    return Entry(id=url, link=url, title="t", summary="", content=content, published=None)
+
+
+def test_lines_recurring_across_a_source_become_boilerplate(
+        tmp_path: Path, redis_url: str, site: LoopbackServer) -> None:
+    rt = pipeline.Runtime(load_config(write_config(tmp_path)), redis_url)
+    texts = []
+    for n in range(5):
+        site.serve(f"/{n}", page(n))
+        document = pipeline.entry_to_document(rt, entry(f"{site.base}/{n}"), "kabardunia")
+        assert document is not None
+        texts.append(document.text)
+    assert [FOOTER in text for text in texts] == [True, True, True, False, False]
+    assert texts[4].count("\n") == 3  # the four body paragraphs remain
+
+
+def test_a_page_over_the_size_limit_falls_back_to_the_feeds_content(
+        tmp_path: Path, redis_url: str, site: LoopbackServer) -> None:
+    config = load_config(write_config(tmp_path, service={"max_download_bytes": 2000}))
+    rt = pipeline.Runtime(config, redis_url)
+    site.serve("/big", page(1) + "<!--" + "x" * 5000 + "-->")
+    summary = ("<p>Korea Utara mengirim 12.000 tentara ke Rusia, kata badan intelijen Seoul "
+               "pada Selasa.</p><p>Sebagian pasukan itu kini berada di wilayah Kursk, menurut "
+               "laporan yang sama.</p>")
+    document = pipeline.entry_to_document(rt, entry(f"{site.base}/big", summary), "x")
+    assert document is not None
+    assert document.text.startswith("Korea Utara mengirim 12.000 tentara")
+
+
+def test_ingest_runs_files_through_the_pipeline(tmp_path: Path, redis_url: str,
+                                                monkeypatch) -> None:
+    config = write_config(tmp_path)
+    monkeypatch.setenv("NEWSWATCH_REDIS_URL", redis_url)
+    text_file = tmp_path / "laporan.txt"
+    text_file.write_text("Seoul menyebut Korea Utara telah mengirim sekitar 12.000 tentara ke "
+                         "Rusia.\nSebagian besar pasukan itu kini berada di wilayah Kursk, dan "
+                         "lebih banyak lagi bisa menyusul tahun depan.\n")
+    result = CliRunner().invoke(cli, ["ingest", str(DATA / "pages" / "seed_wrapped.html"),
+                                      str(text_file), "--config", str(config)])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert "seed_wrapped.html: nk-troops-russia: copy" in lines[0]
+    assert "laporan.txt: nk-troops-russia: new → 001_" in result.output
+    assert "North Korean troops in Russia: about 12,000 (was about 10,000)" in result.output
+    missing = CliRunner().invoke(cli, ["ingest", "/no/such/file", "--config", str(config)])
+    assert missing.exit_code == 1 and "no such file" in missing.output
+
+
+def test_reindex_rebuilds_the_indexes_from_the_corpus(tmp_path: Path, redis_url: str,
+                                                      monkeypatch) -> None:
+    config_dir = write_config(tmp_path)
+    monkeypatch.setenv("NEWSWATCH_REDIS_URL", redis_url)
+    rt = pipeline.Runtime(load_config(config_dir), redis_url)
+    topic = rt.config.topics["nk-troops-russia"]
+    from tests.dedupe.test_dedupe import doc
+
+    text = ("Seoul menyebut Korea Utara telah mengirim sekitar 12.000 tentara ke Rusia.\n"
+            "Sebagian besar pasukan itu kini berada di wilayah Kursk.")
+    first = pipeline.ingest_document(rt, topic, doc("https://a.example/1", text, "a"), None)
+    assert first.status == "new"
+    redis.Redis.from_url(redis_url).flushall()
+    result = CliRunner().invoke(cli, ["reindex", "--config", str(config_dir)])
+    assert result.exit_code == 0, result.output
+    assert "next document number 002" in result.output
+    rt = pipeline.Runtime(load_config(config_dir), redis_url)
+    again = pipeline.ingest_document(rt, topic, doc("https://b.example/2", text, "b"), None)
+    assert again.status == "copy" and again.events == []  # the figure was rebuilt, no alert
+    figure = rt.store.figure("nk-troops-russia", "nk_troops_in_russia")
+    assert figure is not None and figure["value"] == 12000
+    seed = rt.store.document("nk-troops-russia", SEED.stem.split("_")[1])
+    assert seed is not None and seed["folder"] == "seeds"
+    copies = [json.loads(line) for line in
+              (tmp_path / "corpus" / "manifest.jsonl").read_text().splitlines()]
+    assert [c.get("duplicate_of") for c in copies] == [None, first_id(first)]
+
+
+def first_id(outcome: pipeline.IngestOutcome) -> str:
+    assert outcome.file is not None
+    return outcome.file.split("_")[1].removesuffix(".txt")
