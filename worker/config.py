@@ -126,6 +126,7 @@ class FigureSettings(_Model):
     exclude: list[str] = Field(default_factory=list)
     alert: Literal["increase", "decrease", "change"] = "increase"
     tolerance: float = Field(default=0.0, ge=0.0, lt=1.0)
+    max_value: float | None = Field(default=None, gt=0)  # larger observations are absurd
     ignore: list[
         Literal["about", "nearly", "more than", "at least", "up to", "planned", "exact"]
     ] = Field(default_factory=list)

@@ -36,7 +36,12 @@ from worker.errors import (
 _REDIRECTS = {301, 302, 303, 307, 308}
 _PERMANENT_REDIRECTS = {301, 308}
 _CGNAT = ipaddress.ip_network("100.64.0.0/10")
-_METADATA = {ipaddress.ip_address("169.254.169.254"), ipaddress.ip_address("fd00:ec2::254")}
+_METADATA = {
+    ipaddress.ip_address("169.254.169.254"),  # AWS, GCP, Azure, OpenStack
+    ipaddress.ip_address("169.254.170.2"),  # AWS ECS task metadata
+    ipaddress.ip_address("100.100.100.200"),  # Alibaba Cloud
+    ipaddress.ip_address("fd00:ec2::254"),  # AWS over IPv6
+}
 
 
 @dataclass(frozen=True)
@@ -80,6 +85,14 @@ class FetchResult:
         return self.headers.get("content-type", "")
 
 
+def is_metadata_address(address: str) -> bool:
+    """Cloud instance-metadata endpoints: refused even when private networks are allowed."""
+    ip = ipaddress.ip_address(address.split("%", 1)[0])
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return ip in _METADATA
+
+
 def is_public_address(address: str) -> bool:
     """True for an address newswatch may contact without `allow_private_networks`."""
     ip = ipaddress.ip_address(address.split("%", 1)[0])
@@ -114,7 +127,11 @@ class _GuardedBackend(httpcore.NetworkBackend):
         except socket.gaierror as error:
             raise httpcore.ConnectError(f"cannot resolve {host}: {error}") from error
         addresses = list(dict.fromkeys(str(info[4][0]) for info in infos))
-        allowed = [a for a in addresses if self._allow_private or is_public_address(a)]
+        allowed = [
+            a
+            for a in addresses
+            if is_public_address(a) or (self._allow_private and not is_metadata_address(a))
+        ]
         if not allowed:
             raise _Blocked(f"{host} resolves to {', '.join(addresses)}, a non-public address")
         last_error: Exception | None = None

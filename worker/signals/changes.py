@@ -43,6 +43,8 @@ def judge(
     """What `observation` does to the figure, and the figure's value afterwards."""
     if observation.qualifier in settings.ignore:
         return "ignored", current
+    if settings.max_value is not None and observation.high > settings.max_value:
+        return "ignored", current
     candidate = FigureValue(
         observation.value,
         observation.upper,

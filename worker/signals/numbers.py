@@ -8,6 +8,8 @@ numbers and names such as "Perang Dunia II" are not quantities.
 
 from __future__ import annotations
 
+import logging
+import math
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -18,6 +20,10 @@ from babel.numbers import get_decimal_symbol, get_group_symbol
 
 from worker.topics import fold
 
+log = logging.getLogger(__name__)
+# Nothing newswatch counts (people, weapons, money) reaches a quadrillion: larger values
+# are typos, hoaxes or hostile input, and are not quantities.
+MAX_QUANTITY = 1e15
 _SPACES = "\u00a0\u202f\u2009 "
 
 SCALE_WORDS: dict[str, float] = {
@@ -572,6 +578,10 @@ def read_quantities(sentence: str, language: str | None) -> list[Quantity]:
         if upper is not None and scale == 1.0:
             scale = upper_scale  # "11 to 12 thousand": the scale is written once, at the end
         value *= scale
+        if not math.isfinite(value) or value > MAX_QUANTITY:
+            log.info("ignored an absurd quantity %r", sentence[start:end][:40])
+            consumed = end
+            continue
         if upper is not None:
             upper *= upper_scale if upper_scale != 1.0 else scale
         qualifier = _qualifier(sentence, start)
