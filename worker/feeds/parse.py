@@ -174,12 +174,16 @@ def _from_fast(raw: Mapping[str, Any], url: str) -> ParsedFeed:
 
 
 def _parse_with_feedparser(body: bytes, url: str) -> ParsedFeed:
-    raw = feedparser.parse(
-        body,
-        response_headers={"content-location": url} if url else None,
-        sanitize_html=False,
-        resolve_relative_uris=True,
-    )
+    try:
+        raw = feedparser.parse(
+            body,
+            response_headers={"content-location": url} if url else None,
+            sanitize_html=False,
+            resolve_relative_uris=True,
+        )
+    except (ValueError, LookupError, UnicodeError) as error:
+        # feedparser's encoding detection raises on some corrupt inputs (found by fuzzing)
+        raise ParseError(f"{url}: unreadable feed ({type(error).__name__}: {error})") from error
     meta = raw.get("feed") or {}
     if not raw.get("entries") and not raw.get("version") and not meta:
         reason = raw.get("bozo_exception") or "no feed elements found"
