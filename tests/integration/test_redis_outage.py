@@ -1,0 +1,92 @@
+"""Redis stopped under a running worker, poller and beat, then started again: the workers
+resume consuming, beat's next tick makes up the lost ones, and nothing is written twice,
+with the append-only file and without it (then the indexes are rebuilt from the corpus)."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import write_config
+from worker import launcher
+from worker.config import load_config
+from worker.demo.servers import LoopbackServer
+from worker.store.embedded import free_port, start_redis
+
+pytestmark = pytest.mark.integration
+
+STORIES = [
+    "Seoul menyebut Korea Utara telah mengirim pasukan tambahan ke Rusia pada pekan ini, dan "
+    "pasukan itu kini berada di wilayah Kursk menurut badan intelijen.",
+    "Kremlin menolak mengomentari laporan bahwa unit artileri dari Pyongyang telah tiba di "
+    "Kursk dengan kereta api dari Timur Jauh Rusia.",
+    "Pentagon memperingatkan bahwa kerja sama militer Moskow dan Korea Utara dapat memperluas "
+    "perang, sementara NATO menggelar pertemuan darurat di Brussels.",
+]
+PAGE = """<html lang="id"><head><title>{n}</title></head><body><article>
+<p>{story}</p><p>Laporan nomor {n} dari meja internasional, disusun dari berbagai sumber
+diplomatik dan militer yang dihubungi sepanjang hari.</p></article></body></html>"""
+
+
+def feed(base: str, count: int) -> str:
+    items = "".join(f"<item><title>{n}</title><link>{base}/a/{n}</link><guid>g{n}</guid></item>"
+                    for n in range(1, count + 1))
+    return f'<rss version="2.0"><channel><title>W</title>{items}</channel></rss>'
+
+
+def documents(folder: Path) -> list[str]:
+    return sorted(p.name for p in (folder / "corpus").glob("*.txt"))
+
+
+def wait_for(condition, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.2)
+    return False
+
+
+@pytest.mark.timeout(400)
+@pytest.mark.parametrize("append_only", [True, False], ids=["aof", "no-aof"])
+def test_workers_resume_after_redis_comes_back(tmp_path: Path, append_only: bool) -> None:
+    port = free_port()
+    redis_dir = tmp_path / "redis"
+    server = start_redis(redis_dir, port=port, append_only=append_only)
+    services = launcher.Services(server.url)
+    with LoopbackServer() as site:
+        for n in range(1, 4):
+            site.serve(f"/a/{n}", PAGE.format(n=n, story=STORIES[n - 1]))
+        site.serve("/feed", feed(site.base, 1), "application/rss+xml")
+        config_dir = write_config(
+            tmp_path, feeds=[{"url": f"{site.base}/feed", "topics": ["nk-troops-russia"]}],
+            service={"poll_interval": "1s", "min_poll_interval": "1s",
+                     "max_poll_interval": "2s", "tick_interval": "1s"})
+        config = load_config(config_dir)
+        try:
+            quiet = os.environ.get("NEWSWATCH_TEST_VERBOSE") is None
+            launcher.start_workers(services, config, quiet=quiet)
+            launcher.start_beat(services, config, quiet=quiet)
+            assert wait_for(lambda: len(documents(tmp_path)) == 1, 90), "first document"
+
+            server.stop()                        # Redis goes away under load ...
+            site.serve("/feed", feed(site.base, 2), "application/rss+xml")
+            time.sleep(8)
+            server = start_redis(redis_dir, port=port, append_only=append_only)  # ... and back
+
+            assert wait_for(lambda: len(documents(tmp_path)) == 2, 120), \
+                f"after the outage: {documents(tmp_path)}"
+            site.serve("/feed", feed(site.base, 3), "application/rss+xml")
+            assert wait_for(lambda: len(documents(tmp_path)) == 3, 60), "a task still runs"
+            time.sleep(3)  # a few more polls: nothing may be written twice
+        finally:
+            launcher.stop_children(services, timeout=10)
+            server.stop()
+    assert [name[:3] for name in documents(tmp_path)] == ["001", "002", "003"]
+    records = [json.loads(line) for line in
+               (tmp_path / "corpus" / "manifest.jsonl").read_text().splitlines()]
+    assert len([r for r in records if r["file"]]) == 3
