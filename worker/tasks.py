@@ -117,6 +117,8 @@ def process_entry(
     for event in result.events:
         _route(rt, event, run)
     rt.store.finish_entry(item.id)
+    if run:
+        rt.store.run_mark(run, "entries", time.time())
     return {
         "entry": item.link,
         "status": result.status,

@@ -399,6 +399,15 @@ class Store:
     def run_done(self, run: str) -> None:
         self.r.decr(f"{P}run:{run}:pending")
 
+    def run_mark(self, run: str, name: str, when: float) -> None:
+        """Record when something finished in a run (entries processed), for its summary."""
+        key = f"{P}run:{run}:{name}"
+        self.r.rpush(key, when)
+        self.r.expire(key, 86400)
+
+    def run_marks(self, run: str, name: str) -> list[float]:
+        return [float(v) for v in cast(list[str], self.r.lrange(f"{P}run:{run}:{name}", 0, -1))]
+
     def run_pending(self, run: str) -> int:
         return int(cast(str, self.r.get(f"{P}run:{run}:pending") or 0))
 

@@ -1,0 +1,230 @@
+"""Load run: a burst of new entries across many feeds through real workers.
+
+A farm process serves N feeds (on 50 loopback hosts), each listing M new entries whose
+pages hold distinct on-topic articles. All feeds are polled at once (as a tick after a
+burst would), and the workers (prefork for articles, threads for polls) take it from
+there. Measured: entries processed per second, end-to-end latency from the burst to each
+entry's completion (median, 95th percentile), worker memory (RSS of every worker
+process, sampled each second) and queue depth over time.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import random
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import redis
+import yaml
+
+from bench.common import median, percentile, write_result
+from worker.store.embedded import free_port, start_redis
+
+HOSTS = 50
+WORDS = (
+    "pasukan tentara Korea Utara Rusia Kursk Seoul Pyongyang Moskow pejabat intelijen "
+    "laporan wilayah garis depan kereta api latihan artileri unit marinir komandan "
+    "pertempuran serangan pertahanan kementerian diplomat sanksi perbatasan amunisi rudal "
+    "drone kapal pelabuhan jembatan desa kota sungai musim dingin logistik bahan bakar"
+).split()
+
+
+def article(feed: int, item: int) -> bytes:
+    rng = random.Random(feed * 100_003 + item)
+    paragraphs = []
+    for _ in range(5):
+        words = [rng.choice(WORDS) for _ in range(rng.randint(25, 40))]
+        paragraphs.append(" ".join(words).capitalize() + ".")
+    body = "".join(f"<p>{p}</p>" for p in paragraphs)
+    return (
+        f"<html lang='id'><head><title>Laporan {feed}-{item}</title></head><body>"
+        f"<nav><a href='/'>Beranda</a></nav><article><h1>Laporan {feed}-{item}</h1>{body}"
+        f"</article><footer>© 2024</footer></body></html>"
+    ).encode()
+
+
+def serve_farm(port: int, per_feed: int, ready: Any) -> None:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+        def do_GET(self) -> None:
+            parts = self.path.strip("/").split("/")
+            feed = int(parts[1])
+            if parts[0] == "feed":
+                host = self.headers.get("Host", "")
+                items = "".join(
+                    f"<item><title>Laporan {feed}-{i}</title><link>http://{host}/a/{feed}/{i}"
+                    f"</link><guid>{feed}-{i}</guid></item>"
+                    for i in range(per_feed)
+                )
+                body = f'<rss version="2.0"><channel><title>F{feed}</title>{items}</channel></rss>'
+                self._send(body.encode(), "application/rss+xml")
+            else:
+                self._send(article(feed, int(parts[2])), "text/html; charset=utf-8")
+
+        def _send(self, body: bytes, content_type: str) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    class Server(ThreadingHTTPServer):
+        daemon_threads = True
+        request_queue_size = 1024
+
+    server = Server(("0.0.0.0", port), Handler)
+    ready.set()
+    server.serve_forever()
+
+
+def rss_mb(pids: list[int]) -> float:
+    total = 0
+    for pid in pids:
+        try:
+            for child in [
+                pid,
+                *map(int, Path(f"/proc/{pid}/task/{pid}/children").read_text().split()),
+            ]:
+                for line in Path(f"/proc/{child}/status").read_text().splitlines():
+                    if line.startswith("VmRSS:"):
+                        total += int(line.split()[1])
+        except (OSError, ValueError):
+            continue
+    return total / 1024
+
+
+def main(feeds: int = 500, per_feed: int = 20, timeout: float = 1800) -> dict[str, Any]:
+    port = free_port()
+    ready = multiprocessing.Event()
+    farm = multiprocessing.Process(target=serve_farm, args=(port, per_feed, ready), daemon=True)
+    farm.start()
+    ready.wait(30)
+    folder = Path(tempfile.mkdtemp(prefix="newswatch-load-"))
+    config = folder / "config"
+    (config / "topics").mkdir(parents=True)
+    topic = {
+        "id": "load",
+        "title": "Load",
+        "relevance": {"all": [{"any": ["Korea Utara"]}]},
+        "entities": {"north-korea": ["Korea Utara"]},
+        "figures": {"troops": {"label": "t", "about": "north-korea", "units": ["tentara"]}},
+    }
+    (config / "topics" / "load.yaml").write_text(yaml.safe_dump(topic))
+    (config / "newswatch.yaml").write_text(
+        yaml.safe_dump(
+            {
+                "data_dir": str(folder / "data"),
+                "allow_private_networks": True,
+                "per_host_concurrency": 8,
+            }
+        )
+    )
+    (config / "feeds.yaml").write_text(
+        yaml.safe_dump(
+            {
+                "feeds": [
+                    {"url": f"http://127.0.0.{2 + f % HOSTS}:{port}/feed/{f}", "topics": ["load"]}
+                    for f in range(feeds)
+                ]
+            }
+        )
+    )
+    server = start_redis(folder / "redis", append_only=True)
+    os.environ["NEWSWATCH_CONFIG_DIR"] = str(config)
+    os.environ["NEWSWATCH_REDIS_URL"] = server.url
+    from worker import launcher, pipeline, tasks
+    from worker.config import load_config
+
+    settings = load_config(config)
+    services = launcher.Services(server.url)
+    launcher.start_workers(services, settings, quiet=True)
+    samples: list[dict[str, float]] = []
+    try:
+        assert launcher.wait_for_worker(60), "workers did not start"
+        rt = tasks.runtime()
+        pipeline.sync_feeds(rt)
+        client = redis.Redis.from_url(server.url)
+        run = uuid.uuid4().hex[:12]
+        stop = threading.Event()
+        pids = [c.pid for c in services.children]
+
+        def sample() -> None:
+            while not stop.is_set():
+                samples.append(
+                    {
+                        "t": time.time(),
+                        "rss_mb": rss_mb(pids),
+                        "queue": client.llen("newswatch"),
+                        "io_queue": client.llen("newswatch.io"),
+                    }
+                )
+                time.sleep(1)
+
+        sampler = threading.Thread(target=sample, daemon=True)
+        sampler.start()
+        burst = time.time()
+        for f in range(feeds):
+            tasks.send(
+                tasks.poll_feed,
+                pipeline.feed_id(f"http://127.0.0.{2 + f % HOSTS}:{port}/feed/{f}"),
+                run=run,
+            )
+        deadline = time.monotonic() + timeout
+        while rt.store.run_pending(run) > 0 and time.monotonic() < deadline:
+            time.sleep(0.5)
+        stop.set()
+        sampler.join()
+        finished = rt.store.run_marks(run, "entries")
+        stats = rt.store.stats(run)
+    finally:
+        launcher.stop_children(services, timeout=30)
+        server.stop()
+        farm.kill()
+    latencies = [t - burst for t in finished]
+    elapsed = max(finished) - burst if finished else float("nan")
+    figures = {
+        "feeds": feeds,
+        "entries": feeds * per_feed,
+        "processed": len(finished),
+        "documents": stats.get("documents", 0),
+        "copies": stats.get("copies", 0),
+        "seconds": round(elapsed, 1),
+        "entries_per_second": round(len(finished) / elapsed, 1) if finished else 0,
+        "latency_s_median": round(median(latencies), 1),
+        "latency_s_p95": round(percentile(latencies, 0.95), 1),
+        "worker_rss_mb_max": round(max(s["rss_mb"] for s in samples), 1),
+        "queue_max": max(s["queue"] + s["io_queue"] for s in samples),
+        "queue_depth": [
+            {
+                "t": round(s["t"] - burst, 1),
+                "articles": s["queue"],
+                "polls_and_deliveries": s["io_queue"],
+                "rss_mb": round(s["rss_mb"], 1),
+            }
+            for s in samples[::5]
+        ],
+    }
+    print(
+        f"load: {figures['processed']:,} of {figures['entries']:,} entries in "
+        f"{figures['seconds']} s ({figures['entries_per_second']} entries/s); latency median "
+        f"{figures['latency_s_median']} s, p95 {figures['latency_s_p95']} s; worker RSS max "
+        f"{figures['worker_rss_mb_max']} MB; queue max {figures['queue_max']}"
+    )
+    write_result("load", figures)
+    return figures
+
+
+if __name__ == "__main__":
+    main(*(int(a) for a in sys.argv[1:]))
