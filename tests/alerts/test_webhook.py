@@ -183,3 +183,24 @@ def test_any_2xx_is_delivered(tmp_path: Path, redis_url: str, site: LoopbackServ
     rt = runtime_for(tmp_path, redis_url, f"{site.base}/hook")
     event = queue(rt)
     assert pipeline.deliver(rt, event["id"], "hook").state == "delivered"
+
+
+def test_the_alert_log_shows_states_and_resends(tmp_path: Path, redis_url: str,
+                                                 receiver: WebhookReceiver, monkeypatch) -> None:
+    from typer.testing import CliRunner
+
+    from worker.cli import cli
+
+    rt = runtime_for(tmp_path, redis_url, receiver.url)
+    monkeypatch.setenv("NEWSWATCH_REDIS_URL", redis_url)
+    event = queue(rt)
+    assert pipeline.deliver(rt, event["id"], "hook").state == "delivered"
+    config = str(rt.config.directory)
+    log = CliRunner().invoke(cli, ["alerts", "--config", config])
+    assert log.exit_code == 0 and event["id"] in log.output
+    assert "hook: delivered (attempts 1)" in log.output
+    again = CliRunner().invoke(cli, ["alerts", "--resend", event["id"], "--config", config])
+    assert again.exit_code == 0 and "delivered" in again.output
+    assert [r[2]["webhook-id"] for r in receiver.requests] == [event["id"], event["id"]]
+    missing = CliRunner().invoke(cli, ["alerts", "--resend", "evt_nope", "--config", config])
+    assert missing.exit_code == 1 and "no event evt_nope" in missing.output

@@ -102,3 +102,23 @@ def test_repeats_add_sources_and_copies_are_recorded(runtime: pipeline.Runtime) 
 def test_replaying_twice_raises_no_alert_twice(runtime: pipeline.Runtime) -> None:
     assert len(replay(runtime)) == 4
     assert replay(runtime) == []
+
+
+def test_a_tracked_entity_first_named_raises_first_seen_once(tmp_path: Path,
+                                                             redis_url: str) -> None:
+    config = write_config(tmp_path, topic_overrides={"entities": {
+        "north-korea": ["Korea Utara", "North Korea", "North Korean"],
+        "russia": ["Rusia", "Russia", "Russian"],
+        "wagner": ["Wagner", "Grup Wagner"]}})
+    rt = pipeline.Runtime(load_config(config), redis_url)
+    topic = rt.config.topics["nk-troops-russia"]
+    texts = ["Grup Wagner disebut melatih pasukan Korea Utara di dekat perbatasan Rusia.",
+             "Wagner kembali disebut dalam laporan tentang Korea Utara dan Rusia."]
+    events = []
+    for n, text in enumerate(texts):
+        url = f"https://x.example/{n}"
+        document = Document(id=document_id(url), url=url, canonical_url=url, title="t",
+                            text=text, published=None, language="id", source="x")
+        events += pipeline.ingest_document(rt, topic, document, None).events
+    assert [(e["type"], e["entity"]["id"]) for e in events] == [("entity.first_seen", "wagner")]
+    assert events[0]["quote"] == texts[0]
