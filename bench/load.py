@@ -39,8 +39,10 @@ WORDS = (
 
 def article(feed: int, item: int) -> bytes:
     rng = random.Random(feed * 100_003 + item)
-    paragraphs = []
-    for _ in range(5):
+    troops = f"{rng.randint(1, 30)}.{rng.randint(0, 999):03d}"
+    paragraphs = [f"Korea Utara telah mengirim sekitar {troops} tentara ke Rusia, menurut "
+                  f"laporan {feed}-{item} dari meja internasional."]
+    for _ in range(4):
         words = [rng.choice(WORDS) for _ in range(rng.randint(25, 40))]
         paragraphs.append(" ".join(words).capitalize() + ".")
     body = "".join(f"<p>{p}</p>" for p in paragraphs)

@@ -126,9 +126,13 @@ def start_workers(
 
 
 def start_beat(
-    services: Services, config: Config, *, quiet: bool = False
+    services: Services,
+    config: Config,
+    *,
+    quiet: bool = False,
+    schedule_name: str = "celerybeat-schedule",
 ) -> subprocess.Popen[bytes]:
-    schedule = config.data_dir / "celerybeat-schedule"
+    schedule = config.data_dir / schedule_name
     schedule.parent.mkdir(parents=True, exist_ok=True)
     command = celery_command(
         "beat", "--loglevel", "WARNING" if quiet else "INFO", "--schedule", str(schedule)
@@ -155,8 +159,10 @@ def stop_children(services: Services, timeout: float = 20.0) -> None:
     """Warm shutdown (SIGTERM lets workers finish their task), then SIGKILL."""
     for child in services.children:
         if child.poll() is None:
+            # SIGTERM to the main process only, as `docker stop` does: Celery then stops
+            # consuming and lets its pool finish the tasks in hand.
             with suppress(ProcessLookupError):
-                os.killpg(child.pid, signal.SIGTERM)
+                child.send_signal(signal.SIGTERM)
     deadline = time.monotonic() + timeout
     for child in services.children:
         try:

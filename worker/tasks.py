@@ -37,15 +37,21 @@ def runtime() -> pipeline.Runtime:
 
 
 def tracked(function: F) -> F:
-    """Count the task as finished in its `poll --once` run, whatever its outcome."""
+    """Count the task as finished in its `poll --once` run once it has an outcome."""
 
     @functools.wraps(function)
     def wrapper(*args: Any, run: str | None = None, **kwargs: Any) -> Any:
         try:
-            return function(*args, run=run, **kwargs)
-        finally:
+            result = function(*args, run=run, **kwargs)
+        except Exception:
             if run:
                 runtime().store.run_done(run)
+            raise
+        # Not on SystemExit or KeyboardInterrupt: the process is going away and the message
+        # is delivered again (late ack), so the run is not finished yet.
+        if run:
+            runtime().store.run_done(run)
+        return result
 
     return wrapper  # type: ignore[return-value]
 
