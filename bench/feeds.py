@@ -9,6 +9,7 @@ The farm runs in its own process so its CPU is not counted; hosts are 127.0.0.2-
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
 import resource
@@ -102,6 +103,49 @@ def run_case(rt: pipeline.Runtime, keys: list[str], threads: int) -> dict[str, A
         "median_poll_ms": round(median(latencies), 2),
         "statuses": statuses,
     }
+
+
+def parse_speed() -> dict[str, Any]:
+    """parse_feed (entity check + fast path + fallback) beside both parsers alone."""
+    import fastfeedparser
+    import feedparser
+
+    from worker.errors import ParseError
+    from worker.feeds.parse import parse_feed
+
+    bodies = farm_bodies()
+    timings: dict[str, list[float]] = {"newswatch": [], "feedparser": [], "fastfeedparser": []}
+    paths: dict[str, int] = {}
+    for body in bodies:
+        t0 = time.perf_counter()
+        try:
+            used = parse_feed(body, "https://example.org/feed").parser
+        except ParseError:
+            used = "refused"
+        timings["newswatch"].append((time.perf_counter() - t0) * 1000)
+        paths[used] = paths.get(used, 0) + 1
+        t0 = time.perf_counter()
+        feedparser.parse(body)
+        timings["feedparser"].append((time.perf_counter() - t0) * 1000)
+        t0 = time.perf_counter()
+        with contextlib.suppress(Exception):  # the fast parser rejects some feeds
+            fastfeedparser.parse(body)
+        timings["fastfeedparser"].append((time.perf_counter() - t0) * 1000)
+    result = {
+        name: {
+            "median_ms": round(median(values), 2),
+            "mean_ms": round(sum(values) / len(values), 2),
+        }
+        for name, values in timings.items()
+    }
+    result["feeds"] = len(bodies)
+    result["parser_used"] = paths
+    print(
+        f"parse {len(bodies)} feeds: newswatch {result['newswatch']['mean_ms']} ms mean "
+        f"({paths}), feedparser {result['feedparser']['mean_ms']} ms, fastfeedparser "
+        f"{result['fastfeedparser']['mean_ms']} ms"
+    )
+    return result
 
 
 def main(count: int = 2000, threads: int = 32) -> dict[str, Any]:

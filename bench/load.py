@@ -40,8 +40,10 @@ WORDS = (
 def article(feed: int, item: int) -> bytes:
     rng = random.Random(feed * 100_003 + item)
     troops = f"{rng.randint(1, 30)}.{rng.randint(0, 999):03d}"
-    paragraphs = [f"Korea Utara telah mengirim sekitar {troops} tentara ke Rusia, menurut "
-                  f"laporan {feed}-{item} dari meja internasional."]
+    paragraphs = [
+        f"Korea Utara telah mengirim sekitar {troops} tentara ke Rusia, menurut "
+        f"laporan {feed}-{item} dari meja internasional."
+    ]
     for _ in range(4):
         words = [rng.choice(WORDS) for _ in range(rng.randint(25, 40))]
         paragraphs.append(" ".join(words).capitalize() + ".")

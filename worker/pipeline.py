@@ -48,7 +48,7 @@ from worker.feeds import Entry, FeedState, Schedule, refresh
 from worker.feeds.fetch import FetchPolicy, fetch, make_client
 from worker.signals.changes import FigureValue, judge
 from worker.signals.entities import all_name_keys, proper_names, tracked_entities, untracked
-from worker.signals.figures import observe_figures
+from worker.signals.figures import FigureObservation, observe_figures
 from worker.signals.text import sentences
 from worker.store import Store, connect
 from worker.topics import fold, is_relevant, name_pattern
@@ -281,10 +281,13 @@ def ingest_document(
         return IngestOutcome("off_topic")
     store = rt.store
     corpus = Corpus(rt.config.corpus_dir(topic))
+    # The CPU-heavy reading happens before the topic lock; under it, only decisions and
+    # writes, so workers on one topic wait on each other as little as possible.
+    sha = text_sha256(document.text)
+    fingerprint = dedupe.fingerprint(document.text, topic.duplicate_threshold)
+    signals = read_signals(topic, document.text, document)
     with store.topic_lock(topic.id):
         bootstrap_topic(rt, topic)
-        sha = text_sha256(document.text)
-        fingerprint = dedupe.fingerprint(document.text, topic.duplicate_threshold)
         fetched = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         existing = store.document(topic.id, document.id)
         if existing is not None:
@@ -313,10 +316,10 @@ def ingest_document(
                 store.count("copies", run=run)
                 # The whole copy is read: sentences it shares with the original only add
                 # its outlet as a source; those that differ can move a figure.
-                events = read_signals(
+                events = apply_signals(
                     rt,
                     topic,
-                    document.text,
+                    signals,
                     document,
                     held.get("file"),
                     emit=True,
@@ -324,7 +327,7 @@ def ingest_document(
                 )
                 return IngestOutcome("copy", None, events)
             status = "new"
-            sequence = store.next_sequence(topic.id, _sequence_floor(rt, topic))
+            sequence = store.next_sequence(topic.id, lambda: _sequence_floor(rt, topic))
             name = file_name(sequence, document.id)
             corpus.write_document(name, document.text)
             revision = 0
@@ -345,7 +348,7 @@ def ingest_document(
         )
         store.index_signature(topic.id, document.id, fingerprint.signature, fingerprint.bands)
         store.count("documents" if status == "new" else "revisions", run=run)
-        events = read_signals(rt, topic, document.text, document, name, emit=True)
+        events = apply_signals(rt, topic, signals, document, name, emit=True)
         return IngestOutcome(status, name, events)
 
 
@@ -415,26 +418,52 @@ def _document_ref(document: Document, file: str | None) -> dict[str, Any]:
     }
 
 
-def read_signals(
+@dataclass(frozen=True)
+class Signals:
+    """What a text says, read without the store: done outside the topic lock."""
+
+    observations: tuple[FigureObservation, ...]
+    entities: tuple[tuple[str, str], ...]  # (entity id, first sentence naming it)
+    names: tuple[str, ...]  # untracked proper names
+    name_keys: frozenset[str]  # every capitalised word sequence, for seeds
+
+
+def read_signals(topic: TopicSettings, text: str, document: Document) -> Signals:
+    """Figures, tracked entities and untracked names of a document's text."""
+    entities = []
+    for entity in sorted(tracked_entities(text, topic, document.title)):
+        pattern = name_pattern(tuple(topic.entities[entity]))
+        quote = next((s.text for s in sentences(text) if pattern.search(fold(s.text))), "")
+        entities.append((entity, quote))
+    return Signals(
+        observations=tuple(observe_figures(text, document.language, topic)),
+        entities=tuple(entities),
+        names=tuple(sorted(untracked(proper_names(text), topic))),
+        name_keys=frozenset(all_name_keys(text)),
+    )
+
+
+def apply_signals(
     rt: Runtime,
     topic: TopicSettings,
-    text: str,
+    signals: Signals,
     document: Document,
     file: str | None,
     *,
     emit: bool,
     copy_of: str | None = None,
 ) -> list[dict[str, Any]]:
-    """Figures and entities of `text`; events are stored and returned only when `emit`.
+    """Move figures and sightings by what a document says; store and return new events.
 
-    A copy (`copy_of` its original) adds its outlet as a source but is not counted as a
-    further document for emerging names.
+    Called under the topic lock. With `emit` off (seeds, documents already held) state
+    moves without events. A copy (`copy_of` its original) adds its outlet as a source but
+    is not counted as a further document for emerging names.
     """
     store = rt.store
     ref = _document_ref(document, file)
     now = alert_events.utc_now()
     events: list[dict[str, Any]] = []
-    for observation in observe_figures(text, document.language, topic):
+    for observation in signals.observations:
         settings = topic.figures[observation.figure]
         raw = store.figure(topic.id, observation.figure)
         current = _figure_value(raw) if raw else None
@@ -454,23 +483,14 @@ def read_signals(
                         topic.id, observation.figure, settings, current, updated
                     )
                 )
-    for entity in sorted(tracked_entities(text, topic, document.title)):
+    for entity, quote in signals.entities:
         if store.first_sighting(topic.id, entity) and emit:
             names = topic.entities[entity]
-            quote = next(
-                (
-                    s.text
-                    for s in sentences(text)
-                    if name_pattern(tuple(names)).search(fold(s.text))
-                ),
-                "",
-            )
             events.append(alert_events.entity_first_seen(topic.id, entity, names, quote, ref))
-    names = sorted(untracked(proper_names(text), topic))
     if not emit:
-        store.add_known_names(topic.id, all_name_keys(text))
+        store.add_known_names(topic.id, signals.name_keys)
     else:
-        for name in _unknown_names(store, topic, names):
+        for name in _unknown_names(store, topic, list(signals.names)):
             documents, sources = store.record_name(
                 topic.id, name, copy_of or document.id, document.source
             )
@@ -557,7 +577,14 @@ def bootstrap_topic(rt: Runtime, topic: TopicSettings) -> None:
             },
         )
         store.index_signature(topic.id, stored.id, fingerprint.signature, fingerprint.bands)
-        read_signals(rt, topic, text, document, stored.path.name, emit=False)
+        apply_signals(
+            rt,
+            topic,
+            read_signals(topic, text, document),
+            document,
+            stored.path.name,
+            emit=False,
+        )
     store.mark_bootstrapped(topic.id)
     log.info("topic %s loaded: %d documents held", topic.id, len(held))
 

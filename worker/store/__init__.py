@@ -10,7 +10,7 @@ import base64
 import hashlib
 import json
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
 from typing import Any, cast
@@ -206,7 +206,11 @@ class Store:
     # -- topics, documents, the LSH index --------------------------------------------------
     @contextmanager
     def topic_lock(self, topic: str, timeout: float = 120.0) -> Iterator[None]:
-        with self.r.lock(f"{P}lock:topic:{topic}", timeout=timeout, blocking_timeout=timeout):
+        # A short polling sleep: redis-py's default (0.1 s) left waiting workers idle.
+        lock = self.r.lock(
+            f"{P}lock:topic:{topic}", timeout=timeout, blocking_timeout=timeout, sleep=0.005
+        )
+        with lock:
             yield
 
     def is_bootstrapped(self, topic: str) -> bool:
@@ -215,8 +219,13 @@ class Store:
     def mark_bootstrapped(self, topic: str) -> None:
         self.r.set(f"{P}topic:{topic}:ready", str(time.time()))
 
-    def next_sequence(self, topic: str, floor: int) -> int:
-        return int(self._next_sequence(keys=[f"{P}seq:{topic}"], args=[floor]))
+    def next_sequence(self, topic: str, floor: Callable[[], int]) -> int:
+        """The next document number; `floor` (the highest used on disk) is read only when
+        the counter is missing (a new topic, or Redis lost its data)."""
+        number = self.r.incr(f"{P}seq:{topic}") if self.r.exists(f"{P}seq:{topic}") else None
+        if number is not None:
+            return int(number)
+        return int(self._next_sequence(keys=[f"{P}seq:{topic}"], args=[floor()]))
 
     def document(self, topic: str, doc_id: str) -> dict[str, Any] | None:
         raw = cast(str | None, self.r.hget(f"{P}docs:{topic}", doc_id))
