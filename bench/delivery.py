@@ -19,6 +19,18 @@ from worker.demo.servers import WebhookReceiver, verify_signature
 from worker.store.embedded import start_redis
 
 
+def sample_event(event_id: str) -> dict[str, Any]:
+    return {
+        "id": event_id,
+        "type": "entity.first_seen",
+        "topic": "t",
+        "detected_at": "2024-11-13T10:20:00Z",
+        "entity": {"id": "x", "names": ["x"]},
+        "quote": "q",
+        "document": {},
+    }
+
+
 def main(events: int = 200) -> dict[str, Any]:
     folder = Path(tempfile.mkdtemp(prefix="newswatch-delivery-bench-"))
     secret = "whsec_" + base64.b64encode(os.urandom(24)).decode()

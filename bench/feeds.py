@@ -10,23 +10,21 @@ The farm runs in its own process so its CPU is not counted; hosts are 127.0.0.2-
 from __future__ import annotations
 
 import contextlib
-import multiprocessing
 import os
 import resource
 import sys
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from bench.common import ROOT, SHARED_DATA, median, write_result
+from bench.common import ROOT, SHARED_DATA, FarmHandler, median, start_farm, write_result
 from worker import pipeline
 from worker.config import load_config
-from worker.store.embedded import free_port, start_redis
+from worker.store.embedded import start_redis
 
 HOSTS = 50
 
@@ -38,44 +36,25 @@ def farm_bodies() -> list[bytes]:
     return [p.read_bytes() for p in sorted((ROOT / "tests" / "data" / "feeds").glob("rss*.xml"))]
 
 
-def serve_farm(port: int, ready: Any) -> None:
+def farm_handler() -> type[FarmHandler]:
     bodies = farm_bodies()
     version = {"n": 0}
 
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
+    class Handler(FarmHandler):
         def do_GET(self) -> None:
             if self.path == "/bump":
                 version["n"] += 1
-                self._send(200, b"ok", {})
+                self.send(200, b"ok", {})
                 return
             index = int(self.path.rsplit("/", 1)[1])
             etag = f'"{index}-{version["n"]}"'
             if self.headers.get("If-None-Match") == etag:
-                self._send(304, b"", {"ETag": etag})
+                self.send(304, b"", {"ETag": etag})
                 return
             body = bodies[(index + version["n"]) % len(bodies)]
-            self._send(200, body, {"ETag": etag, "Content-Type": "application/xml"})
+            self.send(200, body, {"ETag": etag, "Content-Type": "application/xml"})
 
-        def _send(self, status: int, body: bytes, headers: dict[str, str]) -> None:
-            self.send_response(status)
-            for name, value in headers.items():
-                self.send_header(name, value)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-    class Server(ThreadingHTTPServer):
-        daemon_threads = True
-        request_queue_size = 1024
-
-    server = Server(("0.0.0.0", port), Handler)
-    ready.set()
-    server.serve_forever()
+    return Handler
 
 
 def run_case(rt: pipeline.Runtime, keys: list[str], threads: int) -> dict[str, Any]:
@@ -149,11 +128,7 @@ def parse_speed() -> dict[str, Any]:
 
 
 def main(count: int = 2000, threads: int = 32) -> dict[str, Any]:
-    port = free_port()
-    ready = multiprocessing.Event()
-    farm = multiprocessing.Process(target=serve_farm, args=(port, ready), daemon=True)
-    farm.start()
-    ready.wait(30)
+    port, farm = start_farm(farm_handler)
     folder = Path(tempfile.mkdtemp(prefix="newswatch-feeds-bench-"))
     config_dir = folder / "config"
     (config_dir / "topics").mkdir(parents=True)

@@ -10,7 +10,6 @@ process, sampled each second) and queue depth over time.
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import random
 import sys
@@ -18,15 +17,14 @@ import tempfile
 import threading
 import time
 import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import redis
 import yaml
 
-from bench.common import median, percentile, write_result
-from worker.store.embedded import free_port, start_redis
+from bench.common import FarmHandler, median, percentile, start_farm, write_result
+from worker.store.embedded import start_redis
 
 HOSTS = 50
 WORDS = (
@@ -55,13 +53,8 @@ def article(feed: int, item: int) -> bytes:
     ).encode()
 
 
-def serve_farm(port: int, per_feed: int, ready: Any) -> None:
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
+def farm_handler(per_feed: int) -> type[FarmHandler]:
+    class Handler(FarmHandler):
         def do_GET(self) -> None:
             parts = self.path.strip("/").split("/")
             feed = int(parts[1])
@@ -73,24 +66,13 @@ def serve_farm(port: int, per_feed: int, ready: Any) -> None:
                     for i in range(per_feed)
                 )
                 body = f'<rss version="2.0"><channel><title>F{feed}</title>{items}</channel></rss>'
-                self._send(body.encode(), "application/rss+xml")
+                self.send(200, body.encode(), {"Content-Type": "application/rss+xml"})
             else:
-                self._send(article(feed, int(parts[2])), "text/html; charset=utf-8")
+                self.send(
+                    200, article(feed, int(parts[2])), {"Content-Type": "text/html; charset=utf-8"}
+                )
 
-        def _send(self, body: bytes, content_type: str) -> None:
-            self.send_response(200)
-            self.send_header("Content-Type", content_type)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-    class Server(ThreadingHTTPServer):
-        daemon_threads = True
-        request_queue_size = 1024
-
-    server = Server(("0.0.0.0", port), Handler)
-    ready.set()
-    server.serve_forever()
+    return Handler
 
 
 def rss_mb(pids: list[int]) -> float:
@@ -110,11 +92,7 @@ def rss_mb(pids: list[int]) -> float:
 
 
 def main(feeds: int = 500, per_feed: int = 20, timeout: float = 1800) -> dict[str, Any]:
-    port = free_port()
-    ready = multiprocessing.Event()
-    farm = multiprocessing.Process(target=serve_farm, args=(port, per_feed, ready), daemon=True)
-    farm.start()
-    ready.wait(30)
+    port, farm = start_farm(farm_handler, per_feed)
     folder = Path(tempfile.mkdtemp(prefix="newswatch-load-"))
     config = folder / "config"
     (config / "topics").mkdir(parents=True)

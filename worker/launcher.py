@@ -84,35 +84,27 @@ def celery_command(*arguments: str) -> list[str]:
 
 
 def start_worker(
-    services: Services,
-    config: Config,
-    *,
-    concurrency: int = 2,
-    name: str = "newswatch",
-    quiet: bool = False,
+    services: Services, config: Config, *, concurrency: int = 2, quiet: bool = False
 ) -> subprocess.Popen[bytes]:
     """A prefork worker for article processing (CPU-bound)."""
-    command = celery_command(
-        "worker", "--loglevel", "WARNING" if quiet else "INFO",
-        "--concurrency", str(concurrency), "-n", f"{name}@%h", "-Q", QUEUE,
-        "--without-gossip", "--without-mingle",
-    )  # fmt: skip
-    return _spawn(services, config, command, quiet)
+    return _start_celery_worker(services, config, "newswatch", QUEUE, quiet,
+                                "--concurrency", str(concurrency))  # fmt: skip
 
 
 def start_poller(
-    services: Services,
-    config: Config,
-    *,
-    concurrency: int = 16,
-    name: str = "poller",
-    quiet: bool = False,
+    services: Services, config: Config, *, concurrency: int = 16, quiet: bool = False
 ) -> subprocess.Popen[bytes]:
     """A thread-pool worker for feed polls and deliveries (network-bound)."""
+    return _start_celery_worker(services, config, "poller", IO_QUEUE, quiet,
+                                "--pool", "threads", "--concurrency", str(concurrency))  # fmt: skip
+
+
+def _start_celery_worker(
+    services: Services, config: Config, name: str, queue: str, quiet: bool, *pool: str
+) -> subprocess.Popen[bytes]:
     command = celery_command(
-        "worker", "--loglevel", "WARNING" if quiet else "INFO",
-        "--pool", "threads", "--concurrency", str(concurrency), "-n", f"{name}@%h",
-        "-Q", IO_QUEUE, "--without-gossip", "--without-mingle",
+        "worker", "--loglevel", "WARNING" if quiet else "INFO", *pool, "-n", f"{name}@%h",
+        "-Q", queue, "--without-gossip", "--without-mingle",
     )  # fmt: skip
     return _spawn(services, config, command, quiet)
 
