@@ -154,15 +154,25 @@ def poll_feed(rt: Runtime, feed_key: str, now: float | None = None) -> FeedPoll:
             outcome_state, interval=settings.interval, next_poll=now + settings.interval
         )
     outcome_state, events = _feed_health(rt, settings, state, outcome_state, now)
+    # Only entries not seen before are serialised and sent to be staged: most polls of a
+    # changed feed bring one or two new entries among many old ones.
+    unseen = set(rt.store.unseen_entries(feed_key, [e.id for e in outcome.entries]))
     staged = rt.store.stage_new_entries(
-        feed_key, {e.id: json.dumps(e.to_json(), ensure_ascii=False) for e in outcome.entries}
+        feed_key,
+        {
+            e.id: json.dumps(e.to_json(), ensure_ascii=False)
+            for e in outcome.entries
+            if e.id in unseen
+        },
     )
     if staged:
         outcome_state = replace(outcome_state, entries_seen=state.entries_seen + len(staged))
     rt.store.save_feed_state(feed_key, outcome_state)
-    # The outbox holds what this poll staged and what a poll killed before its hand-off
-    # left behind; oldest first, so a figure's history follows publication order.
-    pending = [Entry.from_json(json.loads(raw)) for raw in rt.store.outbox(feed_key).values()]
+    # Hand off what this poll staged and what a poll killed before its hand-off left in
+    # the outbox; oldest first, so a figure's history follows publication order.
+    pending = [e for e in outcome.entries if e.id in set(staged)]
+    leftovers = rt.store.outbox_entries(feed_key, exclude=set(staged))
+    pending += [Entry.from_json(json.loads(raw)) for raw in leftovers]
     new = tuple(sorted(pending, key=lambda e: e.published or datetime.min.replace(tzinfo=UTC)))
     return FeedPoll(outcome.status, new, tuple(events), outcome.error)
 

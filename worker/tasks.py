@@ -88,9 +88,9 @@ def poll_feed(feed_key: str, run: str | None = None) -> dict[str, Any]:
     settings = rt.feed(feed_key)
     for entry in result.new_entries:
         send(process_entry, feed_key, entry.to_json(), run=run)
-        # Removed from the outbox only once sent: a poll killed in between leaves it for the
-        # next poll, and process_entry's claim absorbs a second hand-off.
-        rt.store.handed_off(feed_key, entry.id)
+    # Removed from the outbox only once sent: a poll killed in between leaves them for the
+    # next poll, and process_entry's claim absorbs a second hand-off.
+    rt.store.handed_off(feed_key, [e.id for e in result.new_entries])
     for event in result.events:
         if rt.store.save_event(event):
             _route(rt, event, run)

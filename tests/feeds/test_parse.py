@@ -94,3 +94,19 @@ def test_every_shared_feed_goes_through_without_an_unhandled_error(corpus: str) 
             refused += 1
     assert parsed + refused == len(files)
     assert parsed > len(files) * 0.8, (parsed, refused)
+
+
+@pytest.mark.parametrize("encoding", ["utf-32", "utf-32-le", "utf-32-be", "utf-16",
+                                      "utf-16-le", "utf-16-be"])
+def test_entity_declarations_in_wide_encodings_are_refused(encoding: str) -> None:
+    document = (f'<?xml version="1.0" encoding="{encoding.upper()}"?>'
+                '<!DOCTYPE r [<!ENTITY a "b">]><rss version="2.0"><channel><title>&a;</title>'
+                "</channel></rss>").encode(encoding)
+    with pytest.raises(ParseError, match="refused"):
+        parse_feed(document, "https://feeds.example/wide")
+
+
+def test_a_feed_in_utf16_is_read() -> None:
+    document = (FEEDS / "rss2.xml").read_text().replace('encoding="utf-8"', 'encoding="UTF-16"')
+    feed = parse_feed(document.encode("utf-16"), "https://feeds.example/utf16")
+    assert feed.entries[0].title == "Pasukan Korea Utara di Kursk"

@@ -43,7 +43,7 @@ def test_overlapping_polls_hand_each_entry_off_once(tmp_path: Path, redis_url: s
                 # as the task does: hand off, then remove from the outbox
                 if rt.store.outbox(key).get(entry.id):
                     handed.append(entry.id)
-                rt.store.handed_off(key, entry.id)
+                rt.store.handed_off(key, [entry.id])
 
     threads = [threading.Thread(target=poll) for _ in range(4)]
     for thread in threads:
@@ -64,7 +64,7 @@ def test_a_poll_killed_before_hand_off_leaves_its_entries_for_the_next(
     assert second.status == "unchanged_body"
     assert [e.id for e in second.new_entries] == [e.id for e in first.new_entries]
     for entry in second.new_entries:
-        rt.store.handed_off(key, entry.id)
+        rt.store.handed_off(key, [entry.id])
     assert pipeline.poll_feed(rt, key).new_entries == ()
 
 

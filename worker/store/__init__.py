@@ -155,8 +155,17 @@ class Store:
         """Entries staged for hand-off and not yet handed off (id → entry JSON)."""
         return cast(dict[str, str], self.r.hgetall(f"{P}outbox:{feed_id}"))
 
-    def handed_off(self, feed_id: str, entry_id: str) -> None:
-        self.r.hdel(f"{P}outbox:{feed_id}", entry_id)
+    def outbox_entries(self, feed_id: str, exclude: set[str]) -> list[str]:
+        """The JSON of outbox entries other than `exclude` (left by an interrupted poll)."""
+        ids = [i for i in cast(list[str], self.r.hkeys(f"{P}outbox:{feed_id}")) if i not in exclude]
+        if not ids:
+            return []
+        return [v for v in cast(list[str | None], self.r.hmget(f"{P}outbox:{feed_id}", ids)) if v]
+
+    def handed_off(self, feed_id: str, entry_ids: Iterable[str]) -> None:
+        ids = list(entry_ids)
+        if ids:
+            self.r.hdel(f"{P}outbox:{feed_id}", *ids)
 
     def claim_entry(self, entry_id: str, token: str, ttl: float) -> bool:
         """True for the one task that may process this entry.
