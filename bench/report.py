@@ -34,7 +34,18 @@ def rows() -> list[tuple[str, str]]:
                         f"{plain['median_ms_per_page']} ms/page, {plain['exact_cuts']} exact",
                     )
                 )
-    if feeds := _load("feeds"):
+    if (feeds := _load("feeds")) and "parse" in feeds:
+        parse = feeds["parse"]
+        found.append(
+            (
+                f"Feed parsing, {parse['feeds']} real feeds",
+                f"parse_feed {parse['newswatch']['mean_ms']} ms mean per feed "
+                f"(fast path for {parse['parser_used'].get('fastfeedparser', 0)}); "
+                f"feedparser {parse['feedparser']['mean_ms']} ms, fastfeedparser "
+                f"{parse['fastfeedparser']['mean_ms']} ms",
+            )
+        )
+    if feeds:
         for case in ("all_304", "all_changed"):
             data = feeds[case]
             found.append(
@@ -90,6 +101,15 @@ def rows() -> list[tuple[str, str]]:
                 f"{load['entries_per_second']} entries/s; end-to-end {load['latency_s_median']}"
                 f" s median, {load['latency_s_p95']} s p95; worker RSS "
                 f"{load['worker_rss_mb_max']} MB max; queue depth max {load['queue_max']}",
+            )
+        )
+    if faults := _load("faults"):
+        found.append(
+            (
+                f"Fault suite ({len(faults['scenarios'])} scenarios, Redis outages of "
+                f"{faults['outage_seconds']} s)",
+                f"{faults['pytest']}; every scenario: one document per entry, one "
+                f"delivery per event (bench/results/faults.json)",
             )
         )
     return found

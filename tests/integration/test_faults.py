@@ -19,6 +19,7 @@ from standardwebhooks.webhooks import Webhook
 
 from tests.alerts.conftest import SECRET, figure_event
 from tests.conftest import write_config
+from tests.integration.conftest import report
 from worker import launcher
 from worker.config import load_config
 from worker.demo.servers import LoopbackServer
@@ -93,9 +94,12 @@ def test_a_worker_killed_mid_delivery_delivers_after_restart(cluster, redis_url:
         services.children.remove(poller)
         launcher.start_poller(services, load_config(config_dir), quiet=True)
         wait_until(lambda: accepted, 90, "the delivery after restart")
+    store = Store(connect(redis_url))
+    report("worker SIGKILLed mid-delivery", events=1, delivered=len(accepted),
+           distinct_webhook_ids=len({i for i, _ in accepted}),
+           state=store.delivery(event["id"], "hook")["state"])
     assert [webhook_id for webhook_id, _ in accepted] == [event["id"]]
     assert accepted[0][1] == event
-    store = Store(connect(redis_url))
     assert store.delivery(event["id"], "hook")["state"] == "delivered"
 
 
@@ -141,10 +145,12 @@ def test_a_worker_process_killed_mid_article_loses_nothing(cluster, redis_url: s
             os.kill(int(child), signal.SIGKILL)
         release.set()
         out, err = poll.communicate(timeout=120)
+    documents = list((folder / "corpus").glob("*.txt"))
+    manifest = (folder / "corpus" / "manifest.jsonl").read_text().splitlines()
+    report("pool process SIGKILLed mid-article", entries=1, page_fetches=len(page_requests),
+           documents=len(documents), manifest_lines=len(manifest))
     assert poll.returncode == 0, err
     assert "documents: 1 written" in out
     assert len(page_requests) == 2
-    documents = list((folder / "corpus").glob("*.txt"))
     assert len(documents) == 1
-    manifest = (folder / "corpus" / "manifest.jsonl").read_text().splitlines()
     assert len(manifest) == 1

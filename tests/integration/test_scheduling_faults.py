@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import write_config
+from tests.integration.conftest import report
 from tests.integration.test_redis_outage import PAGE, STORIES, documents, feed, wait_for
 from worker import launcher
 from worker.config import load_config
@@ -50,7 +51,7 @@ def test_two_beats_at_once_and_a_beat_restart(tmp_path: Path, redis_url: str) ->
             first_beat = launcher.start_beat(services, config, quiet=True)
             launcher.start_beat(services, config, quiet=True, schedule_name="second")
             assert wait_for(lambda: len(documents(tmp_path)) == 1, 60)
-            polls_before = sum(1 for m, p, _ in site.requests if p == "/feed")
+            polls_before = sum(1 for _, p, _ in site.requests if p == "/feed")
             time.sleep(4)
             polls = sum(1 for m, p, _ in site.requests if p == "/feed") - polls_before
             assert polls <= 4 + 1  # one poll per interval, not one per beat per interval
@@ -71,6 +72,9 @@ def test_two_beats_at_once_and_a_beat_restart(tmp_path: Path, redis_url: str) ->
         finally:
             launcher.stop_children(services, timeout=10)
     records = manifest(tmp_path)
+    report("two beats at once, then beat stopped and restarted", entries=2,
+           documents=len(documents(tmp_path)), manifest_lines=len(records),
+           polls_in_4s_with_two_beats=polls)
     assert len(records) == 2 and len({r["id"] for r in records}) == 2
 
 
@@ -106,6 +110,8 @@ def test_a_poller_killed_mid_poll_loses_no_entry(tmp_path: Path, redis_url: str)
             time.sleep(3)
         finally:
             launcher.stop_children(services, timeout=10)
+    report("poller SIGKILLed mid-poll", entries=3, documents=len(documents(tmp_path)),
+           manifest_lines=len(manifest(tmp_path)))
     assert len(manifest(tmp_path)) == 3
 
 
@@ -136,6 +142,8 @@ def test_warm_shutdown_with_tasks_in_hand_loses_and_doubles_nothing(
             out, err = poll.communicate(timeout=120)
         finally:
             launcher.stop_children(services, timeout=10)
+    report("warm shutdown with tasks in hand", entries=3, documents=len(documents(tmp_path)),
+           manifest_lines=len(manifest(tmp_path)))
     assert poll.returncode == 0, err
     assert "documents: 3 written" in out
     assert len(manifest(tmp_path)) == 3 and len(documents(tmp_path)) == 3
