@@ -76,15 +76,7 @@ def main(events: int = 200) -> dict[str, Any]:
             rt = tasks.runtime()
             sent: dict[str, float] = {}
             for n in range(events):
-                event = {
-                    "id": f"evt_bench{n:06d}",
-                    "type": "entity.first_seen",
-                    "topic": "t",
-                    "detected_at": "2024-11-13T10:20:00Z",
-                    "entity": {"id": "x", "names": ["x"]},
-                    "quote": "q",
-                    "document": {},
-                }
+                event = sample_event(f"evt_bench{n:06d}")
                 rt.store.save_event(event)
                 sent[event["id"]] = time.perf_counter()
                 tasks._route(rt, event, None)
@@ -93,15 +85,7 @@ def main(events: int = 200) -> dict[str, Any]:
             burst_start = time.perf_counter()
             burst = [f"evt_burst{n:06d}" for n in range(events)]
             for event_id in burst:
-                event = {
-                    "id": event_id,
-                    "type": "entity.first_seen",
-                    "topic": "t",
-                    "detected_at": "2024-11-13T10:20:00Z",
-                    "entity": {"id": "x", "names": ["x"]},
-                    "quote": "q",
-                    "document": {},
-                }
+                event = sample_event(event_id)
                 rt.store.save_event(event)
                 tasks._route(rt, event, None)
             with arrived:
