@@ -120,7 +120,7 @@ class FeedPoll:
 
 def sync_feeds(rt: Runtime) -> int:
     """Register configured feeds that the store does not know yet; returns how many."""
-    return sum(rt.store.register_feed(feed_id(f.url), f.url) for f in rt.config.feeds)
+    return rt.store.register_feeds({key: feed.url for key, feed in rt.feeds_by_id.items()})
 
 
 def poll_feed(rt: Runtime, feed_key: str, now: float | None = None) -> FeedPoll:

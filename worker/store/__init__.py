@@ -107,12 +107,19 @@ class Store:
             pipe.zadd(f"{P}due:feeds", {feed_id: state.next_poll})
         pipe.execute()
 
-    def register_feed(self, feed_id: str, url: str) -> bool:
-        """Make a configured feed known (due at once); True when it is new."""
-        if self.r.exists(f"{P}feed:{feed_id}"):
-            return False
-        self.save_feed_state(feed_id, FeedState(url=url, next_poll=time.time()))
-        return True
+    def register_feeds(self, feeds: dict[str, str]) -> int:
+        """Make configured feeds (id → URL) known, due at once; returns how many were new.
+
+        One round trip for the check, as every tick calls it for every configured feed.
+        """
+        ids = list(feeds)
+        pipe = self.r.pipeline(transaction=False)
+        for feed_id in ids:
+            pipe.exists(f"{P}feed:{feed_id}")
+        new = [i for i, known in zip(ids, pipe.execute(), strict=True) if not known]
+        for feed_id in new:
+            self.save_feed_state(feed_id, FeedState(url=feeds[feed_id], next_poll=time.time()))
+        return len(new)
 
     def feed_ids(self) -> list[str]:
         return sorted(k.removeprefix(f"{P}feed:") for k in self.r.scan_iter(f"{P}feed:*"))
