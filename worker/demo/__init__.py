@@ -100,7 +100,10 @@ def run_demo(keep: Path | None = None, echo: Callable[[str], Any] = print) -> li
             os.environ.pop("NEWSWATCH_REDIS_URL", None)
             config = load_config(config_dir)
             echo(f"newswatch demo: sites on {site.base}, webhook receiver on {receiver.url}")
-            echo(f"  config and corpus in {folder}")
+            echo(
+                f"  config and corpus in {folder}"
+                + ("" if keep else " (removed at the end; --keep DIR keeps them)")
+            )
             with launcher.redis_for(config) as services:
                 os.environ["NEWSWATCH_REDIS_URL"] = services.redis_url
                 launcher.start_workers(services, config, quiet=True)
