@@ -58,6 +58,12 @@ class SmtpSettings(_Model):
     password: str | None = None
     sender: str = "newswatch@localhost"
     timeout: Duration = 30.0
+    ca_file: Path | None = None  # a CA bundle for a relay whose certificate an internal CA signs
+
+    @field_validator("username", "password", "ca_file", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        return None if value == "" else value
 
 
 class ServiceSettings(_Model):

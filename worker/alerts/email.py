@@ -100,6 +100,11 @@ def render(events: list[dict[str, Any]], sender: str, recipients: list[str]) -> 
     return message
 
 
+def _tls_context(smtp: SmtpSettings) -> ssl.SSLContext:
+    """Certificate and host name verified, against `ca_file` when one is configured."""
+    return ssl.create_default_context(cafile=str(smtp.ca_file) if smtp.ca_file else None)
+
+
 def send_email(
     name: str, channel: EmailChannel, smtp: SmtpSettings, events: list[dict[str, Any]]
 ) -> None:
@@ -108,13 +113,13 @@ def send_email(
         client: smtplib.SMTP
         if smtp.security == "tls":
             client = smtplib.SMTP_SSL(
-                smtp.host, smtp.port, timeout=smtp.timeout, context=ssl.create_default_context()
+                smtp.host, smtp.port, timeout=smtp.timeout, context=_tls_context(smtp)
             )
         else:
             client = smtplib.SMTP(smtp.host, smtp.port, timeout=smtp.timeout)
         with client:
             if smtp.security == "starttls":
-                client.starttls(context=ssl.create_default_context())
+                client.starttls(context=_tls_context(smtp))
             if smtp.username:
                 client.login(smtp.username, smtp.password or "")
             refused = client.send_message(message)
