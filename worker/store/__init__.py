@@ -121,9 +121,6 @@ class Store:
             self.save_feed_state(feed_id, FeedState(url=feeds[feed_id], next_poll=time.time()))
         return len(new)
 
-    def feed_ids(self) -> list[str]:
-        return sorted(k.removeprefix(f"{P}feed:") for k in self.r.scan_iter(f"{P}feed:*"))
-
     def claim_due(self, kind: str, now: float, lease: float, limit: int = 1000) -> list[str]:
         return cast(
             list[str], self._claim_due(keys=[f"{P}due:{kind}"], args=[now, now + lease, limit])
