@@ -637,26 +637,33 @@ def deliver(
     """One delivery attempt; records the state and schedules the retry if one is due."""
     now = time.time() if now is None else now
     store = rt.store
+    member = f"{event_id}|{channel_name}"
     event = store.event(event_id)
     channel = rt.config.alerts.channels.get(channel_name)
     if event is None or channel is None:
+        store.unschedule("deliveries", member)
+        log.error("delivery of %s to %s skipped: unknown event or channel", event_id, channel_name)
         return DeliveryOutcome("skipped", "unknown event or channel")
     state = store.delivery(event_id, channel_name)
     if state.get("state") == "delivered":
-        store.unschedule("deliveries", f"{event_id}|{channel_name}")
+        store.unschedule("deliveries", member)
         return DeliveryOutcome("delivered", "already delivered")
     disabled = store.channel_disabled(channel_name)
     if disabled:
         store.update_delivery(
             event_id, channel_name, state="failed", last_error=disabled, updated=now
         )
-        store.unschedule("deliveries", f"{event_id}|{channel_name}")
+        store.unschedule("deliveries", member)
         return DeliveryOutcome("failed", disabled)
     if isinstance(channel, EmailChannel) and channel.digest:
-        store.add_to_digest(channel_name, event_id, now)
-        store.update_delivery(
-            event_id, channel_name, state="pending", detail="in digest", updated=now
-        )
+        # The digest is sent by flush_digests; the event joins it once, even when this
+        # task runs again (a redelivery, or the tick re-enqueuing a lease that ran out).
+        if state.get("detail") != "in digest":
+            store.add_to_digest(channel_name, event_id, now)
+            store.update_delivery(
+                event_id, channel_name, state="pending", detail="in digest", updated=now
+            )
+        store.unschedule("deliveries", member)
         return DeliveryOutcome("digest")
     attempts = int(state.get("attempts", 0)) + 1
     try:
