@@ -15,7 +15,8 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from celery import Celery
+import redis
+from celery import Celery, Task
 
 from worker.config import Config, load_config
 from worker.errors import ConfigError
@@ -84,5 +85,24 @@ def _lazy_settings() -> dict[str, Any]:
     return celery_settings(config, redis_url_for(config))
 
 
-app = Celery("newswatch", include=["worker.tasks"])
+# Transient failures of Redis or the disk: the task is retried with backoff instead of
+# failing, which (with late acks) would drop its entry or delivery for good.
+TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
+    redis.exceptions.ConnectionError,
+    redis.exceptions.TimeoutError,
+    OSError,
+)
+
+
+class NewswatchTask(Task):  # type: ignore[misc]
+    """The retry policy of every newswatch task, set once."""
+
+    autoretry_for = TRANSIENT_ERRORS
+    retry_backoff = 5
+    retry_backoff_max = 300
+    retry_jitter = True
+    max_retries = 10
+
+
+app = Celery("newswatch", include=["worker.tasks"], task_cls=NewswatchTask)
 app.add_defaults(_lazy_settings)

@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 from celery import Task
 
 from worker import pipeline
-from worker.celery_app import app, redis_url_for
+from worker.celery_app import TRANSIENT_ERRORS, app, redis_url_for
 from worker.config import load_config
 from worker.feeds import Entry
 
@@ -43,6 +43,8 @@ def tracked(function: F) -> F:
     def wrapper(*args: Any, run: str | None = None, **kwargs: Any) -> Any:
         try:
             result = function(*args, run=run, **kwargs)
+        except TRANSIENT_ERRORS:
+            raise  # retried (NewswatchTask): the run is not finished yet
         except Exception:
             if run:
                 runtime().store.run_done(run)

@@ -154,3 +154,37 @@ def test_a_worker_process_killed_mid_article_loses_nothing(cluster, redis_url: s
     assert len(page_requests) >= 2  # fetched again after the kill
     assert len(documents) == 1
     assert len(manifest) == 1
+
+
+def test_a_transient_failure_is_retried_not_dropped(cluster, redis_url: str) -> None:
+    """The corpus folder cannot be written (a file stands in its place) until it is
+    fixed: the task is retried with backoff and the entry's document is written."""
+    folder, services = cluster
+    (folder / "corpus").write_text("not a folder")
+    fetched = threading.Event()
+
+    def page(request: BaseHTTPRequestHandler):
+        fetched.set()
+        return 200, {"Content-Type": "text/html; charset=utf-8"}, ARTICLE.encode()
+
+    with LoopbackServer() as site:
+        site.routes["/a"] = page
+        site.serve("/feed", f"""<rss version="2.0"><channel><title>W</title>
+<item><title>Seoul</title><link>{site.base}/a</link><guid>t-1</guid></item></channel></rss>""",
+                   "application/rss+xml")
+        config_dir = write_config(folder, feeds=[{"url": f"{site.base}/feed",
+                                                  "topics": ["nk-troops-russia"]}])
+        launcher.start_workers(services, load_config(config_dir), quiet=True)
+        env = {**os.environ, "NEWSWATCH_CONFIG_DIR": str(config_dir),
+               "NEWSWATCH_REDIS_URL": redis_url}
+        poll = subprocess.Popen([sys.executable, "-m", "worker.cli", "poll", "--once"], env=env,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        wait_until(fetched.is_set, 60, "the first attempt")
+        time.sleep(1)
+        (folder / "corpus").unlink()  # the disk is fixed
+        out, err = poll.communicate(timeout=120)
+    report("transient failure (corpus unwritable), then fixed", entries=1,
+           documents=len(list((folder / "corpus").glob("*.txt"))))
+    assert poll.returncode == 0, err
+    assert "documents: 1 written" in out
+    assert len(list((folder / "corpus").glob("*.txt"))) == 1
