@@ -170,6 +170,7 @@ def ingest(
 ) -> None:
     """Run given articles (HTML or text files, or URLs) through the pipeline."""
     from worker import launcher, pipeline
+    from worker.alerts.events import summary_line
     from worker.articles import decode_html, extract_article, make_document
     from worker.feeds.fetch import fetch
 
@@ -210,8 +211,6 @@ def ingest(
                     + (f" → {outcome.file}" if outcome.file else "")
                 )
                 for event in outcome.events:
-                    from worker.alerts.events import summary_line
-
                     typer.echo(f"  alert {event['id']}: {summary_line(event)}")
                     for channel in pipeline.route_event(rt, event):
                         result = pipeline.deliver(rt, event["id"], channel)

@@ -170,8 +170,9 @@ def poll_feed(rt: Runtime, feed_key: str, now: float | None = None) -> FeedPoll:
     rt.store.save_feed_state(feed_key, outcome_state)
     # Hand off what this poll staged and what a poll killed before its hand-off left in
     # the outbox; oldest first, so a figure's history follows publication order.
-    pending = [e for e in outcome.entries if e.id in set(staged)]
-    leftovers = rt.store.outbox_entries(feed_key, exclude=set(staged))
+    staged_ids = set(staged)
+    pending = [e for e in outcome.entries if e.id in staged_ids]
+    leftovers = rt.store.outbox_entries(feed_key, exclude=staged_ids)
     pending += [Entry.from_json(json.loads(raw)) for raw in leftovers]
     new = tuple(sorted(pending, key=lambda e: e.published or datetime.min.replace(tzinfo=UTC)))
     return FeedPoll(outcome.status, new, tuple(events), outcome.error)

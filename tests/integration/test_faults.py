@@ -19,7 +19,7 @@ from standardwebhooks.webhooks import Webhook
 
 from tests.alerts.conftest import SECRET, figure_event
 from tests.conftest import write_config
-from tests.integration.conftest import report
+from tests.integration.conftest import report, start_poll_once
 from worker import launcher
 from worker.config import load_config
 from worker.demo.servers import LoopbackServer
@@ -111,6 +111,16 @@ could follow next year, in an assessment shared with allies on Tuesday.</p>
 </article></body></html>"""
 
 
+def serve_one_article(site: LoopbackServer, folder: Path, page) -> Path:
+    """A feed with one entry whose page `page` answers; the config folder polling it."""
+    site.routes["/a"] = page
+    site.serve("/feed", f"""<rss version="2.0"><channel><title>W</title>
+<item><title>Seoul</title><link>{site.base}/a</link><guid>a-1</guid></item></channel></rss>""",
+               "application/rss+xml")
+    return write_config(folder, feeds=[{"url": f"{site.base}/feed",
+                                        "topics": ["nk-troops-russia"]}])
+
+
 def test_a_worker_process_killed_mid_article_loses_nothing(cluster, redis_url: str) -> None:
     folder, services = cluster
     hanging = threading.Event()
@@ -125,18 +135,9 @@ def test_a_worker_process_killed_mid_article_loses_nothing(cluster, redis_url: s
         return 200, {"Content-Type": "text/html; charset=utf-8"}, ARTICLE.encode()
 
     with LoopbackServer() as site:
-        site.routes["/a"] = page
-        site.serve("/feed", f"""<rss version="2.0"><channel><title>W</title>
-<item><title>Seoul</title><link>{site.base}/a</link><guid>a-1</guid></item></channel></rss>""",
-                   "application/rss+xml")
-        config_dir = write_config(folder, feeds=[{"url": f"{site.base}/feed",
-                                                  "topics": ["nk-troops-russia"]}])
-        config = load_config(config_dir)
-        launcher.start_workers(services, config, quiet=True)
-        env = {**os.environ, "NEWSWATCH_CONFIG_DIR": str(config_dir),
-               "NEWSWATCH_REDIS_URL": redis_url}
-        poll = subprocess.Popen([sys.executable, "-m", "worker.cli", "poll", "--once"], env=env,
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        config_dir = serve_one_article(site, folder, page)
+        launcher.start_workers(services, load_config(config_dir), quiet=True)
+        poll = start_poll_once(config_dir, redis_url)
         wait_until(hanging.is_set, 60, "the article fetch")
         worker = next(c for c in services.children if "-Q newswatch " in " ".join(c.args) + " ")
         children = subprocess.run(["pgrep", "-P", str(worker.pid)], capture_output=True,
@@ -168,17 +169,9 @@ def test_a_transient_failure_is_retried_not_dropped(cluster, redis_url: str) -> 
         return 200, {"Content-Type": "text/html; charset=utf-8"}, ARTICLE.encode()
 
     with LoopbackServer() as site:
-        site.routes["/a"] = page
-        site.serve("/feed", f"""<rss version="2.0"><channel><title>W</title>
-<item><title>Seoul</title><link>{site.base}/a</link><guid>t-1</guid></item></channel></rss>""",
-                   "application/rss+xml")
-        config_dir = write_config(folder, feeds=[{"url": f"{site.base}/feed",
-                                                  "topics": ["nk-troops-russia"]}])
+        config_dir = serve_one_article(site, folder, page)
         launcher.start_workers(services, load_config(config_dir), quiet=True)
-        env = {**os.environ, "NEWSWATCH_CONFIG_DIR": str(config_dir),
-               "NEWSWATCH_REDIS_URL": redis_url}
-        poll = subprocess.Popen([sys.executable, "-m", "worker.cli", "poll", "--once"], env=env,
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        poll = start_poll_once(config_dir, redis_url)
         wait_until(fetched.is_set, 60, "the first attempt")
         time.sleep(1)
         (folder / "corpus").unlink()  # the disk is fixed

@@ -7,8 +7,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import subprocess
-import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler
@@ -17,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import write_config
-from tests.integration.conftest import report
+from tests.integration.conftest import report, start_poll_once
 from tests.integration.test_redis_outage import PAGE, STORIES, documents, feed, wait_for
 from worker import launcher
 from worker.config import load_config
@@ -126,14 +124,10 @@ def test_warm_shutdown_with_tasks_in_hand_loses_and_doubles_nothing(
         config_dir = write_config(
             tmp_path, feeds=[{"url": f"{site.base}/feed", "topics": ["nk-troops-russia"]}])
         config = load_config(config_dir)
-        env = {**os.environ, "NEWSWATCH_CONFIG_DIR": str(config_dir),
-               "NEWSWATCH_REDIS_URL": redis_url}
         try:
             worker = launcher.start_worker(services, config, concurrency=1, quiet=True)
             launcher.start_poller(services, config, quiet=True)
-            poll = subprocess.Popen([sys.executable, "-m", "worker.cli", "poll", "--once"],
-                                    env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                    text=True)
+            poll = start_poll_once(config_dir, redis_url)
             assert wait_for(lambda: any(p.startswith("/a/") for _, p, _ in site.requests), 60)
             os.killpg(worker.pid, signal.SIGTERM)   # warm shutdown mid-task
             worker.wait(30)
