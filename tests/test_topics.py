@@ -1,6 +1,7 @@
 from tests.signals.test_seed import ENV, ROOT
 from worker.config import TopicSettings, load_config
-from worker.topics import fold, is_relevant, mentions
+from worker.text import fold, mentions
+from worker.topics import is_relevant
 
 TOPIC = load_config(ROOT / "config", env=ENV).topics["nk-troops-russia"]
 
@@ -22,7 +23,10 @@ def test_relevance_needs_every_group_in_any_language() -> None:
 
 
 def test_a_document_can_belong_to_several_topics() -> None:
-    other = TopicSettings(id="ukraine-war", title="War in Ukraine",
-                          relevance={"all": [{"any": ["Ukraina", "Ukraine"]}]})
+    other = TopicSettings(
+        id="ukraine-war",
+        title="War in Ukraine",
+        relevance={"all": [{"any": ["Ukraina", "Ukraine"]}]},
+    )
     text = "Korea Utara mengirim pasukan ke Rusia untuk berperang melawan Ukraina."
     assert is_relevant(text, TOPIC) and is_relevant(text, other)

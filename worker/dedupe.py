@@ -19,7 +19,7 @@ import numpy as np
 from datasketch import MinHash
 from datasketch.lsh import _optimal_param
 
-from worker.topics import fold
+from worker.text import fold
 
 NUM_PERM = 128
 SHINGLE_WORDS = 4

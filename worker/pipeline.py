@@ -49,9 +49,9 @@ from worker.feeds.fetch import FetchPolicy, fetch, make_client
 from worker.signals.changes import FigureValue, judge
 from worker.signals.entities import all_name_keys, proper_names, tracked_entities, untracked
 from worker.signals.figures import FigureObservation, observe_figures
-from worker.signals.text import sentences
 from worker.store import Store, connect
-from worker.topics import fold, is_relevant, name_pattern
+from worker.text import fold, name_pattern, sentences
+from worker.topics import is_relevant
 
 log = logging.getLogger(__name__)
 

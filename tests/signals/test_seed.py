@@ -9,7 +9,7 @@ from worker.config import load_config
 from worker.signals.entities import proper_names, tracked_entities
 from worker.signals.figures import observe_figures
 from worker.signals.numbers import read_quantities
-from worker.signals.text import sentences
+from worker.text import sentences
 
 ANNOTATIONS = json.loads((DATA / "seed-annotations.json").read_text(encoding="utf-8"))
 TEXT = SEED.read_text(encoding="utf-8")

@@ -5,8 +5,7 @@ from __future__ import annotations
 import re
 
 from worker.config import TopicSettings
-from worker.signals.text import sentences
-from worker.topics import fold, name_pattern
+from worker.text import fold, name_pattern, sentences
 
 # A capitalised word (any cased script), optionally joined by hyphens or apostrophes.
 _CAPITALISED = r"[^\W\d_a-zß-ÿа-я][\w'’-]*"

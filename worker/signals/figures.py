@@ -12,8 +12,7 @@ from dataclasses import dataclass
 
 from worker.config import FigureSettings, TopicSettings
 from worker.signals.numbers import Quantity, read_quantities
-from worker.signals.text import Sentence, sentences
-from worker.topics import fold, name_pattern
+from worker.text import Sentence, fold, name_pattern, sentences
 
 UNIT_WINDOW_WORDS = 4
 _CLAUSE_MARKS = ',;:“”"()'

@@ -18,7 +18,7 @@ from functools import lru_cache
 from babel import Locale, UnknownLocaleError
 from babel.numbers import get_decimal_symbol, get_group_symbol
 
-from worker.topics import fold
+from worker.text import fold
 
 log = logging.getLogger(__name__)
 # Nothing newswatch counts (people, weapons, money) reaches a quadrillion: larger values
