@@ -79,8 +79,22 @@ def celery_settings(config: Config, redis_url: str) -> dict[str, Any]:
     }
 
 
+_configured: dict[str, Any] | None = None
+
+
+def configure(config: Config, redis_url: str) -> None:
+    """Point this process's app at `redis_url` with `config`'s settings (CLI, demo, tests):
+    a process that sends tasks says where, instead of writing its own environment."""
+    global _configured
+    _configured = celery_settings(config, redis_url)
+    app.conf.update(_configured)
+
+
 def _lazy_settings() -> dict[str, Any]:
-    # Evaluated when Celery first reads its configuration, never at import time.
+    # Evaluated when Celery first reads its configuration, never at import time. Worker
+    # processes started by `newswatch run` learn their config from their environment.
+    if _configured is not None:
+        return _configured
     config = load_config()
     return celery_settings(config, redis_url_for(config))
 

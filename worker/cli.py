@@ -6,16 +6,18 @@ import logging
 import os
 import sys
 import time
-import uuid
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 import yaml
 
 from worker.config import Config, check_config, load_config
 from worker.errors import ConfigError, NewswatchError
+
+if TYPE_CHECKING:
+    from worker.runs import RunSummary
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -35,9 +37,7 @@ ConfigOption = Annotated[
 
 
 def _config(directory: Path | None) -> Config:
-    if directory is not None:
-        os.environ["NEWSWATCH_CONFIG_DIR"] = str(directory.resolve())
-    return load_config(directory)
+    return load_config(directory.resolve() if directory is not None else None)
 
 
 def _fail(message: str) -> None:
@@ -102,51 +102,20 @@ def poll(
         _fail("only `poll --once` exists; `newswatch run` polls on a schedule")
     _logging(verbose)
     from worker import launcher
+    from worker.runs import poll_once
 
     settings = _config(config)
     with launcher.redis_for(settings) as services:
-        os.environ["NEWSWATCH_REDIS_URL"] = services.redis_url
         summary = poll_once(settings, services, timeout, echo=typer.echo)
     _print_summary(summary)
-    if summary.get("pending", 0):
+    if summary.pending:
         raise typer.Exit(2)
 
 
-def poll_once(
-    settings: Config, services: Any, timeout: float, echo: Callable[[str], Any] = print
-) -> dict[str, int]:
-    """Enqueue a poll of every feed and wait until everything that follows is done."""
-    from worker import launcher, tasks
-
-    if not launcher.wait_for_worker(timeout=1.5):
-        echo("newswatch: no workers are running; starting them for this run")
-        launcher.start_workers(services, settings, quiet=True)
-        if not launcher.wait_for_worker(timeout=60):
-            raise NewswatchError("the worker did not start within 60 s")
-    rt = tasks.runtime()
-    run_id = uuid.uuid4().hex[:12]
-    from worker.pipeline import feed_id, sync_feeds
-
-    sync_feeds(rt)
-    for feed in settings.feeds:
-        tasks.send(tasks.poll_feed, feed_id(feed.url), run=run_id)
-    deadline = time.monotonic() + timeout
-    last = -1
-    while (pending := rt.store.run_pending(run_id)) > 0 and time.monotonic() < deadline:
-        if pending != last:
-            echo(f"  … {pending} task(s) in progress")
-            last = pending
-        time.sleep(0.2)
-    stats = rt.store.stats(run_id)
-    stats["pending"] = max(0, rt.store.run_pending(run_id))
-    stats["feeds"] = len(settings.feeds)
-    return stats
-
-
-def _print_summary(stats: dict[str, int]) -> None:
-    polls = {k.removeprefix("polls_"): v for k, v in stats.items() if k.startswith("polls_")}
+def _print_summary(stats: RunSummary) -> None:
+    polls = stats.polls
     typer.echo(
-        f"polled {stats.get('feeds', 0)} feed(s): "
+        f"polled {stats.feeds} feed(s): "
         + (", ".join(f"{v} {k.replace('_', ' ')}" for k, v in sorted(polls.items())) or "none")
     )
     typer.echo(
@@ -155,10 +124,8 @@ def _print_summary(stats: dict[str, int]) -> None:
         f"duplicates, {stats.get('off_topic', 0)} off topic, "
         f"{stats.get('empty', 0)} without text"
     )
-    if stats.get("pending"):
-        typer.secho(
-            f"{stats['pending']} task(s) still pending at the timeout", fg=typer.colors.YELLOW
-        )
+    if stats.pending:
+        typer.secho(f"{stats.pending} task(s) still pending at the timeout", fg=typer.colors.YELLOW)
 
 
 @cli.command()
@@ -171,8 +138,6 @@ def ingest(
     """Run given articles (HTML or text files, or URLs) through the pipeline."""
     from worker import launcher, pipeline
     from worker.alerts.events import summary_line
-    from worker.articles import decode_html, extract_article, make_document
-    from worker.feeds.fetch import fetch
 
     settings = _config(config)
     topics = [topic] if topic else list(settings.topics)
@@ -181,40 +146,29 @@ def ingest(
             _fail(f"no topic named {topic_id!r}")
     with launcher.redis_for(settings) as services:
         rt = pipeline.Runtime(settings, services.redis_url)
+        failed = 0
         for item in paths:
-            if item.startswith(("http://", "https://")):
-                page = fetch(rt.client, item, rt.policy, accept=pipeline.PAGE_ACCEPT)
-                html, url = decode_html(page.body, page.content_type), page.final_url
-            else:
-                path = Path(item)
-                if not path.is_file():
-                    _fail(f"{item}: no such file")
-                html, url = decode_html(path.read_bytes()), path.resolve().as_uri()
-            if "<" in html[:2000]:
-                article = extract_article(html, url)
-                document = make_document(article, source=source or pipeline.source_name(url))
-            else:
-                document = make_document(
-                    None,
-                    source=source or "file",
-                    fallback_html=html,
-                    url=url,
-                    fallback_title=Path(item).stem,
-                )
+            try:
+                document = pipeline.read_article(rt, item, source)
+            except NewswatchError as error:
+                typer.secho(f"newswatch: {error}", fg=typer.colors.RED, err=True)
+                failed += 1
+                continue
             if document is None:
                 typer.echo(f"{item}: no article text found")
                 continue
-            for topic_id in topics:
-                outcome = pipeline.ingest_document(rt, settings.topics[topic_id], document, None)
+            result = pipeline.process_document(rt, document, topics, None)
+            for topic_id, outcome in zip(topics, result.outcomes, strict=True):
                 typer.echo(
                     f"{item}: {topic_id}: {outcome.status}"
                     + (f" → {outcome.file}" if outcome.file else "")
                 )
                 for event in outcome.events:
                     typer.echo(f"  alert {event['id']}: {summary_line(event)}")
-                    for channel in pipeline.route_event(rt, event):
-                        result = pipeline.deliver(rt, event["id"], channel)
-                        typer.echo(f"    {channel}: {result.state} {result.detail}".rstrip())
+                    for channel, sent in pipeline.deliver_now(rt, event).items():
+                        typer.echo(f"    {channel}: {sent.state} {sent.detail}".rstrip())
+        if failed:
+            raise typer.Exit(1)
 
 
 @cli.command()
@@ -271,8 +225,8 @@ def alerts(
                 return
             for channel in pipeline.route_event(rt, event):
                 rt.store.update_delivery(resend, channel, state="pending", attempts=0)
-                result = pipeline.deliver(rt, resend, channel)
-                typer.echo(f"{resend} → {channel}: {result.state} {result.detail}".rstrip())
+            for channel, sent in pipeline.deliver_now(rt, event).items():
+                typer.echo(f"{resend} → {channel}: {sent.state} {sent.detail}".rstrip())
             return
         for event in rt.store.recent_events(limit):
             typer.echo(f"{event['detected_at']}  {event['id']}  {summary_line(event)}")
@@ -294,11 +248,8 @@ def reindex(config: ConfigOption = None) -> None:
         rt = pipeline.Runtime(settings, services.redis_url)
         rt.store.flush_indexes()
         for topic in settings.topics.values():
-            with rt.store.topic_lock(topic.id):
-                pipeline.bootstrap_topic(rt, topic)
-            floor = pipeline._sequence_floor(rt, topic)
-            rt.store.r.set(f"nw:seq:{topic.id}", floor)
-            typer.echo(f"{topic.id}: reindexed; next document number {floor + 1:03d}")
+            following = pipeline.reindex_topic(rt, topic)
+            typer.echo(f"{topic.id}: reindexed; next document number {following:03d}")
 
 
 @feeds_cli.command("list")

@@ -12,10 +12,12 @@ import json
 import logging
 import os
 import time
+from collections import Counter
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from functools import cached_property
-from typing import Any
+from pathlib import Path
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 import httpx
@@ -23,9 +25,8 @@ import httpx
 from worker import dedupe
 from worker.alerts import events as alert_events
 from worker.alerts import next_retry_delay
-from worker.alerts.apprise import send_apprise
 from worker.alerts.email import send_email
-from worker.alerts.webhook import send_webhook
+from worker.alerts.send import send
 from worker.articles import Document, decode_html, extract_article, make_document
 from worker.articles.corpus import (
     Corpus,
@@ -35,15 +36,8 @@ from worker.articles.corpus import (
     text_sha256,
 )
 from worker.articles.normalise import clean_line
-from worker.config import (
-    AppriseChannel,
-    Config,
-    EmailChannel,
-    FeedSettings,
-    TopicSettings,
-    WebhookChannel,
-)
-from worker.errors import DeliveryError, FetchError
+from worker.config import Config, EmailChannel, FeedSettings, TopicSettings
+from worker.errors import DeliveryError, FetchError, NewswatchError
 from worker.feeds import Entry, FeedState, Schedule, refresh
 from worker.feeds.fetch import FetchPolicy, fetch, make_client
 from worker.signals.changes import FigureValue, judge
@@ -206,38 +200,107 @@ def _feed_health(
 # -- entries → documents ------------------------------------------------------------------
 
 
+IngestStatus = Literal["off_topic", "new", "revision", "copy", "unchanged"]
+# What `poll --once` summaries and the stats count for each outcome.
+COUNTED_AS: dict[str, str] = {
+    "off_topic": "off_topic",
+    "new": "documents",
+    "revision": "revisions",
+    "copy": "copies",
+    "unchanged": "unchanged",
+    "empty": "empty",
+}
+
+
+@dataclass
+class IngestOutcome:
+    """What one topic made of a document."""
+
+    status: IngestStatus
+    file: str | None = None
+    events: list[dict[str, Any]] = field(default_factory=list)
+
+
 @dataclass
 class EntryResult:
-    status: str
-    events: list[dict[str, Any]] = field(default_factory=list)
-    documents: list[str] = field(default_factory=list)
+    """What an entry became: no text at all, or an outcome per topic."""
+
+    status: Literal["empty", "processed"]
+    outcomes: list[IngestOutcome] = field(default_factory=list)
+
+    @property
+    def events(self) -> list[dict[str, Any]]:
+        return [event for outcome in self.outcomes for event in outcome.events]
+
+    @property
+    def documents(self) -> list[str]:
+        return [outcome.file for outcome in self.outcomes if outcome.file]
+
+    def counts(self) -> Counter[str]:
+        if self.status == "empty":
+            return Counter({COUNTED_AS["empty"]: 1})
+        return Counter(COUNTED_AS[outcome.status] for outcome in self.outcomes)
 
 
 def entry_to_document(
     rt: Runtime, entry: Entry, source: str, language_hint: str | None = None
 ) -> Document | None:
     """Fetch the linked page and cut its body; fall back to the feed's own content."""
-    article = None
+    html, url = None, entry.link or ""
     if entry.link:
         try:
-            page = fetch(rt.client, entry.link, rt.policy, accept=PAGE_ACCEPT)
-            html = decode_html(page.body, page.content_type)
-            article = extract_article(html, page.final_url)
+            html, url = fetch_page(rt, entry.link)
         except FetchError as error:
             log.warning(
                 "article %s could not be fetched (%s); using the feed's content",
                 entry.link,
                 error.reason,
             )
+    return page_to_document(
+        rt,
+        html,
+        url,
+        source,
+        fallback_html=entry.content or "",
+        title=entry.title or "",
+        link=entry.link or "",
+        published=entry.published,
+        language_hint=language_hint,
+    )
+
+
+def fetch_page(rt: Runtime, url: str) -> tuple[str, str]:
+    """An article page's HTML and its final URL, through the safe fetcher."""
+    page = fetch(rt.client, url, rt.policy, accept=PAGE_ACCEPT)
+    return decode_html(page.body, page.content_type), page.final_url
+
+
+def page_to_document(
+    rt: Runtime,
+    html: str | None,
+    url: str,
+    source: str,
+    *,
+    fallback_html: str = "",
+    title: str = "",
+    link: str = "",
+    published: datetime | None = None,
+    language_hint: str | None = None,
+) -> Document | None:
+    """A page (or, without one, the fallback content) cut to its body in the seed schema.
+
+    Lines this source repeats across its documents are boilerplate and are dropped.
+    """
+    article = extract_article(html, url) if html is not None else None
     candidates = [clean_line(p) for p in article.paragraphs] if article else []
     recurring = rt.store.recurring_lines(source, candidates, RECURRING_AFTER)
     document = make_document(
         article,
         source=source,
-        fallback_html=entry.content,
-        fallback_title=entry.title,
-        url=entry.link or "",
-        published=entry.published,
+        fallback_html=fallback_html,
+        fallback_title=title,
+        url=link or url,
+        published=published,
         language_hint=language_hint,
         recurring=recurring.__contains__,
     )
@@ -252,31 +315,26 @@ def source_name(url: str) -> str:
 
 
 def process_entry(
-    rt: Runtime, feed_key: str | None, entry: Entry, topics: list[str], run: str | None = None
+    rt: Runtime, feed_key: str | None, entry: Entry, topics: list[str]
 ) -> EntryResult:
     """Entry → document → every topic it belongs to."""
     feed = rt.feed(feed_key) if feed_key else None
     source = (feed.name if feed and feed.name else None) or source_name(entry.link or "")
     document = entry_to_document(rt, entry, source)
     if document is None:
-        rt.store.count("empty", run=run)
         log.info("entry %s (%s) holds no article text", entry.id, entry.link)
         return EntryResult("empty")
-    result = EntryResult("processed")
-    for topic_id in topics:
-        topic = rt.config.topics[topic_id]
-        outcome = ingest_document(rt, topic, document, feed_key, run)
-        result.events.extend(outcome.events)
-        if outcome.file:
-            result.documents.append(outcome.file)
-    return result
+    return process_document(rt, document, topics, feed_key)
 
 
-@dataclass
-class IngestOutcome:
-    status: str  # off_topic | new | revision | copy | unchanged
-    file: str | None = None
-    events: list[dict[str, Any]] = field(default_factory=list)
+def process_document(
+    rt: Runtime, document: Document, topics: list[str], feed_key: str | None
+) -> EntryResult:
+    """A document → every topic it belongs to (polled entries and `ingest` alike)."""
+    return EntryResult(
+        "processed",
+        [ingest_document(rt, rt.config.topics[t], document, feed_key) for t in topics],
+    )
 
 
 def ingest_document(
@@ -284,11 +342,9 @@ def ingest_document(
     topic: TopicSettings,
     document: Document,
     feed_key: str | None,
-    run: str | None = None,
 ) -> IngestOutcome:
     """Relevance → duplicates → corpus → signals → events, for one topic."""
     if not is_relevant(document.text, topic, document.title):
-        rt.store.count("off_topic", run=run)
         return IngestOutcome("off_topic")
     store = rt.store
     corpus = Corpus(rt.config.corpus_dir(topic))
@@ -303,9 +359,9 @@ def ingest_document(
         existing = store.document(topic.id, document.id)
         if existing is not None:
             if existing["sha256"] == sha:
-                store.count("unchanged", run=run)
                 return IngestOutcome("unchanged", existing["file"])
-            status, name = "revision", existing["file"]
+            status: IngestStatus = "revision"
+            name = existing["file"]
             revision = int(existing.get("revision", 0)) + 1
             corpus.write_document(name, document.text)
             record = _manifest(document, name, feed_key, fetched, sha, revision=revision)
@@ -324,7 +380,6 @@ def ingest_document(
                     similarity=round(score, 3),
                 )
                 corpus.append(record)
-                store.count("copies", run=run)
                 # The whole copy is read: sentences it shares with the original only add
                 # its outlet as a source; those that differ can move a figure.
                 events = apply_signals(
@@ -358,7 +413,6 @@ def ingest_document(
             },
         )
         store.index_signature(topic.id, document.id, fingerprint.signature, fingerprint.bands)
-        store.count("documents" if status == "new" else "revisions", run=run)
         events = apply_signals(rt, topic, signals, document, name, emit=True)
         return IngestOutcome(status, name, events)
 
@@ -405,6 +459,33 @@ def _find_original(
         if score >= topic.duplicate_threshold and (best is None or score > best[1]):
             best = (doc_id, score)
     return best
+
+
+def read_article(rt: Runtime, item: str, source: str | None = None) -> Document | None:
+    """The document of a URL or a local file (HTML, or plain text with a paragraph a line)."""
+    if item.startswith(("http://", "https://")):
+        html, url = fetch_page(rt, item)
+        return page_to_document(rt, html, url, source or source_name(url))
+    path = Path(item)
+    if not path.is_file():
+        raise NewswatchError(f"{item}: no such file")
+    raw, url = path.read_bytes(), path.resolve().as_uri()
+    text = decode_html(raw)
+    if "<" in text[:2000]:
+        return page_to_document(rt, text, url, source or "file")
+    return page_to_document(
+        rt, None, url, source or "file", fallback_html=text, title=path.stem, link=url
+    )
+
+
+def reindex_topic(rt: Runtime, topic: TopicSettings) -> int:
+    """Rebuild a topic's indexes from its seeds and corpus (after `flush_indexes`);
+    returns the next document number."""
+    with rt.store.topic_lock(topic.id):
+        bootstrap_topic(rt, topic)
+    floor = _sequence_floor(rt, topic)
+    rt.store.set_sequence(topic.id, floor)
+    return floor + 1
 
 
 def _sequence_floor(rt: Runtime, topic: TopicSettings) -> int:
@@ -632,6 +713,12 @@ def route_event(rt: Runtime, event: dict[str, Any]) -> list[str]:
     return channels
 
 
+def deliver_now(rt: Runtime, event: dict[str, Any]) -> dict[str, DeliveryOutcome]:
+    """Route an event and make one delivery attempt per channel in this process (`ingest`,
+    `alerts --resend`): failures are scheduled for retry like any other delivery."""
+    return {channel: deliver(rt, event["id"], channel) for channel in route_event(rt, event)}
+
+
 def deliver(
     rt: Runtime, event_id: str, channel_name: str, now: float | None = None
 ) -> DeliveryOutcome:
@@ -668,12 +755,7 @@ def deliver(
         return DeliveryOutcome("digest")
     attempts = int(state.get("attempts", 0)) + 1
     try:
-        if isinstance(channel, WebhookChannel):
-            send_webhook(rt.client, channel_name, channel, event, rt.config.service.user_agent)
-        elif isinstance(channel, EmailChannel):
-            send_email(channel_name, channel, rt.config.service.smtp, [event])
-        elif isinstance(channel, AppriseChannel):
-            send_apprise(channel_name, channel, event)
+        send(channel_name, channel, event, client=rt.client, service=rt.config.service)
     except DeliveryError as error:
         return _delivery_failed(rt, event_id, channel_name, attempts, error, now)
     store.update_delivery(

@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 from celery import Task
 
 from worker import pipeline
-from worker.celery_app import TRANSIENT_ERRORS, app, redis_url_for
+from worker.celery_app import TRANSIENT_ERRORS, app, configure, redis_url_for
 from worker.config import load_config
 from worker.feeds import Entry
 
@@ -34,6 +34,13 @@ def runtime() -> pipeline.Runtime:
         config = load_config()
         _runtime = pipeline.Runtime(config, redis_url_for(config))
     return _runtime
+
+
+def use(rt: pipeline.Runtime) -> None:
+    """Make `rt` this process's runtime (a process that sends tasks: the CLI, the demo)."""
+    global _runtime
+    _runtime = rt
+    configure(rt.config, rt.redis_url)
 
 
 def tracked(function: F) -> F:
@@ -96,8 +103,7 @@ def poll_feed(feed_key: str, run: str | None = None) -> dict[str, Any]:
     for event in result.events:
         if rt.store.save_event(event):
             _route(rt, event, run)
-    rt.store.count(f"polls_{result.status}", run=run)
-    rt.store.count("entries", len(result.new_entries), run=run)
+    rt.store.add_counts({f"polls_{result.status}": 1, "entries": len(result.new_entries)}, run)
     return {
         "feed": settings.url if settings else feed_key,
         "status": result.status,
@@ -118,10 +124,11 @@ def process_entry(
     settings = rt.feed(feed_key)
     topics = settings.topics if settings else list(rt.config.topics)
     try:
-        result = pipeline.process_entry(rt, feed_key, item, topics, run)
+        result = pipeline.process_entry(rt, feed_key, item, topics)
     except Exception:
         rt.store.release_entry(item.id)
         raise
+    rt.store.add_counts(result.counts(), run)
     for event in result.events:
         _route(rt, event, run)
     rt.store.finish_entry(item.id)

@@ -8,7 +8,6 @@ worker, polls, and prints each alert as its signed webhook arrives.
 from __future__ import annotations
 
 import base64
-import os
 import secrets
 import shutil
 import tempfile
@@ -78,8 +77,8 @@ def publish_round(server: LoopbackServer, story: Story, upto: int) -> None:
 def run_demo(keep: Path | None = None, echo: Callable[[str], Any] = print) -> list[dict[str, Any]]:
     """Run the demo; return the alerts received."""
     from worker import launcher
-    from worker.cli import poll_once
     from worker.config import load_config
+    from worker.runs import poll_once
 
     folder = keep.resolve() if keep else Path(tempfile.mkdtemp(prefix="newswatch-demo-"))
     folder.mkdir(parents=True, exist_ok=True)
@@ -96,8 +95,6 @@ def run_demo(keep: Path | None = None, echo: Callable[[str], Any] = print) -> li
     try:
         with LoopbackServer() as site, receiver:
             config_dir = write_config(folder, site.base, receiver.url, secret, story)
-            os.environ["NEWSWATCH_CONFIG_DIR"] = str(config_dir)
-            os.environ.pop("NEWSWATCH_REDIS_URL", None)
             config = load_config(config_dir)
             echo(f"newswatch demo: sites on {site.base}, webhook receiver on {receiver.url}")
             echo(
@@ -105,7 +102,6 @@ def run_demo(keep: Path | None = None, echo: Callable[[str], Any] = print) -> li
                 + ("" if keep else " (removed at the end; --keep DIR keeps them)")
             )
             with launcher.redis_for(config) as services:
-                os.environ["NEWSWATCH_REDIS_URL"] = services.redis_url
                 launcher.start_workers(services, config, quiet=True)
                 for round_number in range(1, story.rounds + 1):
                     publish_round(site, story, round_number)

@@ -10,7 +10,7 @@ import base64
 import hashlib
 import json
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import asdict
 from typing import Any, cast
@@ -240,6 +240,10 @@ class Store:
             return int(number)
         return int(self._next_sequence(keys=[f"{P}seq:{topic}"], args=[floor()]))
 
+    def set_sequence(self, topic: str, last: int) -> None:
+        """Make `last` the topic's highest document number (after a reindex)."""
+        self.r.set(f"{P}seq:{topic}", last)
+
     def document(self, topic: str, doc_id: str) -> dict[str, Any] | None:
         raw = cast(str | None, self.r.hget(f"{P}docs:{topic}", doc_id))
         return None if raw is None else cast(dict[str, Any], json.loads(raw))
@@ -298,11 +302,19 @@ class Store:
             if v
         }
 
-    def count(self, name: str, amount: int = 1, run: str | None = None) -> None:
-        self.r.hincrby(f"{P}stats", name, amount)
+    def add_counts(self, counts: Mapping[str, int], run: str | None = None) -> None:
+        """Add outcome counts to the totals (and to a `poll --once` run's), in one trip."""
+        counts = {name: amount for name, amount in counts.items() if amount}
+        if not counts:
+            return
+        pipe = self.r.pipeline(transaction=False)
+        for name, amount in counts.items():
+            pipe.hincrby(f"{P}stats", name, amount)
+            if run:
+                pipe.hincrby(f"{P}run:{run}:stats", name, amount)
         if run:
-            self.r.hincrby(f"{P}run:{run}:stats", name, amount)
-            self.r.expire(f"{P}run:{run}:stats", 86400)
+            pipe.expire(f"{P}run:{run}:stats", 86400)
+        pipe.execute()
 
     def stats(self, run: str | None = None) -> dict[str, int]:
         key = f"{P}run:{run}:stats" if run else f"{P}stats"

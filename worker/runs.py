@@ -1,0 +1,68 @@
+"""A run of `newswatch poll --once`: every feed polled once through the real task queue,
+everything that follows waited for, and a summary of what it did."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from worker import launcher
+from worker.config import Config
+from worker.errors import NewswatchError
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    """What one run did, from the counts its tasks recorded."""
+
+    feeds: int
+    pending: int
+    counts: dict[str, int] = field(default_factory=dict)
+
+    def get(self, name: str, default: int = 0) -> int:
+        return {"feeds": self.feeds, "pending": self.pending}.get(
+            name, self.counts.get(name, default)
+        )
+
+    @property
+    def polls(self) -> dict[str, int]:
+        """Polls by status (`changed`, `not_modified`, `error`, …)."""
+        prefix = "polls_"
+        return {k.removeprefix(prefix): v for k, v in self.counts.items() if k.startswith(prefix)}
+
+
+def poll_once(
+    config: Config,
+    services: launcher.Services,
+    timeout: float,
+    echo: Callable[[str], Any] = print,
+) -> RunSummary:
+    """Enqueue a poll of every feed and wait until everything that follows is done."""
+    from worker import pipeline, tasks
+
+    rt = pipeline.Runtime(config, services.redis_url)
+    tasks.use(rt)
+    if not launcher.wait_for_worker(timeout=1.5):
+        echo("newswatch: no workers are running; starting them for this run")
+        launcher.start_workers(services, config, quiet=True)
+        if not launcher.wait_for_worker(timeout=60):
+            raise NewswatchError("the worker did not start within 60 s")
+    run_id = uuid.uuid4().hex[:12]
+    pipeline.sync_feeds(rt)
+    for feed in config.feeds:
+        tasks.send(tasks.poll_feed, pipeline.feed_id(feed.url), run=run_id)
+    deadline = time.monotonic() + timeout
+    last = -1
+    while (pending := rt.store.run_pending(run_id)) > 0 and time.monotonic() < deadline:
+        if pending != last:
+            echo(f"  … {pending} task(s) in progress")
+            last = pending
+        time.sleep(0.2)
+    return RunSummary(
+        feeds=len(config.feeds),
+        pending=max(0, rt.store.run_pending(run_id)),
+        counts=rt.store.stats(run_id),
+    )
