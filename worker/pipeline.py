@@ -39,7 +39,7 @@ from worker.articles.normalise import clean_line
 from worker.config import Config, EmailChannel, FeedSettings, TopicSettings
 from worker.errors import DeliveryError, FetchError, NewswatchError
 from worker.feeds import Entry, FeedState, Schedule, refresh
-from worker.feeds.fetch import FetchPolicy, fetch, make_client
+from worker.net import FetchPolicy, fetch, make_client
 from worker.signals.changes import FigureValue, judge
 from worker.signals.entities import all_name_keys, proper_names, tracked_entities, untracked
 from worker.signals.figures import FigureObservation, observe_figures

@@ -204,3 +204,60 @@ def test_the_alert_log_shows_states_and_resends(tmp_path: Path, redis_url: str,
     assert [r[2]["webhook-id"] for r in receiver.requests] == [event["id"], event["id"]]
     missing = CliRunner().invoke(cli, ["alerts", "--resend", "evt_nope", "--config", config])
     assert missing.exit_code == 1 and "no event evt_nope" in missing.output
+
+
+def test_a_receiver_dripping_its_headers_is_cut_at_the_timeout(
+        tmp_path: Path, redis_url: str, site: LoopbackServer) -> None:
+    def drip(request: BaseHTTPRequestHandler):
+        request.rfile.read(int(request.headers["Content-Length"]))
+        request.wfile.write(b"HTTP/1.1 200 OK\r\n")
+        for i in range(300):  # a header line every 0.1 s: never idle long enough to time out
+            request.wfile.write(f"X-Drip-{i}: x\r\n".encode())
+            request.wfile.flush()
+            time.sleep(0.1)
+        raise ConnectionError("stop")
+
+    site.routes["/hook"] = drip
+    rt = runtime_for(tmp_path, redis_url, f"{site.base}/hook")  # timeout: 2s
+    event = queue(rt)
+    started = time.monotonic()
+    outcome = pipeline.deliver(rt, event["id"], "hook")
+    assert outcome.state == "retrying" and "timed out after 2 s" in outcome.detail
+    assert time.monotonic() - started < 6
+
+
+def test_a_reply_body_is_never_read(tmp_path: Path, redis_url: str,
+                                    site: LoopbackServer) -> None:
+    """A receiver answering with a huge or dripping body: the status is all that counts."""
+    sent = [0]
+
+    def flood(request: BaseHTTPRequestHandler):
+        request.rfile.read(int(request.headers["Content-Length"]))
+        request.send_response(200)
+        request.send_header("Content-Length", str(2 * 1024**3))
+        request.end_headers()
+        chunk = b"\0" * 1024 * 1024
+        while sent[0] < 512 * 1024**2:  # bounded, so the test stops even if it is read
+            request.wfile.write(chunk)
+            sent[0] += len(chunk)
+        raise ConnectionError("stop")
+
+    def drip(request: BaseHTTPRequestHandler):
+        request.rfile.read(int(request.headers["Content-Length"]))
+        request.send_response(200)
+        request.send_header("Content-Length", "1000")
+        request.end_headers()
+        for _ in range(1000):
+            request.wfile.write(b"x")
+            request.wfile.flush()
+            time.sleep(0.05)
+        raise ConnectionError("stop")
+
+    for path, route in (("/flood", flood), ("/drip", drip)):
+        site.routes[path] = route
+        rt = runtime_for(tmp_path, redis_url, f"{site.base}{path}")
+        event = queue(rt, {**figure_event(), "id": f"evt_reply_{path[1:]}"})
+        started = time.monotonic()
+        assert pipeline.deliver(rt, event["id"], "hook").state == "delivered"
+        assert time.monotonic() - started < 2
+    assert sent[0] < 64 * 1024**2  # the socket buffers' worth, not 2 GB

@@ -1,5 +1,6 @@
 import gzip
 import importlib
+import ipaddress
 import time
 import zlib
 from http.server import BaseHTTPRequestHandler
@@ -14,7 +15,7 @@ from worker.errors import (
     HTTPStatusError,
     TooLargeError,
 )
-from worker.feeds.fetch import (
+from worker.net import (
     FetchPolicy,
     Validators,
     check_url,
@@ -24,7 +25,7 @@ from worker.feeds.fetch import (
     retry_after_seconds,
 )
 
-fetch_module = importlib.import_module("worker.feeds.fetch")
+fetch_module = importlib.import_module("worker.net.http")
 OPEN = FetchPolicy(timeout=5, max_bytes=100_000, allow_private_networks=True)
 CLOSED = FetchPolicy(timeout=5, max_bytes=100_000, allow_private_networks=False)
 
@@ -40,10 +41,63 @@ def get(url: str, policy: FetchPolicy = OPEN, validators: Validators | None = No
     ("169.254.169.254", False), ("100.64.0.1", False), ("100.127.255.254", False),
     ("::1", False), ("fe80::1", False), ("fc00::1", False), ("::ffff:127.0.0.1", False),
     ("::ffff:10.0.0.1", False), ("0.0.0.0", False), ("224.0.0.1", False),
-    ("2002:7f00:1::", False),
+    ("2002:7f00:1::", False), ("2002:5db8:d70e::", False), ("fec0::1", False),
+    ("192.0.0.9", False), ("ff02::1", False), ("2001:4:112::1", False),
 ])
 def test_address_classification(address: str, public: bool) -> None:
     assert is_public_address(address) is public
+
+
+# Every entry of the IANA special-purpose registries (IPv4 and IPv6), its first and its
+# last address, plus multicast and deprecated site-local: none is globally routable.
+SPECIAL_PURPOSE = [
+    "0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16",
+    "172.16.0.0/12", "192.0.0.0/24", "192.0.0.0/29", "192.0.0.8/32", "192.0.0.9/32",
+    "192.0.0.10/32", "192.0.0.170/31", "192.0.2.0/24", "192.31.196.0/24", "192.52.193.0/24",
+    "192.88.99.0/24", "192.168.0.0/16", "192.175.48.0/24", "198.18.0.0/15",
+    "198.51.100.0/24", "203.0.113.0/24", "240.0.0.0/4", "255.255.255.255/32", "224.0.0.0/4",
+    "::1/128", "::/128", "::ffff:0:0/96", "64:ff9b:1::/48", "100::/64", "100:0:0:1::/64",
+    "2001::/23", "2001::/32", "2001:1::1/128", "2001:1::2/128", "2001:1::3/128",
+    "2001:2::/48", "2001:3::/32", "2001:4:112::/48", "2001:10::/28", "2001:20::/28",
+    "2001:30::/28", "2001:db8::/32", "2620:4f:8000::/48", "3fff::/20", "5f00::/16",
+    "fc00::/7", "fe80::/10", "fec0::/10", "ff00::/8",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("network", SPECIAL_PURPOSE)
+def test_every_special_purpose_range_is_refused(network: str) -> None:
+    block = ipaddress.ip_network(network)
+    for address in (block[0], block[-1], block[block.num_addresses // 2]):
+        assert is_public_address(str(address)) is False, address
+
+
+@pytest.mark.parametrize("address", ["64:ff9b::7f00:1", "64:ff9b::a9fe:a9fe", "2002:a00:1::",
+                                     "::ffff:192.0.0.9", "::7f00:1"])
+def test_ipv6_forms_of_special_ipv4_addresses_are_refused(address: str) -> None:
+    assert is_public_address(address) is False
+
+
+def test_nat64_of_a_public_address_is_public() -> None:
+    assert is_public_address("64:ff9b::5db8:d70e") is True  # 93.184.215.14
+
+
+def test_a_site_local_ipv6_address_is_never_contacted() -> None:
+    with pytest.raises(BlockedAddressError, match="fec0::1"):
+        get("http://[fec0::1]:8080/feed", CLOSED)
+
+
+@pytest.mark.parametrize("url", ["http://xn--a-.example/", "http://xn--a.example/feed",
+                                 "http://xn--ls8h.la/", "data:text/html,<p>x</p>",
+                                 "http:// .example/"])
+def test_urls_that_cannot_be_fetched_raise_newswatch_errors(url: str) -> None:
+    with pytest.raises(FetchError):
+        get(url, CLOSED)
+
+
+def test_a_redirect_to_an_undecodable_host_is_a_fetch_error(site: LoopbackServer) -> None:
+    site.serve("/start", b"", status=302, headers={"Location": "http://xn--a-.example/"})
+    with pytest.raises(FetchError, match="A-label"):
+        get(f"{site.base}/start")
 
 
 def test_loopback_is_refused_by_default(site: LoopbackServer) -> None:
@@ -153,6 +207,36 @@ def test_a_slow_drip_response_hits_the_total_deadline(site: LoopbackServer) -> N
     started = time.monotonic()
     with pytest.raises(DeadlineError):
         get(f"{site.base}/slow", policy)
+    assert time.monotonic() - started < 5
+
+
+def test_headers_dripping_hit_the_total_deadline(site: LoopbackServer) -> None:
+    def drip(request: BaseHTTPRequestHandler):
+        request.wfile.write(b"HTTP/1.1 200 OK\r\n")
+        for i in range(200):
+            request.wfile.write(f"X-Drip-{i}: x\r\n".encode())
+            request.wfile.flush()
+            time.sleep(0.1)
+        raise ConnectionError("stop")
+
+    site.routes["/drip-headers"] = drip
+    policy = FetchPolicy(timeout=1.0, allow_private_networks=True)
+    started = time.monotonic()
+    with pytest.raises(DeadlineError, match="in all"):
+        get(f"{site.base}/drip-headers", policy)
+    assert time.monotonic() - started < 5
+
+
+def test_a_deadline_spans_every_redirect(site: LoopbackServer) -> None:
+    def slow_redirect(request: BaseHTTPRequestHandler):
+        time.sleep(0.4)
+        return 302, {"Location": "/slow-redirect"}, b""
+
+    site.routes["/slow-redirect"] = slow_redirect
+    policy = FetchPolicy(timeout=1.0, max_redirects=20, allow_private_networks=True)
+    started = time.monotonic()
+    with pytest.raises(DeadlineError):
+        get(f"{site.base}/slow-redirect", policy)
     assert time.monotonic() - started < 5
 
 

@@ -4,8 +4,8 @@ from http.server import BaseHTTPRequestHandler
 from tests.conftest import DATA
 from worker.demo.servers import LoopbackServer
 from worker.feeds import UNCONDITIONAL_EVERY, FeedState, Schedule, refresh
-from worker.feeds.fetch import FetchPolicy, make_client
 from worker.feeds.schedule import adaptive_interval, backoff_interval
+from worker.net import FetchPolicy, make_client
 
 POLICY = FetchPolicy(timeout=5, allow_private_networks=True)
 SCHEDULE = Schedule(default=900, minimum=60, maximum=86400)

@@ -17,8 +17,8 @@ from typing import Any
 import httpx
 
 from worker.config import WebhookChannel
-from worker.errors import DeliveryError, FetchError
-from worker.feeds.fetch import check_url, is_blocked, retry_after_seconds
+from worker.errors import BlockedAddressError, DeadlineError, DeliveryError, FetchError
+from worker.net import check_url, post, retry_after_seconds
 
 
 def sign(secrets: str, message_id: str, timestamp: int, body: bytes) -> str:
@@ -40,7 +40,7 @@ def send_webhook(
 ) -> int:
     """POST one event; return the 2xx status or raise DeliveryError saying what to do next."""
     try:
-        url = check_url(channel.url)
+        check_url(channel.url)
     except FetchError as error:
         raise DeliveryError(name, str(error), retryable=False) from error
     body = encode(event)
@@ -53,16 +53,16 @@ def send_webhook(
         "webhook-signature": sign(channel.secret, event["id"], timestamp, body),
     }
     try:
-        response = client.post(
-            url, content=body, headers=headers, timeout=channel.timeout, follow_redirects=False
-        )
-    except httpx.TimeoutException as error:
+        # One deadline from connect to the last byte of the reply's headers; the reply's
+        # body is never read, so a receiver that drips or floods it costs nothing.
+        response = post(client, channel.url, body, headers, channel.timeout)
+    except DeadlineError as error:
         raise DeliveryError(name, f"timed out after {channel.timeout:g} s") from error
-    except httpx.HTTPError as error:
-        if is_blocked(error):
-            raise DeliveryError(name, f"{url}: {error}", retryable=False) from error
-        raise DeliveryError(name, f"{type(error).__name__}: {error}") from error
-    status = response.status_code
+    except BlockedAddressError as error:
+        raise DeliveryError(name, str(error), retryable=False) from error
+    except FetchError as error:
+        raise DeliveryError(name, str(error)) from error
+    status = response.status
     if 200 <= status < 300:
         return status
     if status == 410:

@@ -15,9 +15,9 @@ from typing import Literal
 import httpx
 
 from worker.errors import FetchError, HTTPStatusError, ParseError
-from worker.feeds.fetch import FetchPolicy, Validators, fetch
 from worker.feeds.parse import Entry, ParsedFeed, parse_feed
 from worker.feeds.schedule import adaptive_interval, backoff_interval
+from worker.net import FetchPolicy, Validators, fetch
 
 __all__ = ["Entry", "FeedState", "ParsedFeed", "PollOutcome", "Schedule", "refresh"]
 

@@ -1,26 +1,31 @@
-"""The one safe way newswatch downloads anything: feeds, article pages, nothing else.
+"""The one safe way newswatch talks HTTP: feeds, article pages and webhooks.
 
-Rules enforced on every request:
-- http and https only; no backslashes or credentials in URLs;
-- the address actually connected to is checked (private, loopback, link-local, CGNAT,
-  multicast, reserved, IPv4-mapped IPv6 and cloud-metadata addresses are refused unless
-  `allow_private_networks`), after every redirect, which also closes DNS rebinding;
+Rules enforced on every exchange:
+- http and https only; no backslashes, control characters or credentials in URLs;
+- the address actually connected to is checked (`worker.net.addresses`), after every
+  redirect, which also closes DNS rebinding;
 - redirects are followed by hand, up to a limit, each hop checked again;
-- a total deadline per fetch (httpx's timeouts count inactivity, not total time);
+- one deadline from connect to the last byte: every socket operation waits at most what
+  is left of it (httpx's timeouts count inactivity, so a server dripping its headers or
+  body a byte at a time would otherwise hold a worker for ever);
 - a size limit counted on the decoded body while streaming, and at most one
   Content-Encoding (httpx would decode stacked codings without a cap);
 - conditional GET with ETag / Last-Modified (RFC 9110 §13.1); 304 means "not modified".
+Only newswatch's own errors (`worker.errors.FetchError` and kin) leave this module.
 """
 
 from __future__ import annotations
 
-import ipaddress
+import contextvars
 import socket
+import ssl
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from typing import Any
+from urllib.parse import urljoin
 
 import httpcore
 import httpx
@@ -32,16 +37,15 @@ from worker.errors import (
     HTTPStatusError,
     TooLargeError,
 )
+from worker.net.addresses import is_metadata_address, is_public_address
 
 _REDIRECTS = {301, 302, 303, 307, 308}
 _PERMANENT_REDIRECTS = {301, 308}
-_CGNAT = ipaddress.ip_network("100.64.0.0/10")
-_METADATA = {
-    ipaddress.ip_address("169.254.169.254"),  # AWS, GCP, Azure, OpenStack
-    ipaddress.ip_address("169.254.170.2"),  # AWS ECS task metadata
-    ipaddress.ip_address("100.100.100.200"),  # Alibaba Cloud
-    ipaddress.ip_address("fd00:ec2::254"),  # AWS over IPv6
-}
+
+# The monotonic time by which the exchange under way in this thread must be over.
+_deadline: contextvars.ContextVar[float | None] = contextvars.ContextVar(
+    "newswatch_deadline", default=None
+)
 
 
 @dataclass(frozen=True)
@@ -85,26 +89,55 @@ class FetchResult:
         return self.headers.get("content-type", "")
 
 
-def is_metadata_address(address: str) -> bool:
-    """Cloud instance-metadata endpoints: refused even when private networks are allowed."""
-    ip = ipaddress.ip_address(address.split("%", 1)[0])
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
-    return ip in _METADATA
+@dataclass(frozen=True)
+class Reply:
+    """A server's answer to a POST: its status and headers; the body is never read."""
+
+    status: int
+    headers: dict[str, str]
 
 
-def is_public_address(address: str) -> bool:
-    """True for an address newswatch may contact without `allow_private_networks`."""
-    ip = ipaddress.ip_address(address.split("%", 1)[0])
-    if isinstance(ip, ipaddress.IPv6Address):
-        mapped = ip.ipv4_mapped or ip.sixtofour
-        if mapped is not None:
-            return is_public_address(str(mapped))
-        if ip.teredo is not None:
-            return False
-    if ip in _METADATA or (isinstance(ip, ipaddress.IPv4Address) and ip in _CGNAT):
-        return False
-    return ip.is_global and not (ip.is_multicast or ip.is_reserved or ip.is_unspecified)
+def _remaining(timeout: float | None) -> float | None:
+    """`timeout` cut to what is left of the exchange's deadline."""
+    deadline = _deadline.get()
+    if deadline is None:
+        return timeout
+    left = deadline - time.monotonic()
+    if left <= 0:
+        raise _PastDeadline("the total deadline has passed")
+    return left if timeout is None else min(timeout, left)
+
+
+class _PastDeadline(httpcore.ReadTimeout):
+    """Raised inside httpcore when the exchange's deadline has passed."""
+
+
+class _DeadlineStream(httpcore.NetworkStream):
+    """A connection whose every read and write waits at most until the deadline."""
+
+    def __init__(self, inner: httpcore.NetworkStream) -> None:
+        self._inner = inner
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return self._inner.read(max_bytes, _remaining(timeout))
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        self._inner.write(buffer, _remaining(timeout))
+
+    def close(self) -> None:
+        self._inner.close()
+
+    def start_tls(
+        self,
+        ssl_context: ssl.SSLContext,
+        server_hostname: str | None = None,
+        timeout: float | None = None,
+    ) -> httpcore.NetworkStream:
+        inner = self._inner.start_tls(ssl_context, server_hostname, _remaining(timeout))
+        return _DeadlineStream(inner)
+
+    def get_extra_info(self, info: str) -> Any:
+        return self._inner.get_extra_info(info)
 
 
 class _GuardedBackend(httpcore.NetworkBackend):
@@ -124,7 +157,7 @@ class _GuardedBackend(httpcore.NetworkBackend):
     ) -> httpcore.NetworkStream:
         try:
             infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-        except socket.gaierror as error:
+        except (OSError, UnicodeError) as error:
             raise httpcore.ConnectError(f"cannot resolve {host}: {error}") from error
         addresses = list(dict.fromkeys(str(info[4][0]) for info in infos))
         allowed = [
@@ -137,9 +170,10 @@ class _GuardedBackend(httpcore.NetworkBackend):
         last_error: Exception | None = None
         for address in allowed:
             try:
-                return self._inner.connect_tcp(
-                    address, port, timeout, local_address, socket_options
+                stream = self._inner.connect_tcp(
+                    address, port, _remaining(timeout), local_address, socket_options
                 )
+                return _DeadlineStream(stream)
             except httpcore.ConnectError as error:
                 last_error = error
         assert last_error is not None
@@ -158,26 +192,30 @@ class _Blocked(httpcore.ConnectError):
     """Raised inside httpcore so the pool cleans up; turned into BlockedAddressError."""
 
 
-def is_blocked(error: BaseException) -> bool:
-    """True when an httpx error was caused by the address check (httpx wraps it)."""
+def _caused_by(error: BaseException, kind: type[BaseException]) -> bool:
     cause: BaseException | None = error
     while cause is not None:
-        if isinstance(cause, _Blocked):
+        if isinstance(cause, kind):
             return True
         cause = cause.__cause__ or cause.__context__
     return False
+
+
+def is_blocked(error: BaseException) -> bool:
+    """True when an httpx error was caused by the address check (httpx wraps it)."""
+    return _caused_by(error, _Blocked)
 
 
 def make_client(policy: FetchPolicy) -> httpx.Client:
     """An httpx client whose every connection goes through the address check."""
     transport = httpx.HTTPTransport(retries=0)
     # httpx offers no public hook for the network backend; the pool's is the one place
-    # that sees the address actually connected to.
+    # that sees the address actually connected to, and every socket operation.
     transport._pool._network_backend = _GuardedBackend(policy.allow_private_networks)
     return httpx.Client(
         transport=transport,
         follow_redirects=False,
-        timeout=httpx.Timeout(min(policy.timeout, 15.0), connect=min(policy.timeout, 10.0)),
+        timeout=httpx.Timeout(policy.timeout),
         headers={"User-Agent": policy.user_agent, "Accept-Encoding": "gzip, deflate"},
         trust_env=False,
     )
@@ -185,11 +223,11 @@ def make_client(policy: FetchPolicy) -> httpx.Client:
 
 def check_url(url: str) -> httpx.URL:
     """Parse a URL one way only; refuse what is not plain http(s)."""
-    if "\\" in url or any(ord(c) < 0x21 for c in url):
+    if "\\" in url or any(ord(c) < 0x21 or 0x7F <= ord(c) < 0xA0 for c in url):
         raise FetchError(url, "URL contains a backslash, a space or a control character")
     try:
         parsed = httpx.URL(url)
-    except httpx.InvalidURL as error:
+    except (httpx.InvalidURL, ValueError) as error:  # IDNA errors are ValueErrors
         raise FetchError(url, f"invalid URL: {error}") from error
     if parsed.scheme not in ("http", "https"):
         raise FetchError(url, f"scheme {parsed.scheme!r} is not fetched (http and https only)")
@@ -198,6 +236,37 @@ def check_url(url: str) -> httpx.URL:
     if parsed.userinfo:
         raise FetchError(url, "URL carries credentials")
     return parsed
+
+
+@dataclass
+class Exchange:
+    """One exchange under a deadline; `url` is the hop under way, named in errors."""
+
+    url: str
+    until: float
+
+
+@contextmanager
+def exchange(url: str, seconds: float) -> Iterator[Exchange]:
+    """One deadline for everything inside; httpx and socket errors become FetchErrors."""
+    current = Exchange(url, time.monotonic() + seconds)
+    token = _deadline.set(current.until)
+    try:
+        yield current
+    except httpx.TimeoutException as error:
+        if time.monotonic() >= current.until or _caused_by(error, _PastDeadline):
+            raise DeadlineError(current.url, f"took longer than {seconds:g} s in all") from error
+        raise DeadlineError(current.url, f"timed out ({type(error).__name__})") from error
+    except httpx.HTTPError as error:
+        if is_blocked(error):
+            raise BlockedAddressError(current.url, str(error)) from error
+        raise FetchError(current.url, f"{type(error).__name__}: {error}") from error
+    except (OSError, ValueError, httpcore.ProtocolError) as error:
+        # Anything else a hostile server or URL can provoke (an IDNA label that does not
+        # encode, a header that is not Latin-1…) is a failed download, not a crash.
+        raise FetchError(current.url, f"{type(error).__name__}: {error}") from error
+    finally:
+        _deadline.reset(token)
 
 
 def fetch(
@@ -209,31 +278,29 @@ def fetch(
     accept: str = "*/*",
 ) -> FetchResult:
     """Download `url` under `policy`; raise a FetchError subclass saying what went wrong."""
-    deadline = time.monotonic() + policy.timeout
     started = time.monotonic()
-    current = url
     permanent: str | None = None
     only_permanent = True
-    for _hop in range(policy.max_redirects + 1):
-        target = check_url(current)
-        headers = {"Accept": accept}
-        if validators and validators.etag:
-            headers["If-None-Match"] = validators.etag
-        if validators and validators.last_modified:
-            headers["If-Modified-Since"] = validators.last_modified
-        try:
+    with exchange(url, policy.timeout) as hop:
+        for _hop in range(policy.max_redirects + 1):
+            target = check_url(hop.url)
+            headers = {"Accept": accept}
+            if validators and validators.etag:
+                headers["If-None-Match"] = validators.etag
+            if validators and validators.last_modified:
+                headers["If-Modified-Since"] = validators.last_modified
             with client.stream("GET", target, headers=headers) as response:
                 if response.status_code in _REDIRECTS and "location" in response.headers:
-                    location = str(target.join(response.headers["location"]))
+                    location = urljoin(str(target), response.headers["location"])
                     only_permanent &= response.status_code in _PERMANENT_REDIRECTS
                     if only_permanent:
                         permanent = location
-                    current = location
+                    hop.url = location
                     continue
                 if response.status_code == 304:
                     return FetchResult(
                         url,
-                        current,
+                        hop.url,
                         304,
                         b"",
                         dict(response.headers),
@@ -243,14 +310,14 @@ def fetch(
                     )
                 if response.status_code >= 400 or response.status_code < 200:
                     raise HTTPStatusError(
-                        current,
+                        hop.url,
                         response.status_code,
                         retry_after_seconds(response.headers.get("retry-after")),
                     )
-                body = _read_body(response, current, policy, deadline)
+                body = _read_body(response, hop.url, policy)
                 return FetchResult(
                     url,
-                    current,
+                    hop.url,
                     response.status_code,
                     body,
                     dict(response.headers),
@@ -258,16 +325,29 @@ def fetch(
                     time.monotonic() - started,
                     Validators(response.headers.get("etag"), response.headers.get("last-modified")),
                 )
-        except httpx.TimeoutException as error:
-            raise DeadlineError(current, f"timed out ({type(error).__name__})") from error
-        except httpx.HTTPError as error:
-            if is_blocked(error):
-                raise BlockedAddressError(current, str(error)) from error
-            raise FetchError(current, f"{type(error).__name__}: {error}") from error
     raise FetchError(url, f"more than {policy.max_redirects} redirects")
 
 
-def _read_body(response: httpx.Response, url: str, policy: FetchPolicy, deadline: float) -> bytes:
+def post(
+    client: httpx.Client,
+    url: str,
+    body: bytes,
+    headers: Mapping[str, str],
+    timeout: float,
+) -> Reply:
+    """POST `body` once (no redirect followed), all of it within `timeout` seconds.
+
+    The reply's body is never read: a receiver answering with gigabytes costs nothing.
+    """
+    target = check_url(url)
+    with (
+        exchange(url, timeout),
+        client.stream("POST", target, content=body, headers=dict(headers)) as response,
+    ):
+        return Reply(response.status_code, dict(response.headers))
+
+
+def _read_body(response: httpx.Response, url: str, policy: FetchPolicy) -> bytes:
     codings = [
         c.strip().lower()
         for c in response.headers.get("content-encoding", "").split(",")
@@ -285,13 +365,9 @@ def _read_body(response: httpx.Response, url: str, policy: FetchPolicy, deadline
             size += len(chunk)
             if size > policy.max_bytes:
                 raise TooLargeError(url, f"body exceeds {policy.max_bytes} bytes (decoded)")
-            if time.monotonic() > deadline:
-                raise DeadlineError(url, f"download took longer than {policy.timeout:g} s")
             chunks.append(chunk)
     except httpx.DecodingError as error:
         raise FetchError(url, f"cannot decode body: {error}") from error
-    if time.monotonic() > deadline:
-        raise DeadlineError(url, f"download took longer than {policy.timeout:g} s")
     return b"".join(chunks)
 
 
@@ -304,6 +380,6 @@ def retry_after_seconds(value: str | None, now: float | None = None) -> float | 
         return float(value)
     try:
         when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, IndexError):
         return None
     return max(0.0, when.timestamp() - (time.time() if now is None else now))
