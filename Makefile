@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo run test lint typecheck unit bench clean
+.PHONY: demo run test lint typecheck unit integration bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -24,10 +24,13 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy
 
-unit: $(STAMP)
-	$(VENV)/bin/pytest -q
+unit: $(STAMP)        ## the fast inner loop: every test but the integration ones
+	$(VENV)/bin/pytest -q -m "not integration"
 
-test: lint typecheck unit   ## everything CI checks
+integration: $(STAMP) ## real Redis, real Celery workers, loopback servers end to end
+	$(VENV)/bin/pytest -q -m integration
+
+test: lint typecheck unit integration   ## everything CI checks
 
 bench: $(STAMP)       ## benchmarks; figures printed, written to bench/results/, README table updated
 	$(PY) -m bench.run

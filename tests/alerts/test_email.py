@@ -101,4 +101,6 @@ def test_a_slow_smtp_server_times_out_and_is_retried(tmp_path: Path, redis_url: 
     started = time.monotonic()
     outcome = pipeline.deliver(rt, event["id"], "mail")
     assert outcome.state == "retrying" and time.monotonic() - started < 10
+    for connection, _ in accepted:
+        connection.close()
     listener.close()

@@ -158,7 +158,11 @@ def _make_entry(
 ) -> Entry:
     link = raw.get("link") or None
     if link:
-        link = urljoin(base, str(link).strip())
+        try:
+            link = urljoin(base, str(link).strip())
+        except ValueError:  # "http://[broken/…": no usable link; the entry keeps its content
+            log.warning("feed %s: entry link %r is not a URL; ignored", base, str(link)[:200])
+            link = None
     guid = raw.get("id") or raw.get("guid") or None
     title = _TAGS.sub("", _text(raw.get("title"))).strip()
     summary = _text(raw.get("summary") or raw.get("description"))
@@ -212,7 +216,9 @@ def _parse_with_feedparser(body: bytes, url: str) -> ParsedFeed:
         _make_entry(
             e,
             base,
-            _date(e.get("published_parsed") or e.get("updated_parsed")),
+            # dict.get: FeedParserDict.get maps a missing `published_parsed` to
+            # `updated_parsed` itself, with a DeprecationWarning.
+            _date(dict.get(e, "published_parsed") or dict.get(e, "updated_parsed")),
             _text(e.get("content")),
         )
         for e in raw["entries"]

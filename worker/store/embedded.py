@@ -55,6 +55,8 @@ class EmbeddedRedis:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+        if self.process.stderr is not None:
+            self.process.stderr.close()
 
     def __enter__(self) -> EmbeddedRedis:
         return self
@@ -97,8 +99,11 @@ def start_redis(
             raise NewswatchError(f"redis-server exited at start: {error.strip()[:300]}")
         try:
             if client.ping():
+                client.close()
                 return EmbeddedRedis(process, port, directory)
         except redis.ConnectionError:
             time.sleep(0.05)
+    client.close()
     process.kill()
+    process.wait()
     raise NewswatchError(f"redis-server did not answer on port {port} within {timeout:g} s")
