@@ -344,7 +344,7 @@ def ingest_document(
     feed_key: str | None,
 ) -> IngestOutcome:
     """Relevance → duplicates → corpus → signals → events, for one topic."""
-    if not is_relevant(document.text, topic, document.title):
+    if not is_relevant(document.text, topic, document.title, document.language):
         return IngestOutcome("off_topic")
     store = rt.store
     corpus = Corpus(rt.config.corpus_dir(topic))
@@ -528,7 +528,7 @@ def read_signals(topic: TopicSettings, text: str, document: Document) -> Signals
         quote = next((s.text for s in sentences(text) if pattern.search(fold(s.text))), "")
         entities.append((entity, quote))
     return Signals(
-        observations=tuple(observe_figures(text, document.language, topic)),
+        observations=tuple(observe_figures(text, document.language, topic, document.title)),
         entities=tuple(entities),
         names=tuple(sorted(untracked(proper_names(text), topic))),
         name_keys=frozenset(all_name_keys(text)),

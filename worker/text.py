@@ -26,6 +26,24 @@ def fold(text: str) -> str:
     return unicodedata.normalize("NFC", stripped).casefold()
 
 
+# Arabic-Indic and Extended Arabic-Indic digits and Arabic separators, one char for one.
+_DIGIT_MAP = str.maketrans(
+    {
+        **{chr(0x0660 + i): str(i) for i in range(10)},
+        **{chr(0x06F0 + i): str(i) for i in range(10)},
+        "\u066b": ".",  # Arabic decimal separator
+        "\u066c": ",",  # Arabic thousands separator
+        "\u066a": "%",  # Arabic percent sign
+    }
+)
+
+
+def normalise(text: str) -> str:
+    """Folded text with ASCII digits (٣٥٠٠ → 3500, １２ → 12), one character for one where
+    folding allows, so positions in it are positions in the text."""
+    return fold(text.translate(_DIGIT_MAP))
+
+
 @lru_cache(maxsize=1024)
 def name_pattern(names: tuple[str, ...]) -> re.Pattern[str]:
     """One regex matching any of `names` on word boundaries in folded text."""
@@ -40,9 +58,10 @@ def mentions(folded_text: str, names: Iterable[str]) -> bool:
     return name_pattern(tuple(names)).search(folded_text) is not None
 
 
-# A sentence ends at . ! ? … (and a closing quote) followed by space and a capital or an
-# opening quote; "10.000" or "Jr. Smith" lowercase continuations do not split.
-_BOUNDARY = re.compile(r"(?<=[.!?…])(?P<close>[”\"’»)]?)\s+(?=[“\"‘«(]?[^\W\d_a-z])")
+# A sentence ends at . ! ? … (and a closing quote) followed by space, or at a CJK full
+# stop. Whether it really ends is judged on the next character and the word before.
+_END = re.compile(r"(?:(?<=[.!?…؟])(?P<close>[”\"’»)]?)\s+)|(?:(?<=[。！？])(?P<cjk>[」』”]?)\s*)")
+_LAST_WORD = re.compile(r"(\S+?)[.!?…]*[”\"’»)]?$")
 
 
 @dataclass(frozen=True)
@@ -51,12 +70,41 @@ class Sentence:
     line: int  # 1-based line of the document
 
 
-def sentences(text: str) -> list[Sentence]:
+def _starts_sentence(char: str) -> bool:
+    """A capital, a digit, an opening quote, or a letter of a script without case."""
+    if char.isdigit() or char in '“"‘«(「『—–-':
+        return True
+    return char.isalpha() and not char.islower()
+
+
+def _ends_sentence(line: str, match: re.Match[str], abbreviations: frozenset[str]) -> bool:
+    if match.group("cjk") is not None:
+        return True
+    following = line[match.end() : match.end() + 1]
+    if not following or not _starts_sentence(following):
+        return False  # "3,8 тис. північнокорейців": lower case goes on
+    before = line[max(0, match.start() - 40) : match.start()]
+    if not before.endswith("."):
+        return True
+    word = _LAST_WORD.search(before)
+    last = word.group(1).rstrip(".") if word else ""
+    if len(last) == 1 and last.isalpha():
+        return False  # an initial: "J. Smith"
+    if last.isdigit() and len(last) <= 2 and not following.isdigit():
+        return False  # an ordinal date: "am 28. März"
+    return fold(last) not in abbreviations
+
+
+def sentences(text: str, abbreviations: frozenset[str] = frozenset()) -> list[Sentence]:
+    """The sentences of each line; `abbreviations` (folded, no dot) never end one."""
     found = []
     for number, line in enumerate(text.split("\n"), start=1):
         start = 0
-        for match in _BOUNDARY.finditer(line):
-            piece = line[start : match.start() + len(match.group("close"))].strip()
+        for match in _END.finditer(line):
+            if not _ends_sentence(line, match, abbreviations):
+                continue
+            close = match.group("close") or match.group("cjk") or ""
+            piece = line[start : match.start() + len(close)].strip()
             if piece:
                 found.append(Sentence(piece, number))
             start = match.end()

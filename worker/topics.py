@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 from worker.config import TopicSettings
-from worker.text import fold, mentions
+from worker.text import normalise
+from worker.words import mentions_any
 
 
-def is_relevant(text: str, topic: TopicSettings, title: str = "") -> bool:
-    """On topic when every `all` group has at least one name in the title or text."""
-    folded = fold(f"{title}\n{text}")
-    return all(mentions(folded, group.any) for group in topic.relevance.all)
+def is_relevant(
+    text: str, topic: TopicSettings, title: str = "", language: str | None = None
+) -> bool:
+    """On topic when every `all` group has at least one name in the title or text.
+
+    Names match their inflected forms in the document's language (Россию for Россия).
+    """
+    folded = normalise(f"{title}\n{text}")
+    return all(mentions_any(folded, tuple(group.any), language) for group in topic.relevance.all)

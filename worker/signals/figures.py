@@ -1,21 +1,38 @@
-"""Figure observations (SPEC §3): a quantity with the figure's unit, about its entity.
+"""Figure observations (SPEC §3): each number bound to its own phrase, about its entity.
 
-The number is about the entity named with its unit ("10,000 North Korean troops",
-"600.000 tentara Rusia"), failing that the subject of its clause, failing that the
-nearest named entity.
+A number's phrase is the stretch of its clause it owns: up to the neighbouring numbers,
+split at a conjunction ("1,002 killed, 2,376 injured and 30 missing" is three phrases).
+Its unit is a unit word next to it on either side within that phrase; its context and
+exclude words are those of the phrase. What it is about: the entity named with its unit,
+else the subject of its clause, else the sentence's, else the entity the passage is about
+(earlier sentences of the paragraph, then the title, then the lead).
+
+Every step looks at a bounded window around a number, and a document's reading is capped,
+so the work is linear in the text (issue 18: a page of interleaved numbers).
 """
 
 from __future__ import annotations
 
+import bisect
+import logging
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from worker.config import FigureSettings, TopicSettings
-from worker.signals.numbers import Quantity, read_quantities
-from worker.text import Sentence, fold, name_pattern, sentences
+from worker.language import LanguageData, language_data
+from worker.signals.numbers import WINDOW, Quantity, read_quantities
+from worker.text import Sentence, normalise, sentences
+from worker.words import WordMatch, word_matcher
 
-UNIT_WINDOW_WORDS = 4
-_CLAUSE_MARKS = ',;:“”"()'
+log = logging.getLogger(__name__)
+# Words after a number that can still be its unit ("10,000 North Korean troops").
+UNIT_WORDS_AFTER = 4
+# A document longer than this is read up to here: news articles are far shorter, and a
+# hostile page must not cost more than a bounded amount of work.
+MAX_DOCUMENT_CHARACTERS = 200_000
+MAX_NUMBERS_PER_DOCUMENT = 2_000
+_CLAUSE_MARKS = ',;:()“”"，、；：（）'
+_WORD = re.compile(r"[^\W_]+(?:[.'’\-][^\W_]+)*")
 
 
 @dataclass(frozen=True)
@@ -33,115 +50,319 @@ class FigureObservation:
 
 
 @dataclass(frozen=True)
+class NumberReading:
+    """One number found in a sentence and what it was read as (for `explain`)."""
+
+    sentence: str
+    line: int
+    number: str  # as written
+    value: float
+    upper: float | None
+    qualifier: str
+    figure: str | None
+    reason: str
+
+
+@dataclass
+class FigureReading:
+    """Everything read from one document: the observations and why each number counted."""
+
+    observations: list[FigureObservation] = field(default_factory=list)
+    numbers: list[NumberReading] = field(default_factory=list)
+    capped: bool = False  # the document was longer than the reader reads
+    work: int = 0  # characters examined, for the linearity test
+
+
+@dataclass(frozen=True)
 class _Mention:
     entity: str
     start: int
     end: int
 
 
-def _entity_mentions(folded: str, topic: TopicSettings) -> list[_Mention]:
-    found = []
-    for entity, names in topic.entities.items():
-        for match in name_pattern(tuple(names)).finditer(folded):
-            found.append(_Mention(entity, match.start(), match.end()))
-    return sorted(found, key=lambda m: m.start)
+@dataclass(frozen=True)
+class _Phrase:
+    """The stretch of its clause a number owns: [left, start) and [end, right)."""
+
+    left: int
+    start: int
+    end: int
+    right: int
+    clause: int  # where the clause begins
 
 
-def _unit_span(folded: str, quantity: Quantity, units: tuple[str, ...]) -> tuple[int, int] | None:
-    """Where a unit word stands next to the number: within a few words after it, or
-    before it when the clause gives the unit's value ("jumlah tentara mencapai 1.644")."""
-    pattern = name_pattern(units)
-    after = folded[quantity.end :]
-    stop = re.search(r"[,;:.!?()“”\"]|\d", after)
-    window_after = after[: stop.start() if stop else len(after)]
-    words = list(re.finditer(r"\S+", window_after))[:UNIT_WINDOW_WORDS]
-    if words:
-        limit = words[-1].end()
-        if match := pattern.search(window_after[:limit]):
-            return quantity.end + match.start(), quantity.end + match.end()
-    if not words or not words[0].group().isalpha():
-        before = folded[: quantity.start]
-        cut = max(before.rfind(mark) for mark in _CLAUSE_MARKS)
-        clause = before[cut + 1 :]
-        matches = list(pattern.finditer(clause))
-        if matches:
-            match = matches[-1]
-            return cut + 1 + match.start(), cut + 1 + match.end()
-    return None
+class _Discourse:
+    """What the passage is about so far: the title, the lead, the paragraph's last subject."""
+
+    def __init__(self, title_entity: str | None, lead_entity: str | None) -> None:
+        self.title = title_entity
+        self.lead = lead_entity
+        self.paragraph: str | None = None
+        self.line = 0
+
+    def enter(self, line: int) -> None:
+        if line != self.line:
+            self.line, self.paragraph = line, None
+
+    def entity(self) -> tuple[str | None, str]:
+        if self.paragraph:
+            return self.paragraph, "an earlier sentence of the paragraph"
+        if self.title:
+            return self.title, "the title"
+        return self.lead, "the lead"
 
 
-def _subject(
-    folded: str, quantity: Quantity, unit: tuple[int, int], mentions: list[_Mention]
-) -> str | None:
-    if not mentions:
-        return None
-    # Named with its unit: between the number and the unit, or right after the unit.
-    low, high = min(quantity.end, unit[0]), max(quantity.start, unit[1])
+def _mentions(folded: str, topic: TopicSettings, language: str | None) -> list[_Mention]:
+    found = [
+        _Mention(entity, m.start, m.end)
+        for entity, names in topic.entities.items()
+        for m in word_matcher(tuple(names), language).finditer(folded)
+    ]
+    return sorted(found, key=lambda m: (m.start, -m.end))
+
+
+def _first_entity(text: str, topic: TopicSettings, language: str | None) -> str | None:
+    mentions = _mentions(normalise(text[:2000]), topic, language)
+    return mentions[0].entity if mentions else None
+
+
+def _clause_marks(folded: str) -> list[int]:
+    """Positions of clause punctuation, not the commas inside numbers ("1,002")."""
+    return [
+        i
+        for i, c in enumerate(folded)
+        if c in _CLAUSE_MARKS
+        and not (c == "," and folded[i - 1 : i].isdigit() and folded[i + 1 : i + 2].isdigit())
+    ]
+
+
+def _split(gap: str, data: LanguageData) -> int:
+    """Where the words between two numbers stop belonging to the first: at a conjunction,
+    else after a few words."""
+    lowered = gap
+    best = -1
+    for conjunction in data.conjunctions:
+        if data.script in ("cjk", "hangul"):
+            at = lowered.find(conjunction)
+        else:
+            match = re.search(rf"(?<!\w){re.escape(conjunction)}(?!\w)", lowered)
+            at = match.start() if match else -1
+        if at != -1 and (best == -1 or at < best):
+            best = at
+    if best != -1:
+        return best
+    words = list(_WORD.finditer(gap))
+    return words[UNIT_WORDS_AFTER - 1].end() if len(words) > UNIT_WORDS_AFTER else len(gap)
+
+
+def _phrases(folded: str, quantities: list[Quantity], data: LanguageData) -> list[_Phrase]:
+    marks = _clause_marks(folded)
+    phrases = []
+    for i, quantity in enumerate(quantities):
+        at = bisect.bisect_left(marks, quantity.start)
+        clause = marks[at - 1] + 1 if at > 0 else 0
+        after = bisect.bisect_left(marks, quantity.end)
+        clause_end = marks[after] if after < len(marks) else len(folded)
+        left = max(clause, quantity.start - 4 * WINDOW)
+        if i > 0 and quantities[i - 1].end > clause:
+            previous = quantities[i - 1]
+            left = previous.end + _split(folded[previous.end : quantity.start], data)
+        right = min(clause_end, quantity.end + 4 * WINDOW)
+        if i + 1 < len(quantities) and quantities[i + 1].start < clause_end:
+            following = quantities[i + 1]
+            right = quantity.end + _split(folded[quantity.end : following.start], data)
+        phrases.append(_Phrase(left, quantity.start, quantity.end, right, clause))
+    return phrases
+
+
+def _unit(
+    folded: str, phrase: _Phrase, figure: FigureSettings, language: str | None, data: LanguageData
+) -> WordMatch | None:
+    """A unit word next to the number: a few words after it, else before it in its phrase.
+
+    Where the figure has context words, one right after the number is its unit too
+    ("38,000 killed or wounded").
+    """
+    after = folded[phrase.end : phrase.right]
+    if data.script in ("spaced", "arabic"):
+        words = list(_WORD.finditer(after))[:UNIT_WORDS_AFTER]
+        limit = phrase.end + (words[-1].end() if words else 0)
+    else:
+        limit = min(phrase.right, phrase.end + 12)
+    units = word_matcher(tuple(figure.units), language)
+    if match := units.search(folded, phrase.end, limit):
+        return match
+    if figure.context:
+        near = phrase.end + (
+            words[1].end() if data.script in ("spaced", "arabic") and len(words) > 1 else 0
+        )
+        if data.script not in ("spaced", "arabic"):
+            near = min(phrase.right, phrase.end + 6)
+        if match := word_matcher(tuple(figure.context), language).search(folded, phrase.end, near):
+            return match
+    before = list(units.finditer(folded, phrase.left, phrase.start))
+    return before[-1] if before else None
+
+
+def _about(
+    folded: str,
+    phrase: _Phrase,
+    unit: WordMatch,
+    mentions: list[_Mention],
+    discourse: _Discourse,
+) -> tuple[str | None, str]:
+    """The entity the number is about and how that was decided."""
+    low, high = min(phrase.end, unit.start), max(phrase.start, unit.end)
     for mention in mentions:
-        if low <= mention.start and mention.end <= high:
-            return mention.entity
-        if mention.start >= unit[1] and not folded[unit[1] : mention.start].strip():
-            return mention.entity
-    # The subject of the clause: its first entity before the number.
-    cut = max(folded.rfind(mark, 0, quantity.start) for mark in _CLAUSE_MARKS)
+        inside = low <= mention.start and mention.end <= high
+        right_after = mention.start >= unit.end and not folded[unit.end : mention.start].strip()
+        right_before = (
+            mention.end <= unit.start
+            and phrase.left <= mention.start
+            and len(_WORD.findall(folded[mention.end : unit.start])) <= 1
+        )
+        if inside or right_after or right_before:
+            return mention.entity, "named with its unit"
     for mention in mentions:
-        if cut < mention.start < quantity.start:
-            return mention.entity
-    nearest = min(
-        mentions, key=lambda m: min(abs(m.start - quantity.start), abs(m.end - quantity.end))
-    )
-    return nearest.entity
+        if phrase.clause <= mention.start and mention.end <= phrase.start:
+            return mention.entity, "the subject of its clause"
+    for mention in mentions:
+        if mention.end <= phrase.clause:
+            return mention.entity, "the subject of its sentence"
+    if mentions and any(m.start < phrase.start for m in mentions):
+        return mentions[0].entity, "the subject of its sentence"
+    return discourse.entity()
 
 
-def _observe_sentence(
-    sentence: Sentence, language: str | None, topic: TopicSettings
-) -> list[FigureObservation]:
-    folded = fold(sentence.text)
-    # Positions are shared between the text and its folded form; where folding changed
-    # the length (rare ligatures), the folded text is read instead.
-    text = sentence.text if len(folded) == len(sentence.text) else folded
-    quantities = read_quantities(text, language)
-    if not quantities:
-        return []
-    mentions = _entity_mentions(folded, topic)
-    observations = []
-    for figure_id, figure in topic.figures.items():
-        if not _sentence_qualifies(folded, figure, topic):
-            continue
-        for quantity in quantities:
-            unit = _unit_span(folded, quantity, tuple(figure.units))
-            if unit is None:
-                continue
-            if _subject(folded, quantity, unit, mentions) != figure.about:
-                continue
-            observations.append(
-                FigureObservation(
-                    figure_id,
-                    quantity.value,
-                    quantity.upper,
-                    quantity.qualifier,
-                    sentence.text,
-                    sentence.line,
-                )
+def _judge(
+    folded: str,
+    quantity: Quantity,
+    phrase: _Phrase,
+    figure: FigureSettings,
+    mentions: list[_Mention],
+    discourse: _Discourse,
+    language: str | None,
+    data: LanguageData,
+) -> tuple[bool, str]:
+    """Whether `quantity` is an observation of `figure`, and why (or why not)."""
+    unit = _unit(folded, phrase, figure, language, data)
+    if unit is None:
+        return False, "no unit"
+    if quantity.year_like and not _counts(folded, quantity, unit, data):
+        return False, "a year"
+    span = (phrase.left, phrase.right)
+    if figure.exclude:
+        excluded = word_matcher(tuple(figure.exclude), language).search(folded, *span)
+        if excluded:
+            return False, f"excluded by '{folded[excluded.start : excluded.end]}'"
+    context = word_matcher(tuple(figure.context), language)
+    if figure.context and not context.search(folded, *span):
+        return False, "no context word"
+    entity, how = _about(folded, phrase, unit, mentions, discourse)
+    if entity is None:
+        return False, "about no entity of the topic"
+    if entity != figure.about:
+        return False, f"about {entity} ({how})"
+    unit_text = folded[unit.start : unit.end]
+    return True, f"unit '{unit_text}', about {entity} ({how})"
+
+
+def _counts(folded: str, quantity: Quantity, unit: WordMatch, data: LanguageData) -> bool:
+    """A bare 1800–2100 counts something when its unit follows it or a verb of reaching
+    or a qualifier comes before it ("climbed to 2,065", "bei 2065")."""
+    if unit.start >= quantity.end:
+        return True
+    if quantity.qualifier != "exact":
+        return True
+    before = folded[max(0, quantity.start - WINDOW) : quantity.start].rstrip()
+    return any(before.endswith(word) for word in data.reach)
+
+
+def _read_sentence(
+    sentence: Sentence,
+    language: str | None,
+    topic: TopicSettings,
+    discourse: _Discourse,
+    reading: FigureReading,
+) -> None:
+    data = language_data(language)
+    folded = normalise(sentence.text)
+    reading.work += len(folded)
+    mentions = _mentions(folded, topic, language)
+    quantities = read_quantities(sentence.text, language, loose=True)
+    phrases = _phrases(folded, quantities, data)
+    for quantity, phrase in zip(quantities, phrases, strict=True):
+        reading.work += (phrase.right - phrase.left) * max(1, len(topic.figures))
+        reasons = []
+        read = False
+        for figure_id, figure in topic.figures.items():
+            ok, reason = _judge(
+                folded, quantity, phrase, figure, mentions, discourse, language, data
             )
-    return observations
+            if ok:
+                read = True
+                reading.observations.append(
+                    FigureObservation(
+                        figure_id,
+                        quantity.value,
+                        quantity.upper,
+                        quantity.qualifier,
+                        sentence.text,
+                        sentence.line,
+                    )
+                )
+                reading.numbers.append(_number(sentence, quantity, figure_id, reason))
+            else:
+                reasons.append(f"{figure_id}: {reason}")
+        if not read:
+            reading.numbers.append(_number(sentence, quantity, None, "; ".join(reasons)))
+    if mentions:
+        discourse.paragraph = mentions[0].entity
 
 
-def _sentence_qualifies(folded: str, figure: FigureSettings, topic: TopicSettings) -> bool:
-    if not name_pattern(tuple(topic.entities[figure.about])).search(folded):
-        return False
-    if figure.context and not name_pattern(tuple(figure.context)).search(folded):
-        return False
-    return not (figure.exclude and name_pattern(tuple(figure.exclude)).search(folded))
+def _number(
+    sentence: Sentence, quantity: Quantity, figure: str | None, reason: str
+) -> NumberReading:
+    return NumberReading(
+        sentence.text,
+        sentence.line,
+        quantity.text,
+        quantity.value,
+        quantity.upper,
+        quantity.qualifier,
+        figure,
+        reason,
+    )
+
+
+def read_figures(
+    text: str, language: str | None, topic: TopicSettings, title: str = ""
+) -> FigureReading:
+    """Every number of a document and what it was read as, for the topic's figures."""
+    reading = FigureReading()
+    if not topic.figures:
+        return reading
+    if len(text) > MAX_DOCUMENT_CHARACTERS:
+        log.info("document of %d characters read up to %d", len(text), MAX_DOCUMENT_CHARACTERS)
+        text, reading.capped = text[:MAX_DOCUMENT_CHARACTERS], True
+    lead = text.split("\n", 1)[0]
+    discourse = _Discourse(
+        _first_entity(title, topic, language) if title else None,
+        _first_entity(lead, topic, language),
+    )
+    abbreviations = language_data(language).abbreviations
+    for sentence in sentences(text, abbreviations):
+        if len(reading.numbers) >= MAX_NUMBERS_PER_DOCUMENT:
+            log.info("more than %d numbers in one document; the rest skipped", len(reading.numbers))
+            reading.capped = True
+            break
+        discourse.enter(sentence.line)
+        _read_sentence(sentence, language, topic, discourse, reading)
+    return reading
 
 
 def observe_figures(
-    text: str, language: str | None, topic: TopicSettings
+    text: str, language: str | None, topic: TopicSettings, title: str = ""
 ) -> list[FigureObservation]:
     """Every observation of the topic's figures in a document's text."""
-    if not topic.figures:
-        return []
-    found: list[FigureObservation] = []
-    for sentence in sentences(text):
-        found.extend(_observe_sentence(sentence, language, topic))
-    return found
+    return read_figures(text, language, topic, title).observations

@@ -1,9 +1,12 @@
-"""Quantities read in the document's language: `10.000 tentara`, `2,6 juta`, `12k`, `ten thousand`.
+"""Quantities read in the document's language: `10.000 tentara`, `2,6 juta`, `1만 2천`, `3,8 тис.`.
 
-Separators come from the locale (Babel's CLDR data): `10.000` is ten thousand in
-Indonesian or German and ten in English. Scale words, abbreviations, small number words,
-ranges and qualifiers are read; ages, dates, years, times, ordinals, percentages, phone
-numbers and names such as "Perang Dunia II" are not quantities.
+Separators come from CLDR through Babel: `10.000` is ten thousand in Indonesian or German
+and ten in English. The words around a number (scales, counters, qualifiers, projections,
+time and date words) are per-language data (`lang/<code>.yaml`, see `language.py`).
+Ages, dates, years, times, ordinals, percentages, money, phone numbers and names such as
+"Perang Dunia II" are not quantities.
+
+Every look around a number is a bounded window, so reading is linear in the text.
 """
 
 from __future__ import annotations
@@ -11,410 +14,25 @@ from __future__ import annotations
 import logging
 import math
 import re
-from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 
-from babel import Locale, UnknownLocaleError
-from babel.numbers import get_decimal_symbol, get_group_symbol
-
-from worker.text import fold
+from worker.language import LanguageData, language_data
+from worker.text import normalise
 
 log = logging.getLogger(__name__)
 # Nothing newswatch counts (people, weapons, money) reaches a quadrillion: larger values
 # are typos, hoaxes or hostile input, and are not quantities.
 MAX_QUANTITY = 1e15
+# Characters looked at on each side of a number for its qualifier, scale and traps.
+WINDOW = 60
+# A sentence with more numbers than this is a table or hostile input: the rest is skipped.
+MAX_NUMBERS_PER_SENTENCE = 64
+
 _SPACES = "\u00a0\u202f\u2009 "
-
-SCALE_WORDS: dict[str, float] = {
-    **dict.fromkeys(
-        [
-            "ribu",
-            "rb",
-            "thousand",
-            "thousands of",
-            "tausend",
-            "mille",
-            "mil",
-            "тысяч",
-            "тысячи",
-            "тысяча",
-            "тыс",
-            "mila",
-            "duizend",
-        ],
-        1e3,
-    ),
-    **dict.fromkeys(
-        [
-            "juta",
-            "jt",
-            "million",
-            "millions",
-            "mn",
-            "millionen",
-            "million",
-            "mio",
-            "millón",
-            "millones",
-            "milhão",
-            "milhões",
-            "миллион",
-            "миллиона",
-            "миллионов",
-            "млн",
-            "milioni",
-            "milione",
-            "miljoen",
-        ],
-        1e6,
-    ),
-    **dict.fromkeys(
-        [
-            "miliar",
-            "milyar",
-            "billion",
-            "billions",
-            "bn",
-            "milliarde",
-            "milliarden",
-            "mrd",
-            "milliard",
-            "milliards",
-            "mil millones",
-            "bilhão",
-            "bilhões",
-            "миллиард",
-            "миллиарда",
-            "миллиардов",
-            "млрд",
-            "miliardi",
-            "miljard",
-        ],
-        1e9,
-    ),
-}
-# Attached abbreviations only (`12k`, `1.5m`, `$2bn`): detached, `m` is metres.
-SUFFIX_SCALE = {"k": 1e3, "m": 1e6, "mn": 1e6, "bn": 1e9, "b": 1e9, "rb": 1e3, "jt": 1e6}
-
-NUMBER_WORDS: dict[str, float] = {
-    # en
-    "one": 1,
-    "two": 2,
-    "three": 3,
-    "four": 4,
-    "five": 5,
-    "six": 6,
-    "seven": 7,
-    "eight": 8,
-    "nine": 9,
-    "ten": 10,
-    "twelve": 12,
-    "fifteen": 15,
-    "twenty": 20,
-    "thirty": 30,
-    "forty": 40,
-    "fifty": 50,
-    "a hundred": 100,
-    "hundred": 100,
-    "a few hundred": 0,
-    # id
-    "satu": 1,
-    "dua": 2,
-    "tiga": 3,
-    "empat": 4,
-    "lima": 5,
-    "enam": 6,
-    "tujuh": 7,
-    "delapan": 8,
-    "sembilan": 9,
-    "sepuluh": 10,
-    "sebelas": 11,
-    "dua belas": 12,
-    "lima belas": 15,
-    "dua puluh": 20,
-    "tiga puluh": 30,
-    "lima puluh": 50,
-    "seratus": 100,
-    # de
-    "eins": 1,
-    "ein": 1,
-    "zwei": 2,
-    "drei": 3,
-    "vier": 4,
-    "fünf": 5,
-    "sechs": 6,
-    "sieben": 7,
-    "acht": 8,
-    "neun": 9,
-    "zehn": 10,
-    "zwölf": 12,
-    "zwanzig": 20,
-    "fünfzig": 50,
-    "hundert": 100,
-    # fr
-    "un": 1,
-    "deux": 2,
-    "trois": 3,
-    "quatre": 4,
-    "cinq": 5,
-    "sept": 7,
-    "huit": 8,
-    "neuf": 9,
-    "dix": 10,
-    "douze": 12,
-    "vingt": 20,
-    "cinquante": 50,
-    "cent": 100,
-    # es / pt
-    "uno": 1,
-    "dos": 2,
-    "tres": 3,
-    "cuatro": 4,
-    "cinco": 5,
-    "seis": 6,
-    "siete": 7,
-    "ocho": 8,
-    "nueve": 9,
-    "diez": 10,
-    "doce": 12,
-    "veinte": 20,
-    "cincuenta": 50,
-    "cien": 100,
-    "dez": 10,
-    "vinte": 20,
-    # ru
-    "один": 1,
-    "два": 2,
-    "две": 2,
-    "три": 3,
-    "четыре": 4,
-    "пять": 5,
-    "шесть": 6,
-    "семь": 7,
-    "восемь": 8,
-    "девять": 9,
-    "десять": 10,
-    "двенадцать": 12,
-    "двадцать": 20,
-    "пятьдесят": 50,
-    "сто": 100,
-}
-# Words that are a value on their own: "seribu tentara", "a thousand troops".
-SELF_SCALED = {
-    "seribu": 1e3,
-    "sejuta": 1e6,
-    "a thousand": 1e3,
-    "a million": 1e6,
-    "tausend": 1e3,
-    "mille": 1e3,
-    "mil": 1e3,
-}
-
-QUALIFIERS: dict[str, tuple[str, ...]] = {
-    "about": (
-        "sekitar",
-        "kira-kira",
-        "kurang lebih",
-        "sekira",
-        "about",
-        "around",
-        "approximately",
-        "roughly",
-        "some",
-        "an estimated",
-        "estimated",
-        "etwa",
-        "rund",
-        "ungefähr",
-        "circa",
-        "ca.",
-        "environ",
-        "quelque",
-        "quelques",
-        "alrededor de",
-        "unos",
-        "unas",
-        "aproximadamente",
-        "cerca de",
-        "около",
-        "примерно",
-        "порядка",
-    ),
-    "nearly": (
-        "hampir",
-        "nyaris",
-        "nearly",
-        "almost",
-        "close to",
-        "fast",
-        "beinahe",
-        "presque",
-        "près de",
-        "casi",
-        "quase",
-        "почти",
-        "quasi",
-    ),
-    "more than": (
-        "lebih dari",
-        "di atas",
-        "more than",
-        "over",
-        "upwards of",
-        "in excess of",
-        "mehr als",
-        "über",
-        "plus de",
-        "más de",
-        "mais de",
-        "более",
-        "больше",
-        "свыше",
-        "oltre",
-        "più di",
-    ),
-    "at least": (
-        "setidaknya",
-        "sedikitnya",
-        "paling sedikit",
-        "minimal",
-        "at least",
-        "no fewer than",
-        "no less than",
-        "mindestens",
-        "wenigstens",
-        "au moins",
-        "al menos",
-        "por lo menos",
-        "pelo menos",
-        "по меньшей мере",
-        "не менее",
-        "как минимум",
-        "almeno",
-    ),
-    "up to": (
-        "hingga",
-        "sampai",
-        "up to",
-        "as many as",
-        "bis zu",
-        "jusqu'à",
-        "jusqu’à",
-        "hasta",
-        "até",
-        "до",
-        "fino a",
-    ),
-    "less than": (
-        "kurang dari",
-        "less than",
-        "fewer than",
-        "under",
-        "weniger als",
-        "unter",
-        "moins de",
-        "menos de",
-        "менее",
-        "меньше",
-        "meno di",
-    ),
-}
-PLAN_WORDS = (
-    "berencana",
-    "merencanakan",
-    "rencana",
-    "akan mengirim",
-    "akan mengirimkan",
-    "akan mengerahkan",
-    "akan dikirim",
-    "akan dikerahkan",
-    "plans to",
-    "planning to",
-    "planned",
-    "plan to",
-    "intends to",
-    "will send",
-    "will deploy",
-    "is set to send",
-    "expected to send",
-    "to be sent",
-    "to be deployed",
-    "plant",
-    "planen",
-    "geplant",
-    "prévoit",
-    "prévu",
-    "envisage",
-    "va envoyer",
-    "planea",
-    "planean",
-    "prevé",
-    "enviará",
-    "planeja",
-    "планирует",
-    "планируется",
-    "намерена",
-    "собирается",
-)
-MONTHS = (
-    "januari februari maret april mei juni juli agustus september oktober november desember "
-    "january february march may june july august october december jan feb mar apr jun jul "
-    "aug sep sept oct nov dec agu okt des januar februar märz juni juli oktober dezember "
-    "janvier février mars avril mai juin juillet août septembre octobre novembre décembre "
-    "enero febrero marzo abril mayo junio julio agosto septiembre octubre noviembre diciembre "
-    "janeiro fevereiro março maio junho julho setembro outubro dezembro "
-    "января февраля марта апреля мая июня июля августа сентября октября ноября декабря"
-).split()
-TIME_UNITS = (
-    "tahun bulan minggu pekan hari jam menit detik year years yr yrs month months week "
-    "weeks day days hour hours minute minutes second seconds jahr jahre jahren monat monate "
-    "woche wochen tag tage tagen stunde stunden minuten an ans année années mois semaine "
-    "semaines jour jours heure heures año años mes meses semana semanas día días hora horas "
-    "anos ano dias год года лет месяц месяца месяцев неделя недели дней день часов часа "
-    "anni anno mesi giorni ore year-old years-old -year-old tahunan"
-).split()
-AGE_WORDS = (
-    "berusia",
-    "berumur",
-    "usia",
-    "umur",
-    "aged",
-    "age",
-    "alter",
-    "âgé",
-    "âgée",
-    "edad",
-    "возрасте",
-    "età",
-)
-PERCENT_WORDS = (
-    "%",
-    "persen",
-    "percent",
-    "per cent",
-    "prozent",
-    "pour cent",
-    "por ciento",
-    "por cento",
-    "процент",
-    "процента",
-    "процентов",
-    "per cento",
-    "pct",
-)
-TIME_ZONES = ("wib", "wita", "wit", "gmt", "utc", "am", "pm", "a.m.", "p.m.", "uhr", "h")
-ORDINAL_SUFFIX = re.compile(r"^(st|nd|rd|th|e|er|re|ème|eme|º|ª|°|-й|-я|-е|-го)\b", re.I)
-RANGE_JOINERS = ("-", "–", "—", "to", "hingga", "sampai", "s/d", "s.d.", "bis", "à", "до")
-# "and"-like joiners make a range only after an opener: "between 11,000 and 12,000".
-PAIRED_JOINERS = ("and", "dan", "und", "et", "y", "e", "и", "a")
-RANGE_OPENERS = ("antara", "between", "zwischen", "entre", "между", "tra", "fra")
-
-_DIGITS = r"\d[\d.,\u00a0\u202f\u2009 ]*\d|\d"
-_NUMBER = re.compile(
-    rf"(?<![\w\-./,+:])(?P<digits>{_DIGITS})(?P<suffix>(?:k|m|mn|bn|b|rb|jt)\b)?(?![\w.,]\d)",
-    re.IGNORECASE,
-)
+_CLAUSE_MARKS = ',;:()“”"，、；：（）'
+_TIME_ZONES = ("wib", "wita", "wit", "gmt", "utc", "am", "pm", "a.m", "p.m", "uhr", "h", "kst")
+_PHONE_WORDS = ("tel", "tel.", "telp", "phone", "hotline", "call", "hp", "fax", "whatsapp")
 
 
 @dataclass(frozen=True)
@@ -428,29 +46,24 @@ class Quantity:
     end: int
     text: str
     unit: str | None
+    year_like: bool = False  # a bare 1800–2100: a year unless its phrase counts something
+    word: bool = False  # a number word alone ("nine were killed")
 
     @property
     def high(self) -> float:
         return self.upper if self.upper is not None else self.value
 
 
-@lru_cache(maxsize=64)
 def separators(language: str | None) -> tuple[str, frozenset[str]]:
     """(decimal mark, group marks) of a language, from CLDR via Babel."""
-    try:
-        locale = Locale.parse((language or "en").replace("-", "_"))
-    except (UnknownLocaleError, ValueError):
-        locale = Locale.parse("en")
-    decimal = get_decimal_symbol(locale)
-    group = get_group_symbol(locale)
-    groups = frozenset(_SPACES) if group in _SPACES else frozenset({group})
-    return decimal, groups
+    data = language_data(language)
+    return data.decimal, data.groups
 
 
 def parse_number(digits: str, language: str | None) -> float | None:
     """A numeral in `language`'s notation, or None when it is not a well-formed number."""
     decimal, groups = separators(language)
-    text = digits.strip()
+    text = normalise(digits.strip())
     integer, fraction = text, ""
     if decimal in text:
         integer, _, fraction = text.rpartition(decimal)
@@ -474,184 +87,384 @@ def parse_number(digits: str, language: str | None) -> float | None:
     return float(f"{whole}.{fraction}" if fraction else whole)
 
 
-def _words_after(text: str, position: int, count: int) -> list[str]:
-    return re.findall(r"[\w%'’.-]+|%", text[position : position + 80])[:count]
+def _alternation(words: tuple[str, ...] | list[str]) -> str:
+    ordered = sorted({w for w in words if w}, key=len, reverse=True)
+    return "|".join(re.escape(w) for w in ordered) or r"(?!x)x"
 
 
-def _ends_with_phrase(before: str, phrases: tuple[str, ...]) -> str | None:
-    folded = fold(before).rstrip()
-    for phrase in sorted(phrases, key=len, reverse=True):
-        if folded.endswith(fold(phrase)) and (
-            len(folded) == len(fold(phrase)) or not folded[-len(fold(phrase)) - 1].isalnum()
-        ):
-            return phrase
+@dataclass(frozen=True)
+class _Patterns:
+    number: re.Pattern[str]
+    words: re.Pattern[str]
+    scale: re.Pattern[str]
+    myriad: re.Pattern[str]
+    digits_after_myriad: re.Pattern[str]
+    range: re.Pattern[str]
+    paired_range: re.Pattern[str]
+    word: re.Pattern[str]
+    upper: re.Pattern[str]
+
+
+@lru_cache(maxsize=64)
+def _patterns(data: LanguageData) -> _Patterns:
+    spaced = data.script in ("spaced", "arabic")
+    marks = {".", ",", data.decimal, *data.groups}
+    separators_class = "[" + re.escape("".join(sorted(marks))) + "]"
+    run = rf"\d(?:\d|{separators_class}(?=\d))*"
+    suffixes = _alternation(list(data.suffix_scale))
+    if spaced:
+        before, after = r"(?<![\w\-./,:])", r"(?![\w.,]\d)"
+        suffix = rf"(?P<suffix>(?:{suffixes})(?!\w))?" if data.suffix_scale else ""
+    else:
+        before, after = r"(?<![0-9a-z\-./,:])", r"(?![.,]\d)"
+        suffix = ""
+    number = re.compile(rf"{before}(?P<digits>{run}){suffix}{after}")
+    word_list = [*data.number_words, *data.self_scaled]
+    words = re.compile(rf"(?<!\w)(?:{_alternation(word_list)})(?!\w)")
+    scale = re.compile(rf"[\s\-]*(?P<scale>{_alternation(list(data.scale))})(?!\w)")
+    myriad = re.compile(rf"\s?(?P<unit>{_alternation(list(data.myriads))})")
+    digits_after_myriad = re.compile(rf"\s?(?P<digits>{run})")
+    joiners = _alternation(list(data.range_joiners))
+    paired = _alternation([*data.range_joiners, *data.paired_joiners])
+    range_ = re.compile(rf"\s*(?:{joiners})\s*(?=[\d{''.join(_SPACES)}])\s*")
+    paired_range = re.compile(rf"\s*(?:{paired})\s*(?=\d)")
+    word = re.compile(r"[^\W_]+(?:[.'’\-][^\W_]+)*\.?|%|\$|€|£|\+")
+    upper = re.compile(rf"(?P<digits>{run}){after}")
+    return _Patterns(
+        number, words, scale, myriad, digits_after_myriad, range_, paired_range, word, upper
+    )
+
+
+def _ends_with(text: str, phrases: tuple[str, ...], data: LanguageData) -> str | None:
+    """The phrase `text` ends with (on a word boundary), longest first."""
+    stripped = text.rstrip()
+    for phrase in phrases:
+        if stripped.endswith(phrase):
+            cut = len(stripped) - len(phrase)
+            if (
+                cut == 0
+                or data.script in ("cjk", "hangul")
+                or not stripped[cut - 1].isalnum()
+                or not phrase[0].isalnum()
+            ):
+                return phrase
     return None
 
 
-def _scale_after(text: str, position: int) -> tuple[float, int]:
-    """A scale word right after `position` (`ribu`, `million`, `mil millones`)."""
-    match = _SCALE.match(fold(text[position : position + 40]))
+def _starts_with(text: str, phrases: tuple[str, ...], data: LanguageData | None) -> str | None:
+    """The phrase `text` starts with (on a word boundary unless `data` is None), longest first.
+
+    In Korean a word may carry a particle ("명이", "명을"); in Chinese and Japanese any
+    character may follow.
+    """
+    stripped = text.lstrip()
+    for phrase in phrases:
+        if stripped.startswith(phrase):
+            rest = stripped[len(phrase) : len(phrase) + 1]
+            if data is None or data.script == "cjk":
+                return phrase
+            if not rest or not rest.isalnum() or not phrase[-1].isalnum():
+                return phrase
+            if data.script == "hangul" and _starts_with(
+                stripped[len(phrase) :], data.particles, None
+            ):
+                return phrase
+    return None
+
+
+def _has_phrase(text: str, phrases: tuple[str, ...], data: LanguageData) -> str | None:
+    """A phrase of `phrases` anywhere in `text` on word boundaries (CJK: anywhere)."""
+    for phrase in phrases:
+        at = text.find(phrase)
+        while at != -1:
+            end = at + len(phrase)
+            if data.script in ("cjk", "hangul") or (
+                (at == 0 or not text[at - 1].isalnum() or not phrase[0].isalnum())
+                and (end == len(text) or not text[end].isalnum() or not phrase[-1].isalnum())
+            ):
+                return phrase
+            at = text.find(phrase, at + 1)
+    return None
+
+
+def _words(text: str, count: int, data: LanguageData) -> list[str]:
+    return _patterns(data).word.findall(text)[:count]
+
+
+def _last_words(text: str, count: int, data: LanguageData) -> list[str]:
+    return _patterns(data).word.findall(text)[-count:] if count else []
+
+
+@dataclass(frozen=True)
+class _Candidate:
+    start: int
+    end: int
+    value: float
+    word: bool
+    suffix_scale: float = 1.0
+
+
+def _myriads(folded: str, position: int, first: float, data: LanguageData) -> tuple[float, int]:
+    """`1만 2천`, `1.2万`, `1万2000`: digit groups with CJK myriad units."""
+    if not data.myriads:
+        return first, position
+    patterns = _patterns(data)
+    total, small, current, end = 0.0, 0.0, first, position
+    for _ in range(6):
+        unit = patterns.myriad.match(folded, end, end + 3)
+        if not unit:
+            break
+        multiplier = data.myriads[unit.group("unit")]
+        if multiplier >= 1e4:
+            total += (small + current) * multiplier
+            small = 0.0
+        else:
+            small += current * multiplier
+        current, end = 0.0, unit.end()
+        digits = patterns.digits_after_myriad.match(folded, end, end + 24)
+        if not digits:
+            break
+        value = parse_number(digits.group("digits"), data.code)
+        if value is None:
+            break
+        current, end = value, digits.end()
+    return total + small + current, end
+
+
+def _scale_after(folded: str, position: int, data: LanguageData) -> tuple[float, int]:
+    """A scale word right after `position` (`ribu`, `million`, `тис.`, `-tisíc`)."""
+    match = _patterns(data).scale.match(folded, position, position + WINDOW)
     if match:
-        return _FOLDED_SCALE[match.group(1)], position + match.end()
+        return data.scale[match.group("scale")], match.end()
     return 1.0, position
 
 
-def _is_excluded(sentence: str, start: int, end: int, digits: str, value: float) -> bool:
-    before = fold(sentence[max(0, start - 30) : start])
-    after = fold(sentence[end : end + 30])
-    next_words = [w for w in _words_after(fold(sentence), end, 3) if w.strip(".")][:2]
-    previous_words = re.findall(r"[\w-]+", before)[-2:]
-    stripped = after.lstrip()
-    if stripped.startswith(PERCENT_WORDS) or re.match(r"\s*%", after):
+def _candidates(folded: str, data: LanguageData, words: bool) -> list[_Candidate]:
+    patterns = _patterns(data)
+    found: list[_Candidate] = []
+    for match in patterns.number.finditer(folded):
+        value = parse_number(match.group("digits"), data.code)
+        if value is None:
+            continue
+        suffix = match.groupdict().get("suffix")
+        scale = data.suffix_scale.get(suffix, 1.0) if suffix else 1.0
+        found.append(_Candidate(match.start(), match.end(), value, False, scale))
+        if len(found) > MAX_NUMBERS_PER_SENTENCE * 4:
+            break
+    if words and (data.number_words or data.self_scaled):
+        for match in patterns.words.finditer(folded):
+            text = match.group()
+            value = data.self_scaled.get(text) or data.number_words.get(text, 0.0)
+            found.append(_Candidate(match.start(), match.end(), value, True))
+            if len(found) > MAX_NUMBERS_PER_SENTENCE * 8:
+                break
+    return sorted(found, key=lambda c: c.start)
+
+
+def _is_trap(folded: str, candidate: _Candidate, digits: str, data: LanguageData) -> bool:
+    """Percentages, ordinals, times, durations, ages, dates, money and phone numbers."""
+    start, end = candidate.start, candidate.end
+    before = folded[max(0, start - WINDOW) : start]
+    after = folded[end : end + WINDOW]
+    spaced = data.script in ("spaced", "arabic")
+    if re.match(r"\s*%", after) or _starts_with(after, data.percent, data):
         return True
-    if ORDINAL_SUFFIX.match(after) or before.endswith(("ke-", "ke ", "no.", "nr.", "#", "№")):
+    if spaced and after[:1].isalpha() and _starts_with(after, data.ordinal_after, None):
         return True
-    if re.match(r"\s*[:.]\d{2}\b", after) or re.match(r"\d{1,2}[.:]\d{2}$", digits):
-        return re.match(r"\d{1,2}[.:]\d{2}$", digits) is not None or ":" in after[:2]
-    if (
-        next_words
-        and next_words[0].rstrip(".,") in TIME_ZONES
-        and re.fullmatch(r"\d{1,2}([.:]\d{2})?", digits)
+    if _ends_with(before, data.ordinal_before, data) or before.endswith(("ke-", "#", "№")):
+        return True
+    if re.match(r"[:.]\d{2}(?!\d)", after) or re.fullmatch(r"\d{1,2}:\d{2}", digits):
+        return True
+    if before.rstrip().endswith(("$", "€", "£", "¥", "₩")) or _ends_with(
+        before, data.money_before, data
     ):
         return True
-    if next_words and next_words[0].strip(".,") in TIME_UNITS:
-        return True
-    if any(w in AGE_WORDS for w in previous_words):
-        return True
-    if next_words and next_words[0].strip(".,") in MONTHS:
-        return True
-    if previous_words and previous_words[-1] in MONTHS:
-        return True
-    if re.fullmatch(r"\d{4}", digits) and 1800 <= value <= 2100:
-        return True
-    if before.rstrip().endswith(("+", "tel", "telp", "phone", "tel.", "hp")):
-        return True
-    return bool(re.search(r"\d[ -]\d{3,}[ -]\d", digits) and len(re.sub(r"\D", "", digits)) > 9)
+    next_words = _words(after, 2, data)
+    previous = _last_words(before, 3, data)
+    if spaced:
+        if re.match(r"-[^\W\d_]", after) and not _scale_after(folded, end, data)[1] > end:
+            return True  # "a 30-storey tower", "a 120-day mission": a modifier, not a count
+        if next_words and next_words[0].rstrip(".") in _TIME_ZONES and len(digits) <= 5:
+            return True
+        if _starts_with(after, data.time_units, data):
+            return True
+        if next_words and next_words[0].rstrip(".") in data.months and after[:1] != ",":
+            return True
+        if (
+            len(next_words) == 2
+            and next_words[0] in ("de", "of", "del")
+            and next_words[1].rstrip(".") in data.months
+        ):
+            return True
+        if (
+            previous
+            and previous[-1].rstrip(".") in data.months
+            and before.rstrip()[-1:] not in ",;"
+        ):
+            return True
+    else:
+        if _starts_with(after, data.time_units, data):
+            return True
+    return any(word in data.age_words for word in previous)
 
 
-def _qualifier(sentence: str, start: int) -> str:
-    before = sentence[max(0, start - 40) : start]
-    for qualifier, phrases in QUALIFIERS.items():
-        if _ends_with_phrase(before, phrases):
+def _phone_number(folded: str, candidate: _Candidate) -> int:
+    """The end of a phone number starting at the candidate ("+62 21 555 1234"), or 0."""
+    before = folded[max(0, candidate.start - 12) : candidate.start].rstrip()
+    if not before.endswith("+") and not before.rstrip(":").endswith(_PHONE_WORDS):
+        return 0
+    run = re.match(r"[\d\s\-()]{0,24}", folded[candidate.start : candidate.start + 24])
+    return candidate.start + (run.end() if run else 0)
+
+
+def _qualifier(folded: str, start: int, end: int, data: LanguageData) -> str:
+    before = folded[max(0, start - WINDOW) : start]
+    for qualifier, phrases in data.qualifiers.items():
+        if _ends_with(before, phrases, data):
             return qualifier
+    if _ends_with(before, data.passing, data):
+        return "more than"
+    after = folded[end : end + WINDOW].lstrip()
+    counter = _starts_with(after, data.counters, data)
+    for text in (after, after[len(counter) :].lstrip() if counter else None):
+        if text is None:
+            continue
+        for qualifier, phrases in data.qualifiers_after.items():
+            if phrases and _starts_with(text, phrases, None):
+                return qualifier
     return "exact"
 
 
-def clause_around(sentence: str, start: int, end: int) -> str:
-    """The clause holding `sentence[start:end]`, between commas, semicolons or colons."""
-    left = max(sentence.rfind(mark, 0, start) for mark in ",;:")
-    rights = [i for i in (sentence.find(mark, end) for mark in ",;:") if i != -1]
-    return sentence[left + 1 : min(rights) if rights else len(sentence)]
+def _range_end(
+    folded: str, position: int, data: LanguageData, paired: bool
+) -> tuple[float | None, float, int]:
+    """The upper end of a range at `position` (`11.000-12.000`, `11 to 12 ribu`), its scale."""
+    patterns = _patterns(data)
+    joiner = (patterns.paired_range if paired else patterns.range).match(
+        folded, position, position + 24
+    )
+    if not joiner:
+        return None, 1.0, position
+    number = patterns.upper.match(folded, joiner.end(), joiner.end() + WINDOW)
+    if not number:
+        return None, 1.0, position
+    upper = parse_number(number.group("digits"), data.code)
+    if upper is None:
+        return None, 1.0, position
+    upper, end = _myriads(folded, number.end(), upper, data)
+    scale, end = _scale_after(folded, end, data)
+    return upper, scale, end
 
 
-def is_planned(clause: str) -> bool:
-    folded = fold(clause)
-    return _PLAN_WORDS.search(folded) is not None
+def clause_start(folded: str, position: int) -> int:
+    """Where the clause holding `position` begins (after a comma, semicolon, colon…)."""
+    low = max(0, position - 4 * WINDOW)
+    for at in range(position - 1, low - 1, -1):
+        char = folded[at]
+        if char in _CLAUSE_MARKS and not (
+            char == "," and folded[at - 1 : at].isdigit() and folded[at + 1 : at + 2].isdigit()
+        ):
+            return at + 1
+    return low
 
 
-def read_quantities(sentence: str, language: str | None) -> list[Quantity]:
-    """Every quantity stated in one sentence, in order."""
+def read_quantities(sentence: str, language: str | None, loose: bool = False) -> list[Quantity]:
+    """Every quantity stated in one sentence, in order.
+
+    `loose` also returns bare number words and year-like numbers, flagged, for a reader
+    that can tell from the phrase whether they count something.
+    """
+    data = language_data(language)
+    folded = normalise(sentence)
+    text = sentence if len(folded) == len(sentence) else folded
     found: list[Quantity] = []
     consumed = -1
-    candidates: list[tuple[int, int, str, str | None, float | None]] = [
-        (m.start(), m.end(), m.group("digits"), m.group("suffix"), None)
-        for m in _NUMBER.finditer(sentence)
-    ]
-    candidates += _word_numbers(sentence)
-    candidates.sort(key=lambda c: (c[0], c[1]))
-    for start, end, digits, suffix, word_value in candidates:
-        if start < consumed:
+    for candidate in _candidates(folded, data, words=True):
+        if candidate.start < consumed:
             continue
-        if word_value is None:
-            value = parse_number(digits, language)
-            if value is None:
+        if len(found) >= MAX_NUMBERS_PER_SENTENCE:
+            log.info("more than %d numbers in one sentence; the rest skipped", len(found))
+            break
+        digits = folded[candidate.start : candidate.end]
+        start, end, value = candidate.start, candidate.end, candidate.value
+        if not candidate.word:
+            phone = _phone_number(folded, candidate)
+            if phone:
+                consumed = phone
                 continue
-            if _is_excluded(sentence, start, end, digits, value):
+            if candidate.suffix_scale == 1.0 and _is_trap(folded, candidate, digits, data):
+                consumed = end
                 continue
-            scale = SUFFIX_SCALE[suffix.lower()] if suffix else 1.0
-        else:
-            value, scale = word_value, 1.0
+            value, end = _myriads(folded, end, value, data)
+        scale = candidate.suffix_scale
         if scale == 1.0:
-            scale, end = _scale_after(sentence, end)
-        paired = _ends_with_phrase(sentence[max(0, start - 12) : start], RANGE_OPENERS)
-        upper, upper_scale, end = _range_end(sentence, end, language, paired is not None)
-        if upper is not None and scale == 1.0:
-            scale = upper_scale  # "11 to 12 thousand": the scale is written once, at the end
+            scale, end = _scale_after(folded, end, data)
+        bare_word = candidate.word and scale == 1.0 and digits not in data.self_scaled
+        if bare_word and not loose:
+            continue
+        if candidate.word and scale == 1.0 and re.match(r"\s*(de\s+)?\d", folded[end : end + 8]):
+            continue  # "mil 500": the digits are the number
+        paired = _ends_with(folded[max(0, start - 16) : start], data.range_openers, data)
+        upper, upper_scale, range_end = (None, 1.0, end)
+        if not candidate.word:
+            upper, upper_scale, range_end = _range_end(folded, end, data, paired is not None)
+        if upper is not None:
+            end = range_end
+            if scale == 1.0:
+                scale = upper_scale  # "11 to 12 thousand": the scale is written once, at the end
         value *= scale
+        year_like = (
+            not candidate.word
+            and scale == 1.0
+            and upper is None
+            and re.fullmatch(r"\d{4}", digits) is not None
+            and 1800 <= value <= 2100
+        )
+        if year_like and not loose:
+            consumed = end
+            continue
         if not math.isfinite(value) or value > MAX_QUANTITY:
-            log.info("ignored an absurd quantity %r", sentence[start:end][:40])
+            log.info("ignored an absurd quantity %r", folded[start:end][:40])
             consumed = end
             continue
         if upper is not None:
             upper *= upper_scale if upper_scale != 1.0 else scale
-        qualifier = _qualifier(sentence, start)
-        if is_planned(clause_around(sentence, start, end)):
+        qualifier = _qualifier(folded, start, end, data)
+        if _ends_with(folded[max(0, start - 16) : start], data.range_openers, data):
+            qualifier = _qualifier(folded, start - len(paired or ""), end, data)
+        if is_planned(folded, start, end, data):
             qualifier = "planned"
-        unit_words = _words_after(sentence, end, 1)
-        unit = unit_words[0].strip(".,").lower() if unit_words else None
+        elif qualifier == "exact" and _has_phrase(
+            folded[clause_start(folded, start) : start], data.estimating, data
+        ):
+            qualifier = "about"
+        next_word = _words(folded[end : end + WINDOW], 1, data)
+        unit = next_word[0].strip(".,") if next_word else None
         consumed = end
-        found.append(Quantity(value, upper, qualifier, start, end, sentence[start:end], unit))
+        found.append(
+            Quantity(
+                value,
+                upper,
+                qualifier,
+                start,
+                end,
+                text[start:end],
+                unit,
+                year_like=year_like,
+                word=bare_word,
+            )
+        )
     return found
 
 
-def _alternation(words: Iterable[str]) -> re.Pattern[str]:
-    ordered = sorted({fold(w) for w in words}, key=len, reverse=True)
-    return re.compile(r"(?<!\w)(" + "|".join(re.escape(w) for w in ordered) + r")(?!\w)")
-
-
-_FOLDED_SCALE = {fold(w): v for w, v in SCALE_WORDS.items()}
-_FOLDED_SELF_SCALED = {fold(w): v for w, v in SELF_SCALED.items()}
-_FOLDED_NUMBER_WORDS = {fold(w): v for w, v in NUMBER_WORDS.items()}
-_SELF_SCALED = _alternation(SELF_SCALED)
-_SCALE = re.compile(r"\s*" + _alternation(SCALE_WORDS).pattern)
-_NUMBER_WORDS = _alternation(w for w, v in NUMBER_WORDS.items() if v)
-_PLAN_WORDS = _alternation(PLAN_WORDS)
-
-
-def _word_numbers(sentence: str) -> list[tuple[int, int, str, str | None, float | None]]:
-    """Number words that carry a scale (`sepuluh ribu`, `ten thousand`) or are one (`seribu`)."""
-    folded = fold(sentence)
-    results: list[tuple[int, int, str, str | None, float | None]] = []
-    for match in _SELF_SCALED.finditer(folded):
-        scale, _ = _scale_after(folded, match.end())
-        if scale == 1.0 and not re.match(r"\s*(de\s+)?\d", folded[match.end() :]):
-            results.append(
-                (
-                    match.start(),
-                    match.end(),
-                    match.group(),
-                    None,
-                    _FOLDED_SELF_SCALED[match.group()],
-                )
-            )
-    for match in _NUMBER_WORDS.finditer(folded):
-        scale, _ = _scale_after(folded, match.end())
-        if scale > 1.0:
-            results.append(
-                (
-                    match.start(),
-                    match.end(),
-                    match.group(),
-                    None,
-                    _FOLDED_NUMBER_WORDS[match.group()],
-                )
-            )
-    return results
-
-
-def _range_end(
-    sentence: str, position: int, language: str | None, paired: bool
-) -> tuple[float | None, float, int]:
-    """The upper end of a range at `position` (`11.000-12.000`, `11 to 12 ribu`), its scale."""
-    words = RANGE_JOINERS + (PAIRED_JOINERS if paired else ())
-    joiners = "|".join(re.escape(j) for j in sorted(words, key=len, reverse=True))
-    match = re.match(
-        rf"\s*(?:{joiners})\s*(?P<digits>{_DIGITS})(?![\w.,]\d)", sentence[position:], re.IGNORECASE
+def is_planned(folded: str, start: int, end: int, data: LanguageData) -> bool:
+    """A projection or plan in the number's clause: before it, or after it in SOV languages."""
+    if _has_phrase(folded[clause_start(folded, start) : start], data.planned, data):
+        return True
+    if not data.planned_after:
+        return False
+    stop = min(
+        (i for i in (folded.find(m, end, end + 2 * WINDOW) for m in ",;。，") if i != -1),
+        default=end + 2 * WINDOW,
     )
-    if not match:
-        return None, 1.0, position
-    upper = parse_number(match.group("digits"), language)
-    if upper is None:
-        return None, 1.0, position
-    upper_scale, end = _scale_after(sentence, position + match.end())
-    return upper, upper_scale, end
+    return _has_phrase(folded[end:stop], data.planned_after, data) is not None

@@ -1,0 +1,161 @@
+"""Per-language reading data: scale words, counters, qualifiers, time and date words.
+
+The words live in `lang/<code>.yaml` beside this module, one file per language; month and
+day names and number separators come from CLDR through Babel. A language without a file
+is read with the English words and its own CLDR separators.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import lru_cache
+from importlib import resources
+from typing import Literal
+
+import yaml
+from babel import Locale, UnknownLocaleError
+from babel.numbers import get_decimal_symbol, get_group_symbol
+
+from worker.text import fold
+
+Script = Literal["spaced", "hangul", "cjk", "arabic"]
+QUALIFIER_NAMES = ("about", "nearly", "more than", "at least", "up to", "less than")
+_SPACES = "\u00a0\u202f\u2009 "
+
+
+def _words(raw: object) -> tuple[str, ...]:
+    items = raw if isinstance(raw, list) else []
+    return tuple(sorted({fold(str(w)) for w in items if str(w).strip()}, key=len, reverse=True))
+
+
+def _values(raw: object) -> dict[str, float]:
+    items = raw if isinstance(raw, dict) else {}
+    return {fold(str(k)): float(v) for k, v in items.items()}
+
+
+def _qualifiers(raw: object) -> dict[str, tuple[str, ...]]:
+    items = raw if isinstance(raw, dict) else {}
+    unknown = set(items) - set(QUALIFIER_NAMES)
+    if unknown:
+        raise ValueError(f"unknown qualifiers {sorted(unknown)}")
+    return {name: _words(items.get(name)) for name in QUALIFIER_NAMES}
+
+
+# Compared by identity: one instance per language (cached), so it can key other caches.
+@dataclass(frozen=True, eq=False)
+class LanguageData:
+    """What the number and figure readers need to know of one language (folded words)."""
+
+    code: str
+    script: Script
+    decimal: str
+    groups: frozenset[str]
+    scale: dict[str, float]
+    suffix_scale: dict[str, float]
+    myriads: dict[str, float]
+    number_words: dict[str, float]
+    self_scaled: dict[str, float]
+    counters: tuple[str, ...]
+    qualifiers: dict[str, tuple[str, ...]]
+    qualifiers_after: dict[str, tuple[str, ...]]
+    passing: tuple[str, ...]
+    estimating: tuple[str, ...]
+    planned: tuple[str, ...]
+    planned_after: tuple[str, ...]
+    reach: tuple[str, ...]
+    time_units: tuple[str, ...]
+    age_words: tuple[str, ...]
+    date_words: tuple[str, ...]
+    months: tuple[str, ...]
+    days: tuple[str, ...]
+    ordinal_before: tuple[str, ...]
+    ordinal_after: tuple[str, ...]
+    money_before: tuple[str, ...]
+    percent: tuple[str, ...]
+    range_joiners: tuple[str, ...]
+    range_openers: tuple[str, ...]
+    paired_joiners: tuple[str, ...]
+    year_before: tuple[str, ...]
+    abbreviations: frozenset[str]
+    conjunctions: tuple[str, ...]
+    particles: tuple[str, ...]
+    prefixes: tuple[str, ...]
+    max_suffix: int
+    stemmer: str | None = field(default=None)
+
+
+# Snowball's algorithm names for the languages it covers (simplemma covers the rest).
+_SNOWBALL = {
+    "ar": "arabic", "cs": "czech", "de": "german", "en": "english", "es": "spanish",
+    "fr": "french", "id": "indonesian", "it": "italian", "nl": "dutch", "pt": "portuguese",
+    "ru": "russian", "tr": "turkish", "sv": "swedish", "pl": "polish", "fi": "finnish",
+}  # fmt: skip
+
+
+def _locale(code: str) -> Locale:
+    try:
+        return Locale.parse(code.replace("-", "_"))
+    except (UnknownLocaleError, ValueError):
+        return Locale.parse("en")
+
+
+def _cldr_names(locale: Locale) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Month and day names of a locale, wide and abbreviated, in both contexts."""
+    months: set[str] = set()
+    days: set[str] = set()
+    for context in ("format", "stand-alone"):
+        for width in ("wide", "abbreviated"):
+            months.update(locale.months[context][width].values())
+            days.update(locale.days[context][width].values())
+    return _words(sorted(months)), _words(sorted(days))
+
+
+@lru_cache(maxsize=64)
+def language_data(language: str | None) -> LanguageData:
+    """The reading data of `language` (ISO 639-1), English words when it has no file."""
+    code = (language or "en").split("-")[0].split("_")[0].lower()
+    folder = resources.files("worker") / "lang"
+    source = folder / f"{code}.yaml"
+    raw = yaml.safe_load((source if source.is_file() else folder / "en.yaml").read_text("utf-8"))
+    locale = _locale(code)
+    decimal = get_decimal_symbol(locale, numbering_system="latn")
+    group = get_group_symbol(locale, numbering_system="latn")
+    months, days = _cldr_names(locale)
+    return LanguageData(
+        code=code,
+        script=raw.get("script", "spaced"),
+        decimal=decimal,
+        groups=frozenset(_SPACES) if group in _SPACES else frozenset({group}),
+        scale=_values(raw.get("scale")),
+        suffix_scale={str(k): float(v) for k, v in (raw.get("suffix_scale") or {}).items()},
+        myriads=_values(raw.get("myriads")),
+        number_words={k: v for k, v in _values(raw.get("number_words")).items() if v},
+        self_scaled=_values(raw.get("self_scaled")),
+        counters=_words(raw.get("counters")),
+        qualifiers=_qualifiers(raw.get("qualifiers")),
+        qualifiers_after=_qualifiers(raw.get("qualifiers_after")),
+        passing=_words(raw.get("passing")),
+        estimating=_words(raw.get("estimating")),
+        planned=_words(raw.get("planned")),
+        planned_after=_words(raw.get("planned_after")),
+        reach=_words(raw.get("reach")),
+        time_units=_words(raw.get("time_units")),
+        age_words=_words(raw.get("age_words")),
+        date_words=_words(raw.get("date_words")),
+        months=months,
+        days=days,
+        ordinal_before=_words(raw.get("ordinal_before")),
+        ordinal_after=_words(raw.get("ordinal_after")),
+        money_before=_words(raw.get("money_before")),
+        percent=_words(raw.get("percent")),
+        range_joiners=_words(raw.get("range_joiners")),
+        range_openers=_words(raw.get("range_openers")),
+        paired_joiners=_words(raw.get("paired_joiners")),
+        year_before=_words(raw.get("year_before")),
+        abbreviations=frozenset(_words(raw.get("abbreviations"))),
+        conjunctions=_words(raw.get("conjunctions")),
+        particles=_words(raw.get("particles")),
+        prefixes=_words(raw.get("prefixes")),
+        max_suffix=int(raw.get("max_suffix", 3)),
+        stemmer=_SNOWBALL.get(code),
+    )
