@@ -113,3 +113,13 @@ def test_feed_html_paragraphs_skip_captions_and_scripts() -> None:
     html = ("<div><p>One.</p><figure><img src=x><figcaption>Caption</figcaption></figure>"
             "<script>alert(1)</script><p>Two.</p></div>")
     assert paragraphs_from_html(html) == ["One.", "Two."]
+
+
+@pytest.mark.parametrize("charset", ["undefined", "punycode", "utf-7", "idna", "cp500",
+                                     "base64", "no-such-charset"])
+def test_a_page_declaring_an_unreadable_charset_is_read_as_utf8(charset: str) -> None:
+    body = "<p>Café +ADw-script+AD4- 12.000 tentara</p>".encode()
+    for content_type, page in ((f"text/html; charset={charset}", body),
+                               ("text/html", f'<meta charset="{charset}">'.encode() + body)):
+        assert decode_html(page, content_type).endswith(
+            "<p>Café +ADw-script+AD4- 12.000 tentara</p>")

@@ -110,3 +110,33 @@ def test_a_feed_in_utf16_is_read() -> None:
     document = (FEEDS / "rss2.xml").read_text().replace('encoding="utf-8"', 'encoding="UTF-16"')
     feed = parse_feed(document.encode("utf-16"), "https://feeds.example/utf16")
     assert feed.entries[0].title == "Pasukan Korea Utara di Kursk"
+
+
+@pytest.mark.parametrize(("name", "reason"), [
+    ("feed-utf7-entities.xml", "encoding 'utf-7' is refused"),
+    ("feed-utf7-bom.xml", "UTF-7 is refused"),
+    ("feed-iso2022-hidden-entity.xml", "entity declarations are refused"),
+])
+def test_encodings_that_hide_entity_declarations_are_refused(name: str, reason: str) -> None:
+    with pytest.raises(ParseError, match=reason):
+        parse_feed((DATA / "hostile" / name).read_bytes(), name)
+
+
+@pytest.mark.parametrize("encoding", ["undefined", "punycode", "idna", "cp037", "rot13",
+                                      "unicode_escape", "hz", "no-such-encoding"])
+def test_a_declared_encoding_that_is_not_ascii_compatible_is_refused(encoding: str) -> None:
+    body = f'<?xml version="1.0" encoding="{encoding}"?><rss version="2.0"><channel>' \
+           '<title>x</title></channel></rss>'
+    with pytest.raises(ParseError, match="is refused"):
+        parse_feed(body.encode("ascii"), "x")
+
+
+@pytest.mark.parametrize("encoding", ["windows-1251", "iso-8859-1", "shift_jis", "gb18030"])
+def test_ascii_compatible_encodings_are_read(encoding: str) -> None:
+    body = f'<?xml version="1.0" encoding="{encoding}"?><rss version="2.0"><channel>' \
+           '<title>Новости</title><item><title>Пхеньян</title><link>https://x.example/1</link>' \
+           '</item></channel></rss>'
+    if encoding in ("iso-8859-1",):
+        body = body.replace("Новости", "Nouvelles").replace("Пхеньян", "Pyongyang")
+    feed = parse_feed(body.encode(encoding), "x")
+    assert feed.entries[0].title in ("Пхеньян", "Pyongyang")

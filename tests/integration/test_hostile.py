@@ -31,6 +31,9 @@ REFUSED_FEEDS = {
     "feed-quadratic-blowup.xml": "entity declarations are refused",
     "feed-xxe.xml": "entity declarations are refused",
     "feed-doctype-past-64k.xml": "entity declarations are refused",
+    "feed-utf7-entities.xml": "encoding 'utf-7' is refused",
+    "feed-utf7-bom.xml": "UTF-7 is refused",
+    "feed-iso2022-hidden-entity.xml": "entity declarations are refused",
 }
 
 
@@ -54,6 +57,19 @@ def serve_hostile(site: LoopbackServer) -> None:
         raise ConnectionError("done")
 
     site.routes["/served/endless-slow"] = endless
+    def drip_headers(request: BaseHTTPRequestHandler):
+        request.wfile.write(b"HTTP/1.1 200 OK\r\n")
+        for i in range(600):  # never idle for long, never done
+            request.wfile.write(f"X-Drip-{i}: x\r\n".encode())
+            request.wfile.flush()
+            time.sleep(0.05)
+        raise ConnectionError("done")
+
+    site.routes["/served/drip-headers"] = drip_headers
+    site.serve("/served/redirect-idna", b"", status=302,
+               headers={"Location": "http://xn--a-.example/"})
+    site.serve("/served/redirect-data", b"", status=302,
+               headers={"Location": "data:text/html,<p>x</p>"})
     site.serve("/served/redirect-loop", b"", status=302, headers={"Location": "/served/redirect-loop"})
     site.serve("/served/redirect-metadata", b"", status=302,
                headers={"Location": "http://169.254.169.254/latest/meta-data/"})
@@ -121,14 +137,17 @@ def test_hostile_pages_are_refused_or_cut_safely(world, caplog: pytest.LogCaptur
     rt, site, folder = world
     caplog.set_level(logging.INFO)
     poll, results = poll_and_process(rt, f"{site.base}/feed-pages.xml")
-    assert poll.status == "changed" and len(results) == 9
+    assert poll.status == "changed" and len(results) == 15
     messages = "\n".join(r.getMessage() for r in caplog.records)
     for path, reason in [("/served/gzip-bomb", "exceeds"),
                          ("/served/stacked-encoding", "stacked Content-Encoding"),
                          ("/served/endless-slow", "longer than"),
                          ("/served/redirect-loop", "more than 3 redirects"),
                          ("/served/redirect-metadata", "169.254.169.254"),
-                         ("/served/redirect-loopback", "")]:
+                         ("/served/redirect-loopback", ""),
+                         ("/served/drip-headers", "longer than 3 s in all"),
+                         ("/served/redirect-idna", "A-label"),
+                         ("/served/redirect-data", "InvalidURL")]:
         assert any(path in line and reason in line for line in messages.splitlines()), path
     texts = {p.name: p.read_text() for p in (folder / "corpus").glob("*.txt")}
     joined = "\n".join(texts.values())
@@ -138,6 +157,10 @@ def test_hostile_pages_are_refused_or_cut_safely(world, caplog: pytest.LogCaptur
     assert "Injected paragraph" not in joined and "onclick" not in joined
     assert "intelijen <script>alert(4)</script> terbaru." in joined
     assert "\ufffd" in joined or "tidak disebutkan" in joined  # invalid UTF-8 replaced
+    # Charsets a page may declare but newswatch will not decode with: read as UTF-8.
+    assert "memindahkan satu brigade artileri" in joined  # charset=undefined
+    assert "pengiriman amunisi melalui pelabuhan Rajin" in joined  # charset=punycode
+    assert "+ADw-script+AD4-alert(7)" in joined and "<script>alert(7)" not in joined  # utf-7
     figure = rt.store.figure("nk-troops-russia", "nk_troops_in_russia")
     assert figure is not None and figure["value"] == 13000  # not 10^21, not a 5,000-digit number
 

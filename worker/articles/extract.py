@@ -16,6 +16,8 @@ import trafilatura
 import trafilatura.settings
 from charset_normalizer import from_bytes
 
+from worker.encodings import readable_encoding
+
 log = logging.getLogger(__name__)
 
 _TRACKING_PARAMS = re.compile(
@@ -41,7 +43,11 @@ class Article:
 
 
 def decode_html(body: bytes, content_type: str = "") -> str:
-    """Bytes → text, trusting the HTTP header, then a meta charset, then detection."""
+    """Bytes → text, trusting the HTTP header, then a meta charset, then detection.
+
+    A declared charset that is not an ASCII-compatible text encoding (`undefined`,
+    `punycode`, UTF-7…) is ignored as if absent: the page's author chose it.
+    """
     declared = None
     if header := re.search(r"charset=([\w.:-]+)", content_type, re.IGNORECASE):
         declared = header.group(1)
@@ -50,16 +56,21 @@ def decode_html(body: bytes, content_type: str = "") -> str:
     if body.startswith(b"\xef\xbb\xbf"):
         return body[3:].decode("utf-8", errors="replace")
     if declared:
-        try:
-            text = body.decode(declared)
-            return text
-        except (LookupError, UnicodeDecodeError):
-            log.info("declared charset %s does not decode the page; detecting", declared)
+        codec = readable_encoding(declared)
+        if codec is None:
+            log.info("declared charset %r is not one newswatch reads; detecting", declared)
+        else:
+            try:
+                return body.decode(codec)
+            except UnicodeError:
+                log.info("declared charset %s does not decode the page; detecting", declared)
     try:
         return body.decode("utf-8")
     except UnicodeDecodeError:
         best = from_bytes(body).best()
-        return str(best) if best is not None else body.decode("utf-8", errors="replace")
+        if best is not None and readable_encoding(best.encoding) is not None:
+            return str(best)
+        return body.decode("utf-8", errors="replace")
 
 
 def canonical_url(url: str) -> str:

@@ -24,6 +24,7 @@ import feedparser
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import XMLParser as DefusedXMLParser
 
+from worker.encodings import WIDE, readable_encoding
 from worker.errors import ParseError
 
 log = logging.getLogger(__name__)
@@ -102,16 +103,37 @@ _WIDE_ENCODINGS = (
 )  # fmt: skip
 
 
-def _as_utf8(body: bytes) -> bytes:
-    """The document in an ASCII-compatible form, so a byte scan can read its markup."""
+_UTF7_BOM = re.compile(rb"^\+/v[89+/]")
+_XML_ENCODING = re.compile(rb"""^\s*<\?xml\s[^>]*?encoding\s*=\s*["']([^"']{1,40})["']""")
+_PLAIN = frozenset({"utf-8", "ascii", "utf-8-sig"})
+
+
+def _as_utf8(body: bytes, url: str) -> bytes:
+    """The document as UTF-8, so a byte scan reads its markup as the parsers will.
+
+    An encoding that does not write ASCII as ASCII (UTF-7: `+ADw-!ENTITY`) is refused;
+    one that does but may still hide markup from a byte scan (ISO-2022's escapes between
+    two letters of `<!ENTITY`) is decoded first.
+    """
     for prefix, encoding in _WIDE_ENCODINGS:
         if body.startswith(prefix):
             return body.decode(encoding, errors="replace").encode("utf-8")
+    if _UTF7_BOM.match(body):
+        raise ParseError(f"{url}: UTF-7 is refused (it hides markup from the entity check)")
+    if declaration := _XML_ENCODING.match(body):
+        declared = declaration.group(1).decode("ascii", errors="replace")
+        codec = readable_encoding(declared)
+        if codec is None:
+            raise ParseError(
+                f"{url}: encoding {declared!r} is refused (not an ASCII-compatible encoding)"
+            )
+        if codec not in _PLAIN and codec not in WIDE:
+            return body.decode(codec, errors="replace").encode("utf-8")
     return body
 
 
 def _refuse_entity_declarations(body: bytes, url: str) -> None:
-    probe = _as_utf8(body)
+    probe = _as_utf8(body, url)
     if _ENTITY_DECLARATION.search(probe):
         raise ParseError(f"{url}: entity declarations are refused (XML bomb protection)")
     if probe.lstrip()[:1] in (b"<", b"{", b"[") and not _DOCTYPE.search(probe):

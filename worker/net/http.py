@@ -35,6 +35,7 @@ from worker.errors import (
     DeadlineError,
     FetchError,
     HTTPStatusError,
+    NewswatchError,
     TooLargeError,
 )
 from worker.net.addresses import is_metadata_address, is_public_address
@@ -261,9 +262,12 @@ def exchange(url: str, seconds: float) -> Iterator[Exchange]:
         if is_blocked(error):
             raise BlockedAddressError(current.url, str(error)) from error
         raise FetchError(current.url, f"{type(error).__name__}: {error}") from error
-    except (OSError, ValueError, httpcore.ProtocolError) as error:
+    except NewswatchError:
+        raise
+    except Exception as error:
         # Anything else a hostile server or URL can provoke (an IDNA label that does not
-        # encode, a header that is not Latin-1…) is a failed download, not a crash.
+        # decode, a redirect httpx cannot parse, a header that is not Latin-1…) is a
+        # failed download the caller records, never a crash.
         raise FetchError(current.url, f"{type(error).__name__}: {error}") from error
     finally:
         _deadline.reset(token)
