@@ -213,6 +213,7 @@ def alerts(
 ) -> None:
     """The alert log: each event with its delivery state per channel."""
     from worker import launcher, pipeline
+    from worker.alerts import Delivery
     from worker.alerts.events import summary_line
 
     settings = _config(config)
@@ -224,18 +225,15 @@ def alerts(
                 _fail(f"no event {resend}")
                 return
             for channel in pipeline.route_event(rt, event):
-                rt.store.update_delivery(resend, channel, state="pending", attempts=0)
+                rt.store.save_delivery(resend, channel, Delivery(updated=time.time()))
             for channel, sent in pipeline.deliver_now(rt, event).items():
                 typer.echo(f"{resend} → {channel}: {sent.state} {sent.detail}".rstrip())
             return
         for event in rt.store.recent_events(limit):
             typer.echo(f"{event['detected_at']}  {event['id']}  {summary_line(event)}")
             for channel, state in sorted(rt.store.deliveries(event["id"]).items()):
-                error = f" — {state['last_error']}" if state.get("last_error") else ""
-                typer.echo(
-                    f"    {channel}: {state.get('state')} "
-                    f"(attempts {state.get('attempts', 0)}){error}"
-                )
+                error = f" — {state.last_error}" if state.last_error else ""
+                typer.echo(f"    {channel}: {state.state} (attempts {state.attempts}){error}")
 
 
 @cli.command()

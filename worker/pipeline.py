@@ -23,8 +23,8 @@ from urllib.parse import urlsplit
 import httpx
 
 from worker import dedupe
+from worker.alerts import Delivery, next_retry_delay
 from worker.alerts import events as alert_events
-from worker.alerts import next_retry_delay
 from worker.alerts.email import send_email
 from worker.alerts.send import send
 from worker.articles import Document, decode_html, extract_article, make_document
@@ -692,7 +692,9 @@ def _seed_language(text: str) -> str | None:
 
 @dataclass(frozen=True)
 class DeliveryOutcome:
-    state: str  # delivered | retrying | failed | digest | skipped
+    """What one delivery attempt came to."""
+
+    state: Literal["delivered", "retrying", "failed", "digest", "skipped"]
     detail: str = ""
     retry_in: float | None = None
 
@@ -701,15 +703,8 @@ def route_event(rt: Runtime, event: dict[str, Any]) -> list[str]:
     """Record a pending delivery per channel the event is routed to; return those channels."""
     channels = alert_events.channels_for(event, rt.config.alerts)
     for channel in channels:
-        if not rt.store.delivery(event["id"], channel):
-            rt.store.update_delivery(
-                event["id"],
-                channel,
-                state="pending",
-                attempts=0,
-                last_error=None,
-                updated=time.time(),
-            )
+        if rt.store.delivery(event["id"], channel) is None:
+            rt.store.save_delivery(event["id"], channel, Delivery(updated=time.time()))
     return channels
 
 
@@ -732,40 +727,46 @@ def deliver(
         store.unschedule("deliveries", member)
         log.error("delivery of %s to %s skipped: unknown event or channel", event_id, channel_name)
         return DeliveryOutcome("skipped", "unknown event or channel")
-    state = store.delivery(event_id, channel_name)
-    if state.get("state") == "delivered":
+    state = store.delivery(event_id, channel_name) or Delivery()
+    if state.state == "delivered":
         store.unschedule("deliveries", member)
         return DeliveryOutcome("delivered", "already delivered")
     disabled = store.channel_disabled(channel_name)
     if disabled:
-        store.update_delivery(
-            event_id, channel_name, state="failed", last_error=disabled, updated=now
+        store.save_delivery(
+            event_id, channel_name, replace(state, state="failed", last_error=disabled, updated=now)
         )
         store.unschedule("deliveries", member)
         return DeliveryOutcome("failed", disabled)
     if isinstance(channel, EmailChannel) and channel.digest:
         # The digest is sent by flush_digests; the event joins it once, even when this
         # task runs again (a redelivery, or the tick re-enqueuing a lease that ran out).
-        if state.get("detail") != "in digest":
+        if state.detail != "in digest":
             store.add_to_digest(channel_name, event_id, now)
-            store.update_delivery(
-                event_id, channel_name, state="pending", detail="in digest", updated=now
+            store.save_delivery(
+                event_id,
+                channel_name,
+                replace(state, state="pending", detail="in digest", updated=now),
             )
         store.unschedule("deliveries", member)
         return DeliveryOutcome("digest")
-    attempts = int(state.get("attempts", 0)) + 1
+    attempts = state.attempts + 1
     try:
         send(channel_name, channel, event, client=rt.client, service=rt.config.service)
     except DeliveryError as error:
-        return _delivery_failed(rt, event_id, channel_name, attempts, error, now)
-    store.update_delivery(
+        return _delivery_failed(rt, event_id, channel_name, state, error, now)
+    store.save_delivery(
         event_id,
         channel_name,
-        state="delivered",
-        attempts=attempts,
-        last_error=None,
-        delivered_at=now,
-        updated=now,
+        replace(
+            state,
+            state="delivered",
+            attempts=attempts,
+            last_error=None,
+            next_attempt=None,
+            delivered_at=now,
+            updated=now,
+        ),
     )
     store.unschedule("deliveries", f"{event_id}|{channel_name}")
     log.info("event %s delivered to %s (attempt %d)", event_id, channel_name, attempts)
@@ -773,21 +774,31 @@ def deliver(
 
 
 def _delivery_failed(
-    rt: Runtime, event_id: str, channel_name: str, attempts: int, error: DeliveryError, now: float
+    rt: Runtime,
+    event_id: str,
+    channel_name: str,
+    before: Delivery,
+    error: DeliveryError,
+    now: float,
 ) -> DeliveryOutcome:
     store = rt.store
+    attempts = before.attempts + 1
     if error.disable:
         store.set_channel_disabled(channel_name, error.reason)
         log.error("channel %s disabled: %s", channel_name, error.reason)
     delay = next_retry_delay(attempts, error.retry_after) if error.retryable else None
     if delay is None:
-        store.update_delivery(
+        store.save_delivery(
             event_id,
             channel_name,
-            state="failed",
-            attempts=attempts,
-            last_error=error.reason,
-            updated=now,
+            replace(
+                before,
+                state="failed",
+                attempts=attempts,
+                last_error=error.reason,
+                next_attempt=None,
+                updated=now,
+            ),
         )
         store.unschedule("deliveries", f"{event_id}|{channel_name}")
         log.error(
@@ -798,14 +809,17 @@ def _delivery_failed(
             error.reason,
         )
         return DeliveryOutcome("failed", error.reason)
-    store.update_delivery(
+    store.save_delivery(
         event_id,
         channel_name,
-        state="retrying",
-        attempts=attempts,
-        last_error=error.reason,
-        next_attempt=now + delay,
-        updated=now,
+        replace(
+            before,
+            state="retrying",
+            attempts=attempts,
+            last_error=error.reason,
+            next_attempt=now + delay,
+            updated=now,
+        ),
     )
     store.schedule("deliveries", f"{event_id}|{channel_name}", now + delay)
     log.warning(
@@ -839,8 +853,11 @@ def flush_digests(rt: Runtime, now: float | None = None, force: bool = False) ->
             log.warning("digest for %s not sent (%s); kept for the next tick", name, error)
             continue
         for event in events:
-            rt.store.update_delivery(
-                event["id"], name, state="delivered", delivered_at=now, updated=now, detail="digest"
+            before = rt.store.delivery(event["id"], name) or Delivery()
+            rt.store.save_delivery(
+                event["id"],
+                name,
+                replace(before, state="delivered", delivered_at=now, updated=now, detail="digest"),
             )
         rt.store.clear_digest(name, len(pending))
         sent += 1

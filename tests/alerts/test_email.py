@@ -65,7 +65,7 @@ def test_a_digest_gathers_events_into_one_message(tmp_path: Path, redis_url: str
     text = message.get_body(("plain",)).get_content()
     assert all(text.count(f"Story {n}") == text.count("Story 0") for n in range(3))
     assert text.count("evt_digest0") == 1
-    assert rt.store.delivery("evt_digest2", "mail")["state"] == "delivered"
+    assert rt.store.delivery("evt_digest2", "mail").state == "delivered"
 
 
 def test_smtp_down_is_retried(tmp_path: Path, redis_url: str) -> None:

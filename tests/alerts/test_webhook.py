@@ -37,7 +37,7 @@ def test_a_signed_event_is_accepted_by_the_standard_webhooks_verifier(
     assert pipeline.deliver(rt, event["id"], "hook").state == "delivered"
     assert receiver.events == [event] and receiver.rejected == []
     state = rt.store.delivery(event["id"], "hook")
-    assert state["state"] == "delivered" and state["attempts"] == 1
+    assert state is not None and state.state == "delivered" and state.attempts == 1
     headers = receiver.requests[0][2]
     assert headers["webhook-id"] == event["id"]
 
@@ -74,7 +74,7 @@ def test_a_receiver_that_fails_then_recovers_gets_the_same_id(
     assert pipeline.deliver(rt, event["id"], "hook").state == "delivered"
     ids = {r[2]["webhook-id"] for r in receiver.requests}
     assert ids == {event["id"]} and len(receiver.requests) == 2
-    assert rt.store.delivery(event["id"], "hook")["attempts"] == 2
+    assert rt.store.delivery(event["id"], "hook").attempts == 2
 
 
 def test_429_honours_retry_after(tmp_path: Path, redis_url: str, site: LoopbackServer) -> None:

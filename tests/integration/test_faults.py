@@ -97,10 +97,10 @@ def test_a_worker_killed_mid_delivery_delivers_after_restart(cluster, redis_url:
     store = Store(connect(redis_url))
     report("worker SIGKILLed mid-delivery", events=1, delivered=len(accepted),
            distinct_webhook_ids=len({i for i, _ in accepted}),
-           state=store.delivery(event["id"], "hook")["state"])
+           state=store.delivery(event["id"], "hook").state)
     assert [webhook_id for webhook_id, _ in accepted] == [event["id"]]
     assert accepted[0][1] == event
-    assert store.delivery(event["id"], "hook")["state"] == "delivered"
+    assert store.delivery(event["id"], "hook").state == "delivered"
 
 
 ARTICLE = """<html lang="en"><head><title>x</title></head><body><article>

@@ -3,6 +3,29 @@
 from __future__ import annotations
 
 import random
+from dataclasses import dataclass, fields
+from typing import Any, Literal
+
+DeliveryStatus = Literal["pending", "retrying", "delivered", "failed"]
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One event's delivery to one channel, as the alert log keeps it."""
+
+    state: DeliveryStatus = "pending"
+    attempts: int = 0
+    last_error: str | None = None
+    detail: str = ""  # "in digest", "digest", "already delivered"…
+    next_attempt: float | None = None
+    delivered_at: float | None = None
+    updated: float | None = None
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Delivery:
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known})
+
 
 # Svix's schedule: at once, then 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h (about 27.5 h,
 # past the SPEC's 24 hours).

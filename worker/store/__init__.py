@@ -18,6 +18,7 @@ from typing import Any, cast
 import numpy as np
 import redis
 
+from worker.alerts import Delivery
 from worker.feeds import FeedState
 
 P = "nw:"
@@ -383,22 +384,17 @@ class Store:
         ids = cast(list[str], self.r.zrevrange(f"{P}events", 0, limit - 1))
         return [e for e in (self.event(i) for i in ids) if e is not None]
 
-    def delivery(self, event_id: str, channel: str) -> dict[str, Any]:
-        raw = cast(dict[str, str], self.r.hgetall(f"{P}delivery:{event_id}:{channel}"))
-        return {k: json.loads(v) for k, v in raw.items()}
+    def delivery(self, event_id: str, channel: str) -> Delivery | None:
+        raw = cast(str | None, self.r.hget(f"{P}deliveries:{event_id}", channel))
+        return None if raw is None else Delivery.from_json(json.loads(raw))
 
-    def update_delivery(self, event_id: str, channel: str, **fields: Any) -> None:
-        self.r.hset(
-            f"{P}delivery:{event_id}:{channel}",
-            mapping={k: json.dumps(v) for k, v in fields.items()},
-        )
+    def save_delivery(self, event_id: str, channel: str, delivery: Delivery) -> None:
+        self.r.hset(f"{P}deliveries:{event_id}", channel, json.dumps(asdict(delivery)))
 
-    def deliveries(self, event_id: str) -> dict[str, dict[str, Any]]:
-        found = {}
-        for key in self.r.scan_iter(f"{P}delivery:{event_id}:*"):
-            channel = key.rsplit(":", 1)[1]
-            found[channel] = self.delivery(event_id, channel)
-        return found
+    def deliveries(self, event_id: str) -> dict[str, Delivery]:
+        """Every channel's delivery of an event (one hash per event: no key scan)."""
+        raw = cast(dict[str, str], self.r.hgetall(f"{P}deliveries:{event_id}"))
+        return {channel: Delivery.from_json(json.loads(v)) for channel, v in raw.items()}
 
     def set_channel_disabled(self, channel: str, reason: str) -> None:
         self.r.hset(f"{P}channels:disabled", channel, reason)
