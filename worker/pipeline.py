@@ -30,7 +30,9 @@ from worker.alerts.send import send
 from worker.articles import Document, decode_html, extract_article, make_document
 from worker.articles.corpus import (
     Corpus,
+    HeldDocument,
     ManifestRecord,
+    StoredDocument,
     file_name,
     list_documents,
     text_sha256,
@@ -358,18 +360,18 @@ def ingest_document(
         fetched = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         existing = store.document(topic.id, document.id)
         if existing is not None:
-            if existing["sha256"] == sha:
-                return IngestOutcome("unchanged", existing["file"])
+            if existing.sha256 == sha:
+                return IngestOutcome("unchanged", existing.file)
             status: IngestStatus = "revision"
-            name = existing["file"]
-            revision = int(existing.get("revision", 0)) + 1
+            name = existing.file
+            revision = existing.revision + 1
             corpus.write_document(name, document.text)
             record = _manifest(document, name, feed_key, fetched, sha, revision=revision)
         else:
             original = _find_original(rt, topic, sha, fingerprint)
             if original is not None:
                 original_id, score = original
-                held = store.document(topic.id, original_id) or {}
+                held = store.document(topic.id, original_id)
                 record = _manifest(
                     document,
                     None,
@@ -387,7 +389,7 @@ def ingest_document(
                     topic,
                     signals,
                     document,
-                    held.get("file"),
+                    held.file if held else None,
                     emit=True,
                     copy_of=original_id,
                 )
@@ -402,15 +404,15 @@ def ingest_document(
         store.save_document(
             topic.id,
             document.id,
-            {
-                "file": name,
-                "sha256": sha,
-                "revision": revision,
-                "url": document.url,
-                "title": document.title,
-                "source": document.source,
-                "folder": "corpus",
-            },
+            HeldDocument(
+                file=name,
+                sha256=sha,
+                url=document.url,
+                title=document.title,
+                source=document.source,
+                revision=revision,
+                published=record.published,
+            ),
         )
         store.index_signature(topic.id, document.id, fingerprint.signature, fingerprint.bands)
         events = apply_signals(rt, topic, signals, document, name, emit=True)
@@ -633,7 +635,9 @@ def bootstrap_topic(rt: Runtime, topic: TopicSettings) -> None:
     store = rt.store
     if store.is_bootstrapped(topic.id):
         return
-    held: list[tuple[str, Any]] = [("seeds", d) for d in list_documents(rt.config.seeds_dir(topic))]
+    held: list[tuple[Literal["seeds", "corpus"], StoredDocument]] = [
+        ("seeds", d) for d in list_documents(rt.config.seeds_dir(topic))
+    ]
     corpus = Corpus(rt.config.corpus_dir(topic))
     latest = {record.id: record for record in corpus.records() if record.file}
     held += [("corpus", d) for d in corpus.documents()]
@@ -658,15 +662,16 @@ def bootstrap_topic(rt: Runtime, topic: TopicSettings) -> None:
         store.save_document(
             topic.id,
             stored.id,
-            {
-                "file": stored.path.name,
-                "sha256": sha,
-                "revision": revision,
-                "url": document.url,
-                "title": document.title,
-                "source": document.source,
-                "folder": folder,
-            },
+            HeldDocument(
+                file=stored.path.name,
+                sha256=sha,
+                url=document.url,
+                title=document.title,
+                source=document.source,
+                folder=folder,
+                revision=revision,
+                published=record.published if record else None,
+            ),
         )
         store.index_signature(topic.id, stored.id, fingerprint.signature, fingerprint.bands)
         apply_signals(

@@ -94,7 +94,7 @@ def test_reindex_rebuilds_the_indexes_from_the_corpus(tmp_path: Path, redis_url:
     figure = rt.store.figure("nk-troops-russia", "nk_troops_in_russia")
     assert figure is not None and figure["value"] == 12000
     seed = rt.store.document("nk-troops-russia", SEED.stem.split("_")[1])
-    assert seed is not None and seed["folder"] == "seeds"
+    assert seed is not None and seed.folder == "seeds"
     copies = [json.loads(line) for line in
               (tmp_path / "corpus" / "manifest.jsonl").read_text().splitlines()]
     assert [c.get("duplicate_of") for c in copies] == [None, first_id(first)]

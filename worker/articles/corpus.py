@@ -14,9 +14,9 @@ import os
 import re
 import tempfile
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 DOCUMENT_NAME = re.compile(r"^(\d{3,})_([0-9a-f]{16})\.txt$")
 MANIFEST = "manifest.jsonl"
@@ -33,6 +33,29 @@ def text_sha256(text: str) -> str:
 
 def file_name(sequence: int, doc_id: str) -> str:
     return f"{sequence:03d}_{doc_id}.txt"
+
+
+@dataclass(frozen=True)
+class HeldDocument:
+    """What a topic's index keeps about a document it holds, in its seeds or its corpus."""
+
+    file: str
+    sha256: str
+    url: str
+    title: str
+    source: str
+    folder: Literal["seeds", "corpus"] = "corpus"
+    revision: int = 0
+    published: str | None = None
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), ensure_ascii=False)
+
+    @classmethod
+    def from_json(cls, raw: str) -> HeldDocument:
+        data = json.loads(raw)
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known})
 
 
 @dataclass(frozen=True)

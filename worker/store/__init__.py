@@ -19,6 +19,7 @@ import numpy as np
 import redis
 
 from worker.alerts import Delivery
+from worker.articles.corpus import HeldDocument
 from worker.feeds import FeedState
 
 P = "nw:"
@@ -245,14 +246,14 @@ class Store:
         """Make `last` the topic's highest document number (after a reindex)."""
         self.r.set(f"{P}seq:{topic}", last)
 
-    def document(self, topic: str, doc_id: str) -> dict[str, Any] | None:
+    def document(self, topic: str, doc_id: str) -> HeldDocument | None:
         raw = cast(str | None, self.r.hget(f"{P}docs:{topic}", doc_id))
-        return None if raw is None else cast(dict[str, Any], json.loads(raw))
+        return None if raw is None else HeldDocument.from_json(raw)
 
-    def save_document(self, topic: str, doc_id: str, record: dict[str, Any]) -> None:
+    def save_document(self, topic: str, doc_id: str, held: HeldDocument) -> None:
         pipe = self.r.pipeline()
-        pipe.hset(f"{P}docs:{topic}", doc_id, json.dumps(record, ensure_ascii=False))
-        pipe.hset(f"{P}texthash:{topic}", record["sha256"], doc_id)
+        pipe.hset(f"{P}docs:{topic}", doc_id, held.to_json())
+        pipe.hset(f"{P}texthash:{topic}", held.sha256, doc_id)
         pipe.execute()
 
     def document_by_text(self, topic: str, sha256: str) -> str | None:
