@@ -12,17 +12,20 @@
 
 from __future__ import annotations
 
+import logging
 import os
+from collections.abc import Mapping
 from typing import Any
 
 import redis
-from celery import Celery, Task
+from celery import Celery, Task, signals
 
 from worker.config import Config, load_config
 from worker.errors import ConfigError
 
 QUEUE = "newswatch"
 IO_QUEUE = "newswatch.io"
+TICK = "newswatch.tick"
 
 
 def redis_url_for(config: Config) -> str:
@@ -67,14 +70,14 @@ def celery_settings(config: Config, redis_url: str) -> dict[str, Any]:
         # slow server holds one thread, not a process. Article processing is CPU-bound
         # (extraction, signals) and runs in the prefork pool.
         "task_routes": {
-            "newswatch.tick": {"queue": IO_QUEUE},
+            TICK: {"queue": IO_QUEUE},
             "newswatch.poll_feed": {"queue": IO_QUEUE},
             "newswatch.deliver": {"queue": IO_QUEUE},
             "newswatch.process_entry": {"queue": QUEUE},
         },
         "timezone": "UTC",
         "beat_schedule": {
-            "newswatch-tick": {"task": "newswatch.tick", "schedule": service.tick_interval},
+            "newswatch-tick": {"task": TICK, "schedule": service.tick_interval},
         },
     }
 
@@ -120,3 +123,37 @@ class NewswatchTask(Task):  # type: ignore[misc]
 
 app = Celery("newswatch", include=["worker.tasks"], task_cls=NewswatchTask)
 app.add_defaults(_lazy_settings)
+
+
+class QuietTick(logging.Filter):
+    """Celery's own INFO lines about the tick (beat sending it, the worker receiving it and
+    its success) become DEBUG: an idle service would write three of them every tick."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno != logging.INFO or not _about_tick(record.args):
+            return True
+        record.levelno, record.levelname = logging.DEBUG, "DEBUG"
+        return logging.getLogger(record.name).isEnabledFor(logging.DEBUG)
+
+
+def _about_tick(args: object) -> bool:
+    # Celery passes a task's log context as one mapping (received, succeeded) and beat the
+    # entry's name and task as a tuple.
+    if isinstance(args, Mapping):
+        return args.get("name") == TICK
+    return isinstance(args, tuple) and TICK in args
+
+
+# The loggers of those three lines: beat's, the worker's message strategy and the tracer.
+QUIETED_LOGGERS = ("celery.beat", "celery.worker.strategy", "celery.app.trace")
+
+
+def _quiet_the_tick(**_: Any) -> None:
+    for name in QUIETED_LOGGERS:
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, QuietTick) for f in logger.filters):
+            logger.addFilter(QuietTick())
+
+
+# Once the worker's or beat's logging is set up (Celery signal, in both processes).
+signals.after_setup_logger.connect(_quiet_the_tick, weak=False)

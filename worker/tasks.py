@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 from celery import Task
 
 from worker import pipeline
-from worker.celery_app import TRANSIENT_ERRORS, app, configure, redis_url_for
+from worker.celery_app import TICK, TRANSIENT_ERRORS, app, configure, redis_url_for
 from worker.config import load_config
 from worker.feeds import Entry
 
@@ -71,7 +71,7 @@ def send(task: Task, *args: Any, run: str | None = None) -> None:
     task.apply_async(args=args, kwargs={"run": run} if run else {})
 
 
-@app.task(name="newswatch.tick", ignore_result=True)
+@app.task(name=TICK, ignore_result=True)
 def tick() -> dict[str, int]:
     """Enqueue due feed polls and delivery retries; send due digests."""
     rt = runtime()
@@ -86,6 +86,14 @@ def tick() -> dict[str, int]:
         event_id, channel = member.split("|", 1)
         deliver.delay(event_id, channel)
     digests = pipeline.flush_digests(rt, now)
+    # Every tick_interval, day and night: a line only when the tick did something.
+    log.log(
+        logging.INFO if feeds or deliveries or digests else logging.DEBUG,
+        "tick: %d feed(s) due, %d delivery(ies) due, %d digest(s) sent",
+        len(feeds),
+        len(deliveries),
+        digests,
+    )
     return {"feeds": len(feeds), "deliveries": len(deliveries), "digests": digests}
 
 
