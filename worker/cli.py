@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 import typer
 import yaml
 
-from worker.config import Config, check_config, load_config
+from worker.config import Config, check_config, literal, load_config
 from worker.errors import ConfigError, NewswatchError
 
 if TYPE_CHECKING:
@@ -326,8 +326,13 @@ def feeds_import(
     if not opml.is_file():
         _fail(f"{opml}: no such file")
     outlines = read_opml(opml.read_bytes(), str(opml))
+    # An outline is data, not the user's config: `${VAR}` in it must not be expanded.
     entries = [
-        {"url": o.url, "topics": list(topic), **({"name": o.name} if o.name else {})}
+        {
+            "url": literal(o.url),
+            "topics": list(topic),
+            **({"name": literal(o.name)} if o.name else {}),
+        }
         for o in outlines
     ]
     added = _append_feeds(settings.directory, entries)

@@ -27,7 +27,9 @@ from pydantic import (
 from worker.errors import ConfigError
 
 M = TypeVar("M", bound=BaseModel)
-_ENV_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+# `${VAR}` and `${VAR:-default}` are expanded; `$${` is a literal `${` (how text that
+# did not come from the user, an imported feed URL, is written into a config file).
+_ENV_REFERENCE = re.compile(r"\$(\$\{)|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
 _DURATION_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, None: 1.0}
 
@@ -364,7 +366,9 @@ def _expand(value: Any, env: Mapping[str, str], key: str, missing: list[tuple[st
     if isinstance(value, str):
 
         def substitute(match: re.Match[str]) -> str:
-            name, default = match.group(1), match.group(2)
+            if match.group(1):
+                return match.group(1)
+            name, default = match.group(2), match.group(3)
             if name in env:
                 return env[name]
             if default is not None:
@@ -382,6 +386,15 @@ def _expand(value: Any, env: Mapping[str, str], key: str, missing: list[tuple[st
             _expand(v, env, f"{key}.{i}" if key else str(i), missing) for i, v in enumerate(value)
         ]
     return value
+
+
+def literal(text: str) -> str:
+    """`text` as it must be written into a config file to be read back unchanged.
+
+    Environment expansion is for what the user writes; a URL or name taken from an
+    imported or fetched file is data, and `${SECRET}` in it must stay text.
+    """
+    return text.replace("${", "$${")
 
 
 def _apply_env_overrides(raw: Any, env: Mapping[str, str], problems: list[str], path: Path) -> Any:

@@ -171,3 +171,29 @@ def test_a_broken_opml_file_is_one_clear_error(tmp_path: Path, content: bytes) -
     result = CliRunner().invoke(cli, ["feeds", "import", str(opml), "--topic",
                                       "nk-troops-russia", "--config", str(config)])
     assert result.exit_code != 0
+
+
+def test_an_imported_outline_never_expands_environment_variables(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A shared OPML file asking for `${ALERT_WEBHOOK_SECRET}` gets the text, not the secret."""
+    secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+    monkeypatch.setenv("ALERT_WEBHOOK_SECRET", secret)
+    monkeypatch.setenv("HOME", "/root")
+    config = write_config(tmp_path)
+    result = CliRunner().invoke(cli, [
+        "feeds", "import", str(DATA / "hostile" / "feeds-env-reference.opml"),
+        "--topic", "nk-troops-russia", "--config", str(config)])
+    assert result.exit_code == 0, result.output
+    [feed] = load_config(config).feeds
+    assert feed.url == ("https://collector.example/feed.xml"
+                        "?k=${ALERT_WEBHOOK_SECRET}&u=$${HOME}")
+    assert feed.name == "Wire ${ALERT_WEBHOOK_SECRET:-x}"
+    assert secret not in (config / "feeds.yaml").read_text()
+
+
+def test_the_user_s_own_config_still_expands_and_can_write_a_literal(tmp_path: Path) -> None:
+    config = write_config(tmp_path, feeds=[
+        {"url": "https://a.example/rss?token=${FEED_TOKEN}", "topics": ["nk-troops-russia"]},
+        {"url": "https://b.example/rss?t=$${FEED_TOKEN}", "topics": ["nk-troops-russia"]}])
+    urls = [f.url for f in load_config(config, env={"FEED_TOKEN": "t0k"}).feeds]
+    assert urls == ["https://a.example/rss?token=t0k", "https://b.example/rss?t=${FEED_TOKEN}"]
