@@ -6,6 +6,8 @@ fixes a config in one pass instead of one error per start.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import os
 import re
 from collections.abc import Mapping
@@ -176,9 +178,20 @@ class WebhookChannel(_Model):
     @field_validator("secret")
     @classmethod
     def _whsec(cls, value: str) -> str:
-        for secret in value.split():
+        if not value.split():
+            raise ValueError("no secret given (whsec_ followed by base64)")
+        for number, secret in enumerate(value.split(), 1):
             if not secret.startswith("whsec_"):
                 raise ValueError("each secret must start with whsec_ (Standard Webhooks)")
+            try:
+                key = base64.b64decode(secret.removeprefix("whsec_"), validate=True)
+            except binascii.Error:
+                key = b""
+            if not key:
+                # Caught here, not at the first delivery, where it crashed the sender.
+                raise ValueError(
+                    f"secret {number}: what follows whsec_ must be base64 (the signing key)"
+                )
         return value
 
 
@@ -405,7 +418,10 @@ def _apply_env_overrides(raw: Any, env: Mapping[str, str], problems: list[str], 
         variable = f"NEWSWATCH_{name.upper()}"
         if variable in env and name != "smtp":
             merged[name] = env[variable]
-    smtp = dict(merged.get("smtp") or {})
+    smtp = merged.get("smtp") or {}
+    if not isinstance(smtp, dict):
+        return merged  # `smtp: localhost`: validation names the key and what it expects
+    smtp = dict(smtp)
     for name in SmtpSettings.model_fields:
         variable = f"NEWSWATCH_SMTP_{name.upper()}"
         if variable in env:
@@ -442,6 +458,10 @@ def _validate(
             message = detail["msg"]
             if detail["type"] == "extra_forbidden":
                 message = "unknown key"
+            elif detail["type"] in ("model_type", "dict_type"):
+                # The value itself is not echoed: it may be a secret written in the wrong place.
+                found = type(detail["input"]).__name__
+                message = f"expected a mapping of keys (key: value lines), found a {found}"
             elif message.startswith("Value error, "):
                 message = message.removeprefix("Value error, ")
             problems.append(f"{path}: {location or '(top level)'}: {message}")

@@ -88,3 +88,26 @@ def test_the_bundled_demo_topic_is_the_example_topic() -> None:
     assert bundled == (ROOT / "config" / "topics" / "nk-troops-russia.yaml").read_text()
     assert (ROOT / "worker" / "demo" / "seed.txt").read_bytes() == \
         (ROOT / "seeds" / "000_f15ba8ca4d9a1e51.txt").read_bytes()
+
+
+@pytest.mark.parametrize("secret", ["whsec_not*base64!", "whsec_", "whsec_CHANGE_ME_bmV3c3dhdGNoLWV4YW1wbGU=",
+                                    "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw whsec_%%%"])
+def test_an_invalid_webhook_secret_is_caught_by_check_config(tmp_path: Path, secret: str) -> None:
+    config_dir = write_config(tmp_path, channels={
+        "hook": {"type": "webhook", "url": "https://hooks.example/x", "secret": "${HOOK_SECRET}"}})
+    result = CliRunner().invoke(cli, ["check-config", "--config", str(config_dir)],
+                                env={"HOOK_SECRET": secret})
+    assert result.exit_code == 1
+    assert "channels.hook.webhook.secret: " in result.output
+    assert "must be base64" in result.output
+    assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize("smtp", ["localhost", 25, ["localhost"]])
+def test_smtp_written_as_a_value_is_one_clear_line(tmp_path: Path, smtp: object) -> None:
+    config_dir = write_config(tmp_path, service={"smtp": smtp})
+    result = CliRunner().invoke(cli, ["check-config", "--config", str(config_dir)],
+                                env={"NEWSWATCH_SMTP_PORT": "2525"})
+    assert result.exit_code == 1 and isinstance(result.exception, SystemExit)
+    assert "newswatch.yaml: smtp: " in result.output
+    assert "Traceback" not in result.output
