@@ -22,6 +22,7 @@ from celery import Celery, Task, signals
 
 from worker.config import Config, load_config
 from worker.errors import ConfigError
+from worker.terminal import guard_handlers
 
 QUEUE = "newswatch"
 IO_QUEUE = "newswatch.io"
@@ -148,7 +149,8 @@ def _about_tick(args: object) -> bool:
 QUIETED_LOGGERS = ("celery.beat", "celery.worker.strategy", "celery.app.trace")
 
 
-def _quiet_the_tick(**_: Any) -> None:
+def _quiet_the_tick(logger: logging.Logger | None = None, **_: Any) -> None:
+    guard_handlers(logger or logging.getLogger())
     for name in QUIETED_LOGGERS:
         logger = logging.getLogger(name)
         if not any(isinstance(f, QuietTick) for f in logger.filters):

@@ -15,6 +15,7 @@ import yaml
 
 from worker.config import Config, check_config, literal, load_config
 from worker.errors import ConfigError, NewswatchError
+from worker.terminal import guard_handlers, printable
 
 if TYPE_CHECKING:
     from worker.runs import RunSummary
@@ -36,12 +37,17 @@ ConfigOption = Annotated[
 ]
 
 
+def echo(text: str, *, err: bool = False, **style: Any) -> None:
+    """Print one line; what came from articles, feeds or servers cannot drive the terminal."""
+    typer.secho(printable(text), err=err, **style)
+
+
 def _config(directory: Path | None) -> Config:
     return load_config(directory.resolve() if directory is not None else None)
 
 
 def _fail(message: str) -> None:
-    typer.secho(f"newswatch: {message}", fg=typer.colors.RED, err=True)
+    echo(f"newswatch: {message}", fg=typer.colors.RED, err=True)
     raise typer.Exit(1)
 
 
@@ -50,6 +56,7 @@ def _logging(verbose: bool) -> None:
         level=logging.INFO if verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    guard_handlers(logging.getLogger())
 
 
 @cli.command("check-config")
@@ -59,10 +66,10 @@ def check_config_command(config: ConfigOption = None) -> None:
     problems = check_config(directory)
     if problems:
         for problem in problems:
-            typer.echo(problem, err=True)
-        typer.secho(f"{len(problems)} problem(s) in {directory}", fg=typer.colors.RED, err=True)
+            echo(problem, err=True)
+        echo(f"{len(problems)} problem(s) in {directory}", fg=typer.colors.RED, err=True)
         raise typer.Exit(1)
-    typer.echo(f"{directory}: configuration is valid")
+    echo(f"{directory}: configuration is valid")
 
 
 @cli.command()
@@ -76,16 +83,14 @@ def run(
     settings = _config(config)
     with launcher.redis_for(settings) as services:
         where = "embedded Redis" if services.embedded else "Redis"
-        typer.echo(
-            f"newswatch: {where} at {services.redis_url}; starting worker and beat (Ctrl-C stops)"
-        )
+        echo(f"newswatch: {where} at {services.redis_url}; starting worker and beat (Ctrl-C stops)")
         launcher.start_workers(services, settings, concurrency=concurrency)
         launcher.start_beat(services, settings)
         try:
             while all(child.poll() is None for child in services.children):
                 time.sleep(1)
         except KeyboardInterrupt:
-            typer.echo("newswatch: stopping (warm shutdown)")
+            echo("newswatch: stopping (warm shutdown)")
         finally:
             launcher.stop_children(services)
 
@@ -106,7 +111,7 @@ def poll(
 
     settings = _config(config)
     with launcher.redis_for(settings) as services:
-        summary = poll_once(settings, services, timeout, echo=typer.echo)
+        summary = poll_once(settings, services, timeout, echo=echo)
     _print_summary(summary)
     if summary.pending:
         raise typer.Exit(2)
@@ -114,18 +119,18 @@ def poll(
 
 def _print_summary(stats: RunSummary) -> None:
     polls = stats.polls
-    typer.echo(
+    echo(
         f"polled {stats.feeds} feed(s): "
         + (", ".join(f"{v} {k.replace('_', ' ')}" for k, v in sorted(polls.items())) or "none")
     )
-    typer.echo(
+    echo(
         f"entries: {stats.get('entries', 0)} new; documents: {stats.get('documents', 0)} "
         f"written, {stats.get('revisions', 0)} revised, {stats.get('copies', 0)} "
         f"duplicates, {stats.get('off_topic', 0)} off topic, "
         f"{stats.get('empty', 0)} without text"
     )
     if stats.pending:
-        typer.secho(f"{stats.pending} task(s) still pending at the timeout", fg=typer.colors.YELLOW)
+        echo(f"{stats.pending} task(s) still pending at the timeout", fg=typer.colors.YELLOW)
 
 
 @cli.command()
@@ -151,22 +156,22 @@ def ingest(
             try:
                 document = pipeline.read_article(rt, item, source)
             except NewswatchError as error:
-                typer.secho(f"newswatch: {error}", fg=typer.colors.RED, err=True)
+                echo(f"newswatch: {error}", fg=typer.colors.RED, err=True)
                 failed += 1
                 continue
             if document is None:
-                typer.echo(f"{item}: no article text found")
+                echo(f"{item}: no article text found")
                 continue
             result = pipeline.process_document(rt, document, topics, None)
             for topic_id, outcome in zip(topics, result.outcomes, strict=True):
-                typer.echo(
+                echo(
                     f"{item}: {topic_id}: {outcome.status}"
                     + (f" → {outcome.file}" if outcome.file else "")
                 )
                 for event in outcome.events:
-                    typer.echo(f"  alert {event['id']}: {summary_line(event)}")
+                    echo(f"  alert {event['id']}: {summary_line(event)}")
                     for channel, sent in pipeline.deliver_now(rt, event).items():
-                        typer.echo(f"    {channel}: {sent.state} {sent.detail}".rstrip())
+                        echo(f"    {channel}: {sent.state} {sent.detail}".rstrip())
         if failed:
             raise typer.Exit(1)
 
@@ -184,25 +189,25 @@ def figures(
         for topic_id, topic_settings in settings.topics.items():
             if topic and topic_id != topic:
                 continue
-            typer.secho(f"{topic_id}: {topic_settings.title}", bold=True)
+            echo(f"{topic_id}: {topic_settings.title}", bold=True)
             current = rt.store.figures(topic_id)
             for figure_id, figure in topic_settings.figures.items():
                 value = current.get(figure_id)
                 if value is None:
-                    typer.echo(f"  {figure.label}: no observation yet")
+                    echo(f"  {figure.label}: no observation yet")
                     continue
-                typer.echo(
+                echo(
                     f"  {figure.label}: {value['qualifier']} {value['value']:,.0f} "
                     f"({len(value['sources'])} source(s): {', '.join(value['sources'])})"
                 )
                 for step in rt.store.figure_history(topic_id, figure_id):
                     document = step["document"]
-                    typer.echo(
+                    echo(
                         f"    {step['observed_at']}  {step['qualifier']} "
                         f"{step['value']:,.0f}  {document.get('source')}  "
                         f"{document.get('file') or ''}"
                     )
-                    typer.echo(f"      “{step['quote'][:160]}”")
+                    echo(f"      “{step['quote'][:160]}”")
 
 
 @cli.command()
@@ -227,13 +232,13 @@ def alerts(
             for channel in pipeline.route_event(rt, event):
                 rt.store.save_delivery(resend, channel, Delivery(updated=time.time()))
             for channel, sent in pipeline.deliver_now(rt, event).items():
-                typer.echo(f"{resend} → {channel}: {sent.state} {sent.detail}".rstrip())
+                echo(f"{resend} → {channel}: {sent.state} {sent.detail}".rstrip())
             return
         for event in rt.store.recent_events(limit):
-            typer.echo(f"{event['detected_at']}  {event['id']}  {summary_line(event)}")
+            echo(f"{event['detected_at']}  {event['id']}  {summary_line(event)}")
             for channel, state in sorted(rt.store.deliveries(event["id"]).items()):
                 error = f" — {state.last_error}" if state.last_error else ""
-                typer.echo(f"    {channel}: {state.state} (attempts {state.attempts}){error}")
+                echo(f"    {channel}: {state.state} (attempts {state.attempts}){error}")
 
 
 @cli.command()
@@ -247,7 +252,7 @@ def reindex(config: ConfigOption = None) -> None:
         rt.store.flush_indexes()
         for topic in settings.topics.values():
             following = pipeline.reindex_topic(rt, topic)
-            typer.echo(f"{topic.id}: reindexed; next document number {following:03d}")
+            echo(f"{topic.id}: reindexed; next document number {following:03d}")
 
 
 @feeds_cli.command("list")
@@ -260,17 +265,17 @@ def feeds_list(config: ConfigOption = None) -> None:
         rt = pipeline.Runtime(settings, services.redis_url)
         for feed in settings.feeds:
             state = rt.store.feed_state(pipeline.feed_id(feed.url))
-            typer.echo(f"{feed.name or feed.url}")
+            echo(f"{feed.name or feed.url}")
             if state is None:
-                typer.echo("    never polled")
+                echo("    never polled")
                 continue
-            typer.echo(f"    url: {state.url}{'  (retired)' if state.retired else ''}")
-            typer.echo(
+            echo(f"    url: {state.url}{'  (retired)' if state.retired else ''}")
+            echo(
                 f"    last success: {_when(state.last_success)}; next poll: "
                 f"{_when(state.next_poll)}; entries seen: {state.entries_seen}"
             )
             if state.consecutive_errors:
-                typer.echo(
+                echo(
                     f"    {state.consecutive_errors} consecutive error(s); last: {state.last_error}"
                 )
 
@@ -312,7 +317,7 @@ def feeds_add(
     problems = check_config(settings.directory)
     if problems:
         _fail("; ".join(problems))
-    typer.echo(f"added {added} feed(s)")
+    echo(f"added {added} feed(s)")
 
 
 @feeds_cli.command("import")
@@ -339,7 +344,7 @@ def feeds_import(
     problems = check_config(settings.directory)
     if problems:
         _fail("; ".join(problems))
-    typer.echo(f"imported {added} new feed(s) of {len(outlines)} in {opml}")
+    echo(f"imported {added} new feed(s) of {len(outlines)} in {opml}")
 
 
 @cli.command()
@@ -353,7 +358,7 @@ def demo(
     _logging(verbose)
     from worker.demo import run_demo
 
-    run_demo(keep, echo=typer.echo)
+    run_demo(keep, echo=echo)
 
 
 def main() -> None:
@@ -361,10 +366,10 @@ def main() -> None:
         cli()
     except ConfigError as error:
         for problem in error.problems:
-            typer.secho(problem, fg=typer.colors.RED, err=True)
+            echo(problem, fg=typer.colors.RED, err=True)
         sys.exit(1)
     except NewswatchError as error:
-        typer.secho(f"newswatch: {error}", fg=typer.colors.RED, err=True)
+        echo(f"newswatch: {error}", fg=typer.colors.RED, err=True)
         sys.exit(1)
 
 
