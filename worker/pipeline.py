@@ -90,10 +90,14 @@ class Runtime:
     def client(self) -> httpx.Client:
         return make_client(self.policy)
 
-    @cached_property
-    def schedule(self) -> Schedule:
+    def schedule(self, feed: FeedSettings) -> Schedule:
         service = self.config.service
-        return Schedule(service.poll_interval, service.min_poll_interval, service.max_poll_interval)
+        return Schedule.for_feed(
+            feed.interval,
+            service.poll_interval,
+            service.min_poll_interval,
+            service.max_poll_interval,
+        )
 
     @cached_property
     def feeds_by_id(self) -> dict[str, FeedSettings]:
@@ -130,13 +134,7 @@ def poll_feed(rt: Runtime, feed_key: str, now: float | None = None) -> FeedPoll:
     state = rt.store.feed_state(feed_key) or FeedState(url=settings.url)
     if state.retired:
         return FeedPoll("retired")
-    schedule = rt.schedule
-    if settings.interval:
-        schedule = Schedule(
-            settings.interval,
-            min(settings.interval, schedule.minimum),
-            max(settings.interval, schedule.maximum),
-        )
+    schedule = rt.schedule(settings)
     host = urlsplit(state.url).hostname or ""
     with rt.store.host_slot(host, rt.config.service.per_host_concurrency) as free:
         if not free:
@@ -144,12 +142,7 @@ def poll_feed(rt: Runtime, feed_key: str, now: float | None = None) -> FeedPoll:
             rt.store.schedule("feeds", feed_key, now + 5.0)
             return FeedPoll("host_busy")
         outcome = refresh(state, rt.client, rt.policy, schedule, now)
-    outcome_state = outcome.state
-    if settings.interval and outcome.status in ("changed", "not_modified", "unchanged_body"):
-        outcome_state = replace(
-            outcome_state, interval=settings.interval, next_poll=now + settings.interval
-        )
-    outcome_state, events = _feed_health(rt, settings, state, outcome_state, now)
+    outcome_state, events = _feed_health(rt, settings, state, outcome.state, now)
     # Only entries not seen before are serialised and sent to be staged: most polls of a
     # changed feed bring one or two new entries among many old ones.
     unseen = set(rt.store.unseen_entries(feed_key, [e.id for e in outcome.entries]))

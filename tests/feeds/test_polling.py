@@ -130,6 +130,50 @@ def test_a_failing_feed_raises_failing_once_then_recovered(tmp_path: Path, redis
     assert recovered.events[0]["feed"]["url"] == f"{site.base}/feed"
 
 
+def minutes_apart_feed(base: str, minutes: int, count: int = 6) -> str:
+    items = "".join(
+        f"<item><title>t{n}</title><link>{base}/a/{n}</link><guid>g{n}</guid>"
+        f"<pubDate>Mon, 04 Nov 2024 {n * minutes // 60:02d}:{n * minutes % 60:02d}:00 GMT"
+        "</pubDate></item>" for n in range(count))
+    return f'<?xml version="1.0"?><rss version="2.0"><channel><title>x</title>{items}</channel></rss>'
+
+
+@pytest.mark.parametrize(("service", "feed"), [({"poll_interval": "1m"}, {}),
+                                               ({}, {"interval": "1m"})])
+def test_a_one_minute_feed_is_polled_within_a_minute(
+        tmp_path: Path, redis_url: str, site: LoopbackServer,
+        service: dict[str, str], feed: dict[str, str]) -> None:
+    # Entries 20 minutes apart: the adaptive schedule would say 10 minutes.
+    site.serve("/feed", minutes_apart_feed(site.base, 20), "application/rss+xml")
+    config = load_config(write_config(tmp_path, service=service, feeds=[
+        {"url": f"{site.base}/feed", "topics": ["nk-troops-russia"], **feed}]))
+    rt = pipeline.Runtime(config, redis_url)
+    pipeline.sync_feeds(rt)
+    key = pipeline.feed_id(f"{site.base}/feed")
+    now = time.time()
+    for offset in (0, 60, 120):   # changed, then the same body twice
+        pipeline.poll_feed(rt, key, now=now + offset)
+        state = rt.store.feed_state(key)
+        assert state.next_poll - (now + offset) <= 60
+
+
+def test_a_shorter_interval_in_the_config_applies_to_a_feed_already_known(
+        tmp_path: Path, redis_url: str, site: LoopbackServer) -> None:
+    site.serve("/feed", minutes_apart_feed(site.base, 20), "application/rss+xml")
+    feeds = [{"url": f"{site.base}/feed", "topics": ["nk-troops-russia"]}]
+    rt = pipeline.Runtime(load_config(write_config(tmp_path, feeds=feeds)), redis_url)
+    pipeline.sync_feeds(rt)
+    key = pipeline.feed_id(f"{site.base}/feed")
+    now = time.time()
+    pipeline.poll_feed(rt, key, now=now)
+    assert rt.store.feed_state(key).next_poll - now == 600   # half the 20-minute gap
+    # The user sets poll_interval: 1m; the body has not changed since.
+    faster = pipeline.Runtime(load_config(write_config(
+        tmp_path, feeds=feeds, service={"poll_interval": "1m"})), redis_url)
+    assert pipeline.poll_feed(faster, key, now=now + 600).status == "unchanged_body"
+    assert faster.store.feed_state(key).next_poll - (now + 600) <= 60
+
+
 def test_a_lost_tick_is_made_up_by_the_next(redis_url: str) -> None:
     from worker.store import Store, connect
 

@@ -8,7 +8,7 @@ from worker.feeds.schedule import adaptive_interval, backoff_interval
 from worker.net import FetchPolicy, make_client
 
 POLICY = FetchPolicy(timeout=5, allow_private_networks=True)
-SCHEDULE = Schedule(default=900, minimum=60, maximum=86400)
+SCHEDULE = Schedule(interval=900, minimum=60, maximum=86400)
 RSS = (DATA / "feeds" / "rss2.xml").read_bytes()
 NOW = 1_700_000_000.0
 
@@ -99,14 +99,22 @@ def test_gone_retires_the_feed(site: LoopbackServer) -> None:
     assert outcome.status == "retired" and outcome.state.retired
 
 
-def test_adaptive_interval_follows_the_publishing_rate() -> None:
+def test_adaptive_interval_follows_the_publishing_rate_within_the_interval() -> None:
     start = datetime(2024, 11, 1, tzinfo=UTC)
+    every_ten_minutes = [start + timedelta(minutes=10 * i) for i in range(10)]
     hourly = [start + timedelta(hours=i) for i in range(10)]
     weekly = [start + timedelta(days=7 * i) for i in range(5)]
-    assert adaptive_interval(hourly, 900, 60, 86400) == 1800
-    assert adaptive_interval(weekly, 900, 60, 86400) == 86400
-    assert adaptive_interval([], 900, 60, 86400) == 900
-    assert adaptive_interval([start] * 5, 900, 60, 86400) == 900
+    assert adaptive_interval(every_ten_minutes, SCHEDULE) == 300
+    assert adaptive_interval(hourly, SCHEDULE) == 900     # half an hour, but 15m is the most
+    assert adaptive_interval(weekly, SCHEDULE) == 900
+    assert adaptive_interval([], SCHEDULE) == 900
+    assert adaptive_interval([start] * 5, SCHEDULE) == 900
+
+
+def test_an_interval_shorter_than_the_minimum_is_what_the_user_asked_for() -> None:
+    one_minute = Schedule.for_feed(None, 60, min_poll_interval=300, max_poll_interval=86400)
+    assert (one_minute.interval, one_minute.minimum) == (60, 60)
+    assert Schedule.for_feed(600, 60, 300, 86400).interval == 600   # the feed's own wins
 
 
 def test_backoff_is_bounded() -> None:

@@ -16,7 +16,7 @@ import httpx
 
 from worker.errors import FetchError, HTTPStatusError, ParseError
 from worker.feeds.parse import Entry, ParsedFeed, parse_feed
-from worker.feeds.schedule import adaptive_interval, backoff_interval
+from worker.feeds.schedule import Schedule, adaptive_interval, backoff_interval
 from worker.net import FetchPolicy, Validators, fetch
 
 __all__ = ["Entry", "FeedState", "ParsedFeed", "PollOutcome", "Schedule", "refresh"]
@@ -30,13 +30,6 @@ FEED_ACCEPT = (
 # Some servers keep the same ETag while the body changes; every Nth poll ignores
 # validators so such a feed is never stuck.
 UNCONDITIONAL_EVERY = 10
-
-
-@dataclass(frozen=True)
-class Schedule:
-    default: float
-    minimum: float
-    maximum: float
 
 
 @dataclass(frozen=True)
@@ -117,22 +110,20 @@ def refresh(
         etag=result.validators.etag or state.etag,
         last_modified=result.validators.last_modified or state.last_modified,
     )
+    # The interval learnt from earlier polls, within today's bounds: the config may have
+    # changed since, and a feed set to 1m must not wait the 10m it had before.
+    known = schedule.bound(state.interval or schedule.interval)
     if result.not_modified:
-        return PollOutcome(_next(ok, state.interval or schedule.default, now), "not_modified")
+        return PollOutcome(_next(ok, known, now), "not_modified")
 
     body_hash = hashlib.sha256(result.body).hexdigest()
     if body_hash == state.body_hash:
-        return PollOutcome(_next(ok, state.interval or schedule.default, now), "unchanged_body")
+        return PollOutcome(_next(ok, known, now), "unchanged_body")
     try:
         parsed = parse_feed(result.body, result.final_url)
     except ParseError as error:
         return _failed(state, polls, str(error), schedule, now)
-    interval = adaptive_interval(
-        [e.published for e in parsed.entries if e.published],
-        schedule.default,
-        schedule.minimum,
-        schedule.maximum,
-    )
+    interval = adaptive_interval([e.published for e in parsed.entries if e.published], schedule)
     ok = replace(ok, body_hash=body_hash)
     return PollOutcome(_next(ok, interval, now), "changed", parsed.entries, feed=parsed)
 
