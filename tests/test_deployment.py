@@ -9,7 +9,7 @@ import sys
 import pytest
 import yaml
 
-from tests.conftest import ROOT
+from tests.support import ROOT
 
 COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
 SERVICES = COMPOSE["services"]

@@ -6,15 +6,16 @@ import contextlib
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.conftest import DATA
+from tests.support import DATA
 from worker.articles import make_document
 from worker.articles.extract import decode_html, extract_article
 from worker.errors import ParseError
 from worker.feeds.parse import parse_feed
 from worker.signals.figures import observe_figures
 
-FEEDS = [p.read_bytes() for p in sorted((DATA / "feeds").iterdir())
-         if p.stat().st_size < 5000]
+FEEDS = [p.read_bytes() for folder in ("feeds", "hostile")
+         for p in sorted((DATA / folder).iterdir())
+         if p.suffix in (".xml", ".json", ".txt") and p.stat().st_size < 5000]
 
 
 def mutate(data: bytes, positions: list[int], replacement: bytes) -> bytes:

@@ -13,7 +13,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from standardwebhooks.webhooks import Webhook
 
-from tests.conftest import write_config
+from tests.support import write_config
 from worker import pipeline
 from worker.config import load_config
 from worker.demo.servers import WebhookReceiver

@@ -14,7 +14,7 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult
 
 from tests.alerts.conftest import Mailbox, figure_event, make_runtime
-from tests.conftest import write_config
+from tests.support import write_config
 from worker import pipeline
 from worker.config import load_config
 from worker.demo.servers import LoopbackServer

@@ -6,7 +6,7 @@ from pathlib import Path
 import redis
 from typer.testing import CliRunner
 
-from tests.conftest import DATA, SEED, write_config
+from tests.support import DATA, SEED, write_config
 from worker import pipeline
 from worker.cli import cli
 from worker.config import load_config

@@ -2,7 +2,7 @@ import unicodedata
 
 import pytest
 
-from tests.conftest import DATA, SEED
+from tests.support import DATA, SEED
 from worker.articles import make_document, paragraphs_from_html
 from worker.articles.extract import canonical_url, decode_html, extract_article
 from worker.articles.normalise import is_boilerplate, to_schema_text

@@ -1,7 +1,7 @@
 """Quality gates: extraction must not fall below pinned floors (measured in bench/)."""
 
 from bench.extraction import benchmark_pages, built_pages, evaluate, pipeline_text
-from tests.conftest import shared_data
+from tests.support import shared_data
 
 STANDARD_F1_FLOOR = 0.955  # bench/results/extraction.json: 0.963; plain trafilatura 0.957
 

@@ -4,7 +4,7 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from tests.conftest import ROOT, write_config
+from tests.support import ROOT, write_config
 from worker.cli import cli
 from worker.config import check_config, load_config, parse_duration
 from worker.errors import ConfigError

@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import SEED, write_config
+from tests.support import SEED, write_config
 from worker import dedupe, pipeline
 from worker.articles import Document
 from worker.articles.corpus import document_id

@@ -1,9 +1,8 @@
-import time
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import DATA, shared_data
+from tests.support import DATA, shared_data
 from worker.errors import ParseError
 from worker.feeds.parse import parse_feed
 
@@ -53,21 +52,18 @@ def test_json_feed_relative_urls_resolve_against_the_home_page() -> None:
 
 
 def test_a_wrong_charset_declaration_still_parses() -> None:
-    feed = parse("wrong-charset.xml")
+    feed = parse("../hostile/feed-wrong-charset.xml")
     assert len(feed.entries) == 1
     assert "Moscou" in feed.entries[0].title
 
 
-@pytest.mark.parametrize("name", ["billion-laughs.xml", "xxe.xml", "quadratic-blowup.xml",
-                                  "doctype-past-64k.xml"])
-def test_entity_declarations_are_refused_quickly(name: str) -> None:
-    started = time.perf_counter()
+@pytest.mark.parametrize("name", ["billion-laughs", "xxe", "quadratic-blowup", "doctype-past-64k"])
+def test_entity_declarations_are_refused_before_any_expansion(name: str) -> None:
     with pytest.raises(ParseError, match="refused"):
-        parse(name)
-    assert time.perf_counter() - started < 5  # a blowup would take seconds and 100s of MB
+        parse(f"../hostile/feed-{name}.xml")
 
 
-@pytest.mark.parametrize("name", ["malformed.xml", "not-a-feed.txt"])
+@pytest.mark.parametrize("name", ["../hostile/feed-malformed.xml", "not-a-feed.txt"])
 def test_broken_documents_raise_one_parse_error(name: str) -> None:
     try:
         feed = parse(name)

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from tests.conftest import DATA, write_config
+from tests.support import DATA, write_config
 from worker import pipeline
 from worker.cli import cli
 from worker.config import load_config

@@ -1,7 +1,7 @@
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler
 
-from tests.conftest import DATA
+from tests.support import DATA
 from worker.demo.servers import LoopbackServer
 from worker.feeds import UNCONDITIONAL_EVERY, FeedState, Schedule, refresh
 from worker.feeds.schedule import adaptive_interval, backoff_interval

@@ -18,8 +18,7 @@ import pytest
 from standardwebhooks.webhooks import Webhook
 
 from tests.alerts.conftest import SECRET, figure_event
-from tests.conftest import write_config
-from tests.integration.conftest import report, start_poll_once
+from tests.support import report, start_poll_once, write_config
 from worker import launcher
 from worker.config import load_config
 from worker.demo.servers import LoopbackServer

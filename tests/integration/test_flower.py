@@ -12,8 +12,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import write_config
 from tests.integration.test_slice import ARTICLE, feed, run_cli
+from tests.support import write_config
 from worker.demo.servers import LoopbackServer
 from worker.store.embedded import free_port
 

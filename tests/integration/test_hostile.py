@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import DATA, write_config
+from tests.support import DATA, write_config
 from worker import pipeline
 from worker.alerts.email import render
 from worker.config import load_config

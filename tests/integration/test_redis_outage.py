@@ -11,8 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import write_config
-from tests.integration.conftest import report
+from tests.support import report, write_config
 from worker import launcher
 from worker.config import load_config
 from worker.demo.servers import LoopbackServer

@@ -14,9 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import write_config
-from tests.integration.conftest import report, start_poll_once
 from tests.integration.test_redis_outage import PAGE, STORIES, documents, feed, wait_for
+from tests.support import report, start_poll_once, write_config
 from worker import launcher
 from worker.config import load_config
 from worker.demo.servers import LoopbackServer

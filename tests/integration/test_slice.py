@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.alerts.conftest import SECRET
-from tests.conftest import DATA, SEED, write_config
+from tests.support import DATA, SEED, write_config
 from worker.demo.servers import LoopbackServer, WebhookReceiver
 
 pytestmark = pytest.mark.integration

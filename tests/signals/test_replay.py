@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import write_config
+from tests.support import write_config
 from worker import pipeline
 from worker.articles import Document
 from worker.articles.corpus import document_id

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from tests.conftest import DATA, ROOT, SEED
+from tests.support import DATA, ROOT, SEED
 from worker.config import load_config
 from worker.signals.entities import proper_names, tracked_entities
 from worker.signals.figures import observe_figures
