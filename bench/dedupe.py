@@ -8,6 +8,12 @@ and translations). Precision and recall per threshold; the default is chosen fro
 
 Index: documents inserted into the Redis LSH index of one topic; query latency (median,
 99th percentile) and Redis memory per document at each size.
+
+Hot bucket: documents that all share one band (a templated source whose boilerplate fills
+it) inserted into one index, with as many ordinary documents beside them; insert cost per
+document at the start and at the end, query latency of a document in the hot bucket
+against one whose bands are all ordinary (the baseline, same index, same run), and the
+share of near copies (about 0.8 similar) of hot-bucket documents still found.
 """
 
 from __future__ import annotations
@@ -196,6 +202,89 @@ def index_benchmark(sizes: list[int]) -> list[dict[str, Any]]:
     return results
 
 
+def _query_ms(store: Store, topic: str, signature: np.ndarray) -> tuple[float, set[str]]:
+    started = time.perf_counter()
+    candidates = store.lsh_candidates(topic, dedupe.band_keys(signature, 0.6))
+    found = store.signatures(topic, sorted(candidates))
+    return (time.perf_counter() - started) * 1000, {
+        d for d, s in found.items() if dedupe.similarity(signature, s) >= 0.6
+    }
+
+
+def hot_bucket_benchmark(count: int = 20_000, window: int = 1000) -> dict[str, Any]:
+    rng = np.random.default_rng(11)
+    _, rows = dedupe.lsh_params(dedupe.lsh_threshold(0.6))
+    shared = rng.integers(0, 2**32 - 1, size=rows, dtype=np.uint32)
+
+    def hot() -> np.ndarray:
+        signature = rng.integers(0, 2**32 - 1, size=dedupe.NUM_PERM, dtype=np.uint32)
+        signature[:rows] = shared
+        return signature
+
+    def near_copy(signature: np.ndarray) -> np.ndarray:
+        copy = signature.copy()
+        changed = rng.choice(np.arange(rows, dedupe.NUM_PERM), size=25, replace=False)
+        copy[changed] = rng.integers(0, 2**32 - 1, size=25, dtype=np.uint32)
+        return copy
+
+    with tempfile.TemporaryDirectory() as folder:
+        server = start_redis(Path(folder), append_only=False)
+        try:
+            store = Store(redis.Redis.from_url(server.url, decode_responses=True))
+            hot_docs: list[np.ndarray] = []
+            insert_ms: list[float] = []
+            for number in range(count):
+                for kind, signature in (("h", hot()), ("c", None)):
+                    if signature is None:
+                        signature = rng.integers(
+                            0, 2**32 - 1, size=dedupe.NUM_PERM, dtype=np.uint32
+                        )
+                    started = time.perf_counter()
+                    store.index_signature(
+                        "hot", f"{kind}{number:015x}", signature, dedupe.band_keys(signature, 0.6)
+                    )
+                    if kind == "h":
+                        insert_ms.append((time.perf_counter() - started) * 1000)
+                        hot_docs.append(signature)
+            hot_queries, cold_queries, found = [], [], 0
+            probes = rng.choice(count, size=500, replace=False)
+            for number in probes:
+                copy = near_copy(hot_docs[number])
+                elapsed, matches = _query_ms(store, "hot", copy)
+                hot_queries.append(elapsed)
+                found += f"h{number:015x}" in matches
+                cold = rng.integers(0, 2**32 - 1, size=dedupe.NUM_PERM, dtype=np.uint32)
+                cold_queries.append(_query_ms(store, "hot", cold)[0])
+            expected = float(
+                np.mean([dedupe.similarity(hot_docs[n], near_copy(hot_docs[n])) for n in probes])
+            )
+        finally:
+            server.stop()
+    figures = {
+        "documents_in_hot_bucket": count,
+        "ordinary_documents": count,
+        "bucket_capacity": store.bucket_capacity,
+        "insert_ms_first": round(median(insert_ms[:window]), 3),
+        "insert_ms_last": round(median(insert_ms[-window:]), 3),
+        "query_ms_median": round(median(hot_queries), 3),
+        "query_ms_p99": round(percentile(hot_queries, 0.99), 3),
+        "ordinary_query_ms_median": round(median(cold_queries), 3),
+        "near_copies_similarity_mean": round(expected, 3),
+        "near_copies_found": round(found / len(probes), 4),
+    }
+    figures["query_ratio_to_ordinary"] = round(
+        figures["query_ms_median"] / figures["ordinary_query_ms_median"], 2
+    )
+    print(
+        f"hot bucket, {count:,} documents: insert {figures['insert_ms_first']} ms first "
+        f"{window}, {figures['insert_ms_last']} ms last {window}; query "
+        f"{figures['query_ms_median']} ms median ({figures['query_ratio_to_ordinary']}× an "
+        f"ordinary query, {figures['ordinary_query_ms_median']} ms), p99 "
+        f"{figures['query_ms_p99']} ms; near copies found {figures['near_copies_found']}"
+    )
+    return figures
+
+
 def main(sizes: list[int] | None = None) -> dict[str, Any]:
     evaluation = evaluate()
     for row in evaluation["sweep"]:
@@ -204,9 +293,11 @@ def main(sizes: list[int] | None = None) -> dict[str, Any]:
             f"recall {row['recall']} {row['recall_by_kind']} "
             f"false merges {row['false_merges_by_kind']}"
         )
+    hot = hot_bucket_benchmark()
     index = index_benchmark(sizes or [100_000, 1_000_000])
     figures = {
         "evaluation": evaluation,
+        "hot_bucket": hot,
         "index": index,
         "default_threshold": 0.6,
         "lsh_threshold": dedupe.lsh_threshold(0.6),

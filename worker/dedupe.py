@@ -1,4 +1,4 @@
-"""Near-duplicate detection: word shingles, MinHash signatures (datasketch), LSH bands.
+"""Near-duplicate detection: word shingles, MinHash signatures, LSH bands.
 
 The LSH index itself lives in Redis (`worker.store`); this module only computes
 signatures, band keys and similarity, so it is testable without a server.
@@ -12,12 +12,11 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
-from datasketch import MinHash
-from datasketch.lsh import _optimal_param
 
 from worker.text import fold
 
@@ -25,6 +24,12 @@ NUM_PERM = 128
 SHINGLE_WORDS = 4
 LSH_MARGIN = 0.2
 _WORD = re.compile(r"\w+")
+# datasketch 2's MinHash family ("affine32", seed 1): the first 32 bits of SHA-1 of each
+# shingle, mixed once by MurmurHash3's finaliser, then h -> a*h + b in wrapping uint32
+# arithmetic (odd a: a bijection). Kept bit for bit, so signatures already held in Redis
+# stay comparable; computed here because importing datasketch pulls in scipy.
+_FMIX = (np.uint32(16), np.uint32(0x85EBCA6B), np.uint32(13), np.uint32(0xC2B2AE35), np.uint32(16))
+_EMPTY = np.uint32(0xFFFFFFFF)
 
 
 @dataclass(frozen=True)
@@ -42,11 +47,58 @@ def shingles(text: str, size: int = SHINGLE_WORDS) -> set[bytes]:
     return {" ".join(words[i : i + size]).encode("utf-8") for i in range(len(words) - size + 1)}
 
 
+@lru_cache(maxsize=4)
+def _permutations(num_perm: int, seed: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    generator = np.random.RandomState(seed)
+    a = generator.randint(0, 1 << 31, num_perm, dtype=np.uint32) * np.uint32(2) + np.uint32(1)
+    b = generator.randint(0, 1 << 32, num_perm, dtype=np.uint32)
+    return a, b
+
+
+def minhash(items: set[bytes], num_perm: int = NUM_PERM) -> np.ndarray:
+    """The MinHash signature (uint32, `num_perm` values) of a set of shingles."""
+    if not items:
+        return np.full(num_perm, _EMPTY, dtype=np.uint32)
+    digests = b"".join(hashlib.sha1(item, usedforsecurity=False).digest()[:4] for item in items)
+    h = np.frombuffer(digests, dtype="<u4").astype(np.uint32).reshape(-1, 1)
+    s1, m1, s2, m2, s3 = _FMIX
+    h = h ^ (h >> s1)
+    h = h * m1
+    h = h ^ (h >> s2)
+    h = h * m2
+    h = h ^ (h >> s3)
+    a, b = _permutations(num_perm)
+    return (h * a + b).min(axis=0)  # type: ignore[no-any-return]
+
+
+def _integral(
+    probability: Callable[[np.ndarray], np.ndarray], lower: float, upper: float
+) -> np.ndarray:
+    # Gauss-Legendre on [lower, upper]: exact enough to pick the same (bands, rows) as
+    # an adaptive quadrature for these smooth polynomials, without scipy.
+    nodes, weights = np.polynomial.legendre.leggauss(64)
+    s = (upper - lower) / 2 * nodes + (upper + lower) / 2
+    return (upper - lower) / 2 * (probability(s) @ weights)
+
+
 @lru_cache(maxsize=32)
 def lsh_params(threshold: float, num_perm: int = NUM_PERM) -> tuple[int, int]:
     """(bands, rows) minimising false positives and negatives around `threshold`."""
-    bands, rows = _optimal_param(max(0.05, threshold), num_perm, 0.5, 0.5)
-    return int(bands), int(rows)
+    threshold = max(0.05, threshold)
+    best, chosen = float("inf"), (1, 1)
+    for bands in range(1, num_perm + 1):
+        rows = np.arange(1, num_perm // bands + 1, dtype=float)[:, None]
+
+        def caught(s: np.ndarray, bands: int = bands, rows: np.ndarray = rows) -> np.ndarray:
+            return 1 - (1 - s[None, :] ** rows) ** bands  # type: ignore[no-any-return]
+
+        false_positive = _integral(caught, 0.0, threshold)
+        false_negative = _integral(lambda s: 1 - caught(s), threshold, 1.0)
+        error = 0.5 * false_positive + 0.5 * false_negative
+        index = int(np.argmin(error))
+        if error[index] < best:
+            best, chosen = float(error[index]), (bands, index + 1)
+    return chosen
 
 
 def lsh_threshold(duplicate_threshold: float) -> float:
@@ -54,9 +106,7 @@ def lsh_threshold(duplicate_threshold: float) -> float:
 
 
 def fingerprint(text: str, duplicate_threshold: float) -> Fingerprint:
-    minhash = MinHash(num_perm=NUM_PERM)
-    minhash.update_batch(list(shingles(text)))
-    signature = minhash.hashvalues.astype(np.uint32)  # datasketch hashes are 32-bit
+    signature = minhash(shingles(text))
     return Fingerprint(signature, band_keys(signature, duplicate_threshold))
 
 

@@ -1,13 +1,16 @@
 import threading
 from pathlib import Path
 
+import numpy as np
 import pytest
+import redis
 
 from tests.support import SEED, write_config
 from worker import dedupe, pipeline
 from worker.articles import Document
 from worker.articles.corpus import document_id
 from worker.config import load_config
+from worker.store import Store
 
 SEED_TEXT = SEED.read_text(encoding="utf-8")
 
@@ -102,3 +105,31 @@ def test_two_workers_ingesting_the_same_story_at_once_make_one_document(
     assert len(list(config.corpus_dir(topic).glob("*.txt"))) == 1
     events = [e for r in results for e in r.events if e["type"] == "figure.changed"]
     assert len(events) == 1
+
+
+def test_minhash_estimates_jaccard_similarity() -> None:
+    shared = {f"shared {i}".encode() for i in range(600)}
+    a = shared | {f"only a {i}".encode() for i in range(200)}
+    b = shared | {f"only b {i}".encode() for i in range(200)}
+    estimate = dedupe.similarity(dedupe.minhash(a), dedupe.minhash(b))
+    assert abs(estimate - 600 / 1000) < 0.12
+    assert dedupe.similarity(dedupe.minhash(a), dedupe.minhash(set(a))) == 1.0
+
+
+def test_a_band_every_page_shares_keeps_only_its_newest_documents(redis_url: str) -> None:
+    store = Store(redis.Redis.from_url(redis_url, decode_responses=True), bucket_capacity=4)
+    rng = np.random.default_rng(5)
+    _, rows = dedupe.lsh_params(dedupe.lsh_threshold(0.6))
+    template = rng.integers(0, 2**32 - 1, size=rows, dtype=np.uint32)
+    signatures = []
+    for number in range(10):
+        signature = rng.integers(0, 2**32 - 1, size=dedupe.NUM_PERM, dtype=np.uint32)
+        signature[:rows] = template  # the band the template's boilerplate fills
+        signatures.append(signature)
+        store.index_signature("t", f"{number:016x}", signature, dedupe.band_keys(signature, 0.6))
+    hot_band = dedupe.band_keys(signatures[0], 0.6)[:1]
+    assert store.lsh_candidates("t", hot_band) == {f"{n:016x}" for n in range(6, 10)}
+    # An early document has left the hot bucket but is still found by its other bands.
+    copy = signatures[0].copy()
+    copy[-10:] = 0
+    assert f"{0:016x}" in store.lsh_candidates("t", dedupe.band_keys(copy, 0.6))

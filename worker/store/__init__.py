@@ -23,6 +23,8 @@ from worker.articles.corpus import HeldDocument
 from worker.feeds import FeedState
 
 P = "nw:"
+# The most documents an LSH band bucket keeps (the newest); see _LSH_ADD.
+BUCKET_CAPACITY = 32
 
 # Take the members of a sorted set that are due and push them `lease` seconds ahead in
 # one step, so two beats (or a tick retried after a lost reply) never hand out the same
@@ -34,14 +36,26 @@ for _, member in ipairs(due) do
 end
 return due
 """
-# Append a document id to each band bucket (a comma-separated field), once.
+# Append a document id to each band bucket (a comma-separated field), once, keeping the
+# newest ARGV[2] members. A bucket that every page of a templated source falls into (its
+# boilerplate fills a band) would otherwise grow without end: inserts cost O(k) each and
+# every query would fetch and score k signatures. Copies share several bands with their
+# original (a pair at the duplicate threshold shares one of the bands with p > 0.98), and
+# syndication follows publication closely, so the newest members are the ones worth keeping.
 _LSH_ADD = """
+local cap = tonumber(ARGV[2])
 for i = 1, #KEYS do
-  local current = redis.call('HGET', KEYS[i], ARGV[i + 1])
+  local current = redis.call('HGET', KEYS[i], ARGV[i + 2])
   if not current then
-    redis.call('HSET', KEYS[i], ARGV[i + 1], ARGV[1])
+    redis.call('HSET', KEYS[i], ARGV[i + 2], ARGV[1])
   elseif not string.find(',' .. current .. ',', ',' .. ARGV[1] .. ',', 1, true) then
-    redis.call('HSET', KEYS[i], ARGV[i + 1], current .. ',' .. ARGV[1])
+    local members = current .. ',' .. ARGV[1]
+    local _, commas = string.gsub(members, ',', ',')
+    while commas >= cap do
+      members = string.sub(members, string.find(members, ',', 1, true) + 1)
+      commas = commas - 1
+    end
+    redis.call('HSET', KEYS[i], ARGV[i + 2], members)
   end
 end
 return #KEYS
@@ -80,8 +94,9 @@ def connect(url: str) -> redis.Redis:
 class Store:
     """Typed access to newswatch's Redis keys."""
 
-    def __init__(self, client: redis.Redis) -> None:
+    def __init__(self, client: redis.Redis, bucket_capacity: int = BUCKET_CAPACITY) -> None:
         self.r = client
+        self.bucket_capacity = bucket_capacity
         self._claim_due = client.register_script(_CLAIM_DUE)
         self._next_sequence = client.register_script(_NEXT_SEQUENCE)
         self._lsh_add = client.register_script(_LSH_ADD)
@@ -267,7 +282,7 @@ class Store:
         packed = base64.b64encode(signature.astype(np.uint32).tobytes()).decode("ascii")
         pipe = self.r.pipeline()
         pipe.hset(f"{P}sig:{topic}", doc_id, packed)
-        self._lsh_add(keys=keys, args=[doc_id, *fields], client=pipe)
+        self._lsh_add(keys=keys, args=[doc_id, self.bucket_capacity, *fields], client=pipe)
         pipe.execute()
 
     def lsh_candidates(self, topic: str, bands: Iterable[str]) -> set[str]:
