@@ -14,5 +14,8 @@ def is_relevant(
 
     Names match their inflected forms in the document's language (Россию for Россия).
     """
-    folded = normalise(f"{title}\n{text}")
-    return all(mentions_any(folded, tuple(group.any), language) for group in topic.relevance.all)
+    source = f"{title}\n{text}"
+    folded = normalise(source)
+    return all(
+        mentions_any(folded, tuple(group.any), language, source) for group in topic.relevance.all
+    )

@@ -49,7 +49,7 @@ def stem(word: str, language: str) -> str:
 def lemma(word: str, language: str) -> str:
     if language not in _SIMPLEMMA:
         return word
-    return fold(simplemma.lemmatize(word, lang=language))
+    return str(simplemma.lemmatize(word, lang=language)).lower()
 
 
 def _can_judge(data: LanguageData) -> bool:
@@ -57,18 +57,26 @@ def _can_judge(data: LanguageData) -> bool:
 
 
 def same_word(word: str, base: str, language: str) -> bool:
-    """Whether `word` (folded) is an inflected form of `base` (folded) in `language`."""
-    if word == base:
+    """Whether `word` is an inflected form of `base` in `language` (both lower case, with
+    their diacritics where the text has them: the stemmers and lemmatiser need them)."""
+    if fold(word) == fold(base):
         return True
     data = language_data(language)
     if not _can_judge(data):
         return True
-    if data.stemmer and stem(word, data.code) == stem(base, data.code):
+    if data.stemmer and fold(stem(word, data.code)) == fold(stem(base, data.code)):
         return True
-    return data.code in _SIMPLEMMA and lemma(word, data.code) in (base, lemma(base, data.code))
+    if data.code not in _SIMPLEMMA:
+        return False
+    found = lemma(word, data.code)
+    if fold(found) in (fold(base), fold(lemma(base, data.code))):
+        return True
+    # A form the lemmatiser does not know is judged by its stem alone, when there is none.
+    return found == word and data.stemmer is None
 
 
-def _word_pattern(word: str, data: LanguageData) -> str:
+def _word_pattern(lower: str, data: LanguageData) -> str:
+    word = fold(lower)
     escaped = re.escape(word)
     if data.script == "cjk" or not word[-1].isalnum():
         return escaped
@@ -77,11 +85,18 @@ def _word_pattern(word: str, data: LanguageData) -> str:
             particles = "|".join(re.escape(p) for p in data.particles)
             return rf"{escaped}(?:{particles})?(?![가-힣])"
         return rf"{escaped}[가-힣]{{0,3}}"
-    root = stem(word, data.code) if data.stemmer else word
+    if data.stemmer:
+        root = fold(stem(lower, data.code))
+        # With a lemmatiser to confirm, a shorter stem is safe ("lid…" for lidé, lidí).
+        shortest = 3 if data.code in _SIMPLEMMA else _MIN_STEM
+    else:
+        # Without a stemmer, the last letters of a word are taken as its ending; the
+        # lemmatiser then judges the candidates ("люд…" finds людей, людини for людина).
+        root, shortest = word[: max(3, len(word) - 3)], 3
     common = 0
     while common < min(len(root), len(word)) and root[common] == word[common]:
         common += 1
-    if common < _MIN_STEM or len(word) <= 3:
+    if common < shortest or len(word) <= 3:
         return rf"{escaped}(?:'s|’s)?(?!\w)" if data.code == "en" else rf"{escaped}(?!\w)"
     suffix = len(word) - common + data.max_suffix
     return rf"{re.escape(word[:common])}\w{{0,{suffix}}}(?!\w)"
@@ -92,26 +107,52 @@ class WordMatcher:
     """Finds any of a list of base forms, inflected, in folded text of one language."""
 
     pattern: re.Pattern[str]
-    names: tuple[tuple[str, tuple[str, ...]], ...]  # (base form, its folded words)
+    names: tuple[tuple[str, tuple[str, ...]], ...]  # (base form, its lower-case words)
+    alone: tuple[re.Pattern[str], ...]  # each name's own pattern, in the same order
     language: str
 
-    def finditer(self, folded: str, start: int = 0, end: int | None = None) -> Iterator[WordMatch]:
+    def finditer(
+        self, folded: str, start: int = 0, end: int | None = None, source: str | None = None
+    ) -> Iterator[WordMatch]:
+        """Matches in `folded`; `source`, the text it was folded from, lets the stemmer and
+        lemmatiser see the diacritics when folding kept every position."""
         stop = len(folded) if end is None else end
+        original = source.lower() if source is not None and len(source) == len(folded) else None
         for match in self.pattern.finditer(folded, start, stop):
             group = match.lastgroup
             if group is None:
                 continue
-            name, words = self.names[int(group[1:])]
-            if self._confirmed(match.group(group), words):
+            index = int(group[1:])
+            name, words = self.names[index]
+            if self._confirmed(match.start(group), match.end(group), folded, original, words):
                 yield WordMatch(match.start(), match.end(), name)
+                continue
+            # The longest candidate was another word ("втрати" is not "втратити"): try
+            # the other names at the same place.
+            for other, pattern in enumerate(self.alone):
+                found = pattern.match(folded, match.start(), stop)
+                if (
+                    other != index
+                    and found
+                    and self._confirmed(
+                        found.start(), found.end(), folded, original, self.names[other][1]
+                    )
+                ):
+                    yield WordMatch(found.start(), found.end(), self.names[other][0])
+                    break
 
-    def search(self, folded: str, start: int = 0, end: int | None = None) -> WordMatch | None:
-        return next(self.finditer(folded, start, end), None)
+    def search(
+        self, folded: str, start: int = 0, end: int | None = None, source: str | None = None
+    ) -> WordMatch | None:
+        return next(self.finditer(folded, start, end, source), None)
 
-    def _confirmed(self, found: str, words: tuple[str, ...]) -> bool:
+    def _confirmed(
+        self, start: int, end: int, folded: str, original: str | None, words: tuple[str, ...]
+    ) -> bool:
         data = language_data(self.language)
         if data.script != "spaced" or len(words) == 0:
             return True
+        found = (original if original is not None else folded)[start:end]
         pieces = re.split(r"[\s\u00a0-]+", found)
         if len(pieces) != len(words):
             return True
@@ -126,9 +167,10 @@ def word_matcher(names: tuple[str, ...], language: str | None) -> WordMatcher:
     """A matcher of `names` (base forms, any case) in folded text of `language`."""
     data = language_data(language)
     entries: list[tuple[str, tuple[str, ...]]] = []
+    alone: list[re.Pattern[str]] = []
     alternatives: list[tuple[int, str]] = []
     for name in dict.fromkeys(n.strip() for n in names if n.strip()):
-        words = tuple(fold(name).split())
+        words = tuple(name.lower().split())
         body = r"[\s\u00a0-]+".join(_word_pattern(w, data) for w in words)
         if data.script == "spaced" or data.script == "hangul":
             left = r"(?<!\w)" if data.script == "spaced" else r"(?<![가-힣a-z])"
@@ -139,11 +181,14 @@ def word_matcher(names: tuple[str, ...], language: str | None) -> WordMatcher:
             left = ""
         index = len(entries)
         entries.append((name, words))
+        alone.append(re.compile(f"{left}{body}"))
         alternatives.append((len(fold(name)), f"(?P<n{index}>{left}{body})"))
     ordered = [a for _, a in sorted(alternatives, key=lambda a: -a[0])]
     pattern = re.compile("|".join(ordered) or r"(?!x)x")
-    return WordMatcher(pattern, tuple(entries), data.code)
+    return WordMatcher(pattern, tuple(entries), tuple(alone), data.code)
 
 
-def mentions_any(folded: str, names: tuple[str, ...], language: str | None) -> bool:
-    return word_matcher(names, language).search(folded) is not None
+def mentions_any(
+    folded: str, names: tuple[str, ...], language: str | None, source: str | None = None
+) -> bool:
+    return word_matcher(names, language).search(folded, source=source) is not None

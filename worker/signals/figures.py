@@ -112,17 +112,19 @@ class _Discourse:
         return self.lead, "the lead"
 
 
-def _mentions(folded: str, topic: TopicSettings, language: str | None) -> list[_Mention]:
+def _mentions(
+    folded: str, topic: TopicSettings, language: str | None, source: str | None = None
+) -> list[_Mention]:
     found = [
         _Mention(entity, m.start, m.end)
         for entity, names in topic.entities.items()
-        for m in word_matcher(tuple(names), language).finditer(folded)
+        for m in word_matcher(tuple(names), language).finditer(folded, source=source)
     ]
     return sorted(found, key=lambda m: (m.start, -m.end))
 
 
 def _first_entity(text: str, topic: TopicSettings, language: str | None) -> str | None:
-    mentions = _mentions(normalise(text[:2000]), topic, language)
+    mentions = _mentions(normalise(text[:2000]), topic, language, text[:2000])
     return mentions[0].entity if mentions else None
 
 
@@ -176,7 +178,12 @@ def _phrases(folded: str, quantities: list[Quantity], data: LanguageData) -> lis
 
 
 def _unit(
-    folded: str, phrase: _Phrase, figure: FigureSettings, language: str | None, data: LanguageData
+    folded: str,
+    source: str,
+    phrase: _Phrase,
+    figure: FigureSettings,
+    language: str | None,
+    data: LanguageData,
 ) -> WordMatch | None:
     """A unit word next to the number: a few words after it, else before it in its phrase.
 
@@ -190,7 +197,7 @@ def _unit(
     else:
         limit = min(phrase.right, phrase.end + 12)
     units = word_matcher(tuple(figure.units), language)
-    if match := units.search(folded, phrase.end, limit):
+    if match := units.search(folded, phrase.end, limit, source):
         return match
     if figure.context:
         near = phrase.end + (
@@ -198,9 +205,10 @@ def _unit(
         )
         if data.script not in ("spaced", "arabic"):
             near = min(phrase.right, phrase.end + 6)
-        if match := word_matcher(tuple(figure.context), language).search(folded, phrase.end, near):
+        context = word_matcher(tuple(figure.context), language)
+        if match := context.search(folded, phrase.end, near, source):
             return match
-    before = list(units.finditer(folded, phrase.left, phrase.start))
+    before = list(units.finditer(folded, phrase.left, phrase.start, source))
     return before[-1] if before else None
 
 
@@ -236,6 +244,7 @@ def _about(
 
 def _judge(
     folded: str,
+    source: str,
     quantity: Quantity,
     phrase: _Phrase,
     figure: FigureSettings,
@@ -245,18 +254,18 @@ def _judge(
     data: LanguageData,
 ) -> tuple[bool, str]:
     """Whether `quantity` is an observation of `figure`, and why (or why not)."""
-    unit = _unit(folded, phrase, figure, language, data)
+    unit = _unit(folded, source, phrase, figure, language, data)
     if unit is None:
         return False, "no unit"
     if quantity.year_like and not _counts(folded, quantity, unit, data):
         return False, "a year"
     span = (phrase.left, phrase.right)
     if figure.exclude:
-        excluded = word_matcher(tuple(figure.exclude), language).search(folded, *span)
+        excluded = word_matcher(tuple(figure.exclude), language).search(folded, *span, source)
         if excluded:
             return False, f"excluded by '{folded[excluded.start : excluded.end]}'"
     context = word_matcher(tuple(figure.context), language)
-    if figure.context and not context.search(folded, *span):
+    if figure.context and not context.search(folded, *span, source):
         return False, "no context word"
     entity, how = _about(folded, phrase, unit, mentions, discourse)
     if entity is None:
@@ -288,7 +297,7 @@ def _read_sentence(
     data = language_data(language)
     folded = normalise(sentence.text)
     reading.work += len(folded)
-    mentions = _mentions(folded, topic, language)
+    mentions = _mentions(folded, topic, language, sentence.text)
     quantities = read_quantities(sentence.text, language, loose=True)
     phrases = _phrases(folded, quantities, data)
     for quantity, phrase in zip(quantities, phrases, strict=True):
@@ -297,7 +306,7 @@ def _read_sentence(
         read = False
         for figure_id, figure in topic.figures.items():
             ok, reason = _judge(
-                folded, quantity, phrase, figure, mentions, discourse, language, data
+                folded, sentence.text, quantity, phrase, figure, mentions, discourse, language, data
             )
             if ok:
                 read = True
