@@ -8,7 +8,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
 
 import typer
 import yaml
@@ -46,7 +46,7 @@ def _config(directory: Path | None) -> Config:
     return load_config(directory.resolve() if directory is not None else None)
 
 
-def _fail(message: str) -> None:
+def _fail(message: str) -> NoReturn:
     echo(f"newswatch: {message}", fg=typer.colors.RED, err=True)
     raise typer.Exit(1)
 
@@ -174,6 +174,35 @@ def ingest(
                         echo(f"    {channel}: {sent.state} {sent.detail}".rstrip())
         if failed:
             raise typer.Exit(1)
+
+
+@cli.command()
+def explain(
+    item: Annotated[str, typer.Argument(help="A file (HTML or text) or a URL.")],
+    topic: Annotated[str, typer.Option(help="The topic to read it for.")],
+    json_lines: Annotated[bool, typer.Option("--json", help="JSON lines for scripts.")] = False,
+    config: ConfigOption = None,
+) -> None:
+    """Whether a document is on topic, and what each of its numbers was read as, and why."""
+    from worker import pipeline
+    from worker.signals.explain import as_json_lines, as_text
+    from worker.signals.explain import explain as explain_document
+
+    settings = _config(config)
+    if topic not in settings.topics:
+        _fail(f"no topic named {topic!r}")
+    rt = pipeline.Runtime(settings, "")  # no Redis: nothing is stored or remembered
+    try:
+        document = pipeline.read_article(rt, item, learn=False)
+    except NewswatchError as error:
+        _fail(str(error))
+    if document is None:
+        _fail(f"{item}: no article text found")
+    explanation = explain_document(
+        document.text, document.language, settings.topics[topic], document.title
+    )
+    for line in (as_json_lines if json_lines else as_text)(explanation):
+        echo(line)
 
 
 @cli.command()

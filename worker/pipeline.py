@@ -281,13 +281,26 @@ def page_to_document(
     link: str = "",
     published: datetime | None = None,
     language_hint: str | None = None,
+    learn: bool = True,
 ) -> Document | None:
     """A page (or, without one, the fallback content) cut to its body in the seed schema.
 
-    Lines this source repeats across its documents are boilerplate and are dropped.
+    Lines this source repeats across its documents are boilerplate and are dropped;
+    `learn=False` reads without the store (nothing remembered, nothing dropped).
     """
     article = extract_article(html, url) if html is not None else None
     candidates = [clean_line(p) for p in article.paragraphs] if article else []
+    if not learn:
+        return make_document(
+            article,
+            source=source,
+            fallback_html=fallback_html,
+            fallback_title=title,
+            url=link or url,
+            published=published,
+            language_hint=language_hint,
+            recurring=lambda _line: False,
+        )
     recurring = rt.store.recurring_lines(source, candidates, RECURRING_AFTER)
     document = make_document(
         article,
@@ -456,20 +469,31 @@ def _find_original(
     return best
 
 
-def read_article(rt: Runtime, item: str, source: str | None = None) -> Document | None:
-    """The document of a URL or a local file (HTML, or plain text with a paragraph a line)."""
+def read_article(
+    rt: Runtime, item: str, source: str | None = None, learn: bool = True
+) -> Document | None:
+    """The document of a URL or a local file (HTML, or plain text with a paragraph a line).
+
+    `learn=False` reads it without touching the store (`explain`)."""
     if item.startswith(("http://", "https://")):
         html, url = fetch_page(rt, item)
-        return page_to_document(rt, html, url, source or source_name(url))
+        return page_to_document(rt, html, url, source or source_name(url), learn=learn)
     path = Path(item)
     if not path.is_file():
         raise NewswatchError(f"{item}: no such file")
     raw, url = path.read_bytes(), path.resolve().as_uri()
     text = decode_html(raw)
     if "<" in text[:2000]:
-        return page_to_document(rt, text, url, source or "file")
+        return page_to_document(rt, text, url, source or "file", learn=learn)
     return page_to_document(
-        rt, None, url, source or "file", fallback_html=text, title=path.stem, link=url
+        rt,
+        None,
+        url,
+        source or "file",
+        fallback_html=text,
+        title=path.stem,
+        link=url,
+        learn=learn,
     )
 
 

@@ -80,6 +80,9 @@ def _word_pattern(lower: str, data: LanguageData) -> str:
     escaped = re.escape(word)
     if data.script == "cjk" or not word[-1].isalnum():
         return escaped
+    if data.script == "arabic":
+        # Endings (ا، ة، ين، ون، ات) on short roots: "شخصا" for شخص.
+        return rf"{escaped}\w{{0,{data.max_suffix}}}(?!\w)"
     if data.script == "hangul":
         if len(word) == 1:  # a counter such as 명: only its particles may follow
             particles = "|".join(re.escape(p) for p in data.particles)

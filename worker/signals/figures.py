@@ -151,9 +151,14 @@ def _split(gap: str, data: LanguageData) -> int:
             at = match.start() if match else -1
         if at != -1 and (best == -1 or at < best):
             best = at
+    words = list(_WORD.finditer(gap))
+    if data.script == "arabic":
+        # "و" (and) is written on the word it joins: "1700 وعدد المصابين 3400".
+        joined = next((w.start() for w in words if w.group().startswith("و")), -1)
+        if joined != -1 and (best == -1 or joined < best):
+            best = joined
     if best != -1:
         return best
-    words = list(_WORD.finditer(gap))
     return words[UNIT_WORDS_AFTER - 1].end() if len(words) > UNIT_WORDS_AFTER else len(gap)
 
 
@@ -301,6 +306,9 @@ def _read_sentence(
     quantities = read_quantities(sentence.text, language, loose=True)
     phrases = _phrases(folded, quantities, data)
     for quantity, phrase in zip(quantities, phrases, strict=True):
+        if len(reading.numbers) >= MAX_NUMBERS_PER_DOCUMENT:
+            reading.capped = True
+            break
         reading.work += (phrase.right - phrase.left) * max(1, len(topic.figures))
         reasons = []
         read = False

@@ -120,7 +120,9 @@ def _patterns(data: LanguageData) -> _Patterns:
         suffix = ""
     number = re.compile(rf"{before}(?P<digits>{run}){suffix}{after}")
     word_list = [*data.number_words, *data.self_scaled]
-    words = re.compile(rf"(?<!\w)(?:{_alternation(word_list)})(?!\w)")
+    attached = _alternation(list(data.prefixes)) if data.prefixes else ""
+    prefix = rf"(?:{attached})?" if attached else ""
+    words = re.compile(rf"(?<!\w){prefix}(?P<word>{_alternation(word_list)})(?!\w)")
     scale = re.compile(rf"[\s\-]*(?P<scale>{_alternation(list(data.scale))})(?!\w)")
     myriad = re.compile(rf"\s?(?P<unit>{_alternation(list(data.myriads))})")
     digits_after_myriad = re.compile(rf"\s?(?P<digits>{run})")
@@ -253,9 +255,9 @@ def _candidates(folded: str, data: LanguageData, words: bool) -> list[_Candidate
             break
     if words and (data.number_words or data.self_scaled):
         for match in patterns.words.finditer(folded):
-            text = match.group()
+            text = match.group("word")
             value = data.self_scaled.get(text) or data.number_words.get(text, 0.0)
-            found.append(_Candidate(match.start(), match.end(), value, True))
+            found.append(_Candidate(match.start("word"), match.end(), value, True))
             if len(found) > MAX_NUMBERS_PER_SENTENCE * 8:
                 break
     return sorted(found, key=lambda c: c.start)
@@ -326,7 +328,12 @@ def _qualifier(folded: str, start: int, end: int, data: LanguageData) -> str:
         return "more than"
     after = folded[end : end + WINDOW].lstrip()
     counter = _starts_with(after, data.counters, data)
-    for text in (after, after[len(counter) :].lstrip() if counter else None):
+    first_word = _patterns(data).word.match(after)
+    # After the number, its counter ("1만 명 이상") or its unit ("144 شخصا على الأقل").
+    skipped = (
+        after[len(counter) :] if counter else after[first_word.end() :] if first_word else None
+    )
+    for text in (after, skipped.lstrip() if skipped else None):
         if text is None:
             continue
         for qualifier, phrases in data.qualifiers_after.items():
