@@ -26,8 +26,17 @@ def article(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 def test_json_lines_give_relevance_then_one_object_per_number(article: Path) -> None:
     result = CliRunner().invoke(
-        cli, ["explain", str(article), "--topic", "nk-troops-russia", "--json",
-              "--config", str(ROOT / "config")])
+        cli,
+        [
+            "explain",
+            str(article),
+            "--topic",
+            "nk-troops-russia",
+            "--json",
+            "--config",
+            str(ROOT / "config"),
+        ],
+    )
     assert result.exit_code == 0, result.output
     lines = [json.loads(line) for line in result.output.splitlines()]
     assert lines[0] == {"relevant": True, "language": "en"}
@@ -44,8 +53,9 @@ def test_json_lines_give_relevance_then_one_object_per_number(article: Path) -> 
 
 def test_the_text_form_names_the_verdict_and_each_number(article: Path) -> None:
     result = CliRunner().invoke(
-        cli, ["explain", str(article), "--topic", "nk-troops-russia",
-              "--config", str(ROOT / "config")])
+        cli,
+        ["explain", str(article), "--topic", "nk-troops-russia", "--config", str(ROOT / "config")],
+    )
     assert result.exit_code == 0, result.output
     assert result.output.startswith("on topic (language: en)")
     assert "10,000 → nk_troops_in_russia = 10000 (about)" in result.output
@@ -53,9 +63,19 @@ def test_the_text_form_names_the_verdict_and_each_number(article: Path) -> None:
 
 def test_an_unknown_topic_or_file_is_one_clear_line(article: Path) -> None:
     runner = CliRunner()
-    result = runner.invoke(cli, ["explain", str(article), "--topic", "nope",
-                                 "--config", str(ROOT / "config")])
+    result = runner.invoke(
+        cli, ["explain", str(article), "--topic", "nope", "--config", str(ROOT / "config")]
+    )
     assert result.exit_code == 1 and "no topic named 'nope'" in result.output
-    result = runner.invoke(cli, ["explain", str(article) + ".missing", "--topic",
-                                 "nk-troops-russia", "--config", str(ROOT / "config")])
+    result = runner.invoke(
+        cli,
+        [
+            "explain",
+            str(article) + ".missing",
+            "--topic",
+            "nk-troops-russia",
+            "--config",
+            str(ROOT / "config"),
+        ],
+    )
     assert result.exit_code == 1 and "no such file" in result.output
