@@ -20,6 +20,7 @@ from typing import Any
 import redis
 from celery import Celery, Task, signals
 
+from worker import logs
 from worker.config import Config, load_config
 from worker.errors import ConfigError
 from worker.terminal import guard_handlers
@@ -159,3 +160,16 @@ def _quiet_the_tick(logger: logging.Logger | None = None, **_: Any) -> None:
 
 # Once the worker's or beat's logging is set up (Celery signal, in both processes).
 signals.after_setup_logger.connect(_quiet_the_tick, weak=False)
+
+
+def _log_format(logger: logging.Logger | None = None, **_: Any) -> None:
+    """Workers and beat log as `log_format` says (text, or one JSON object per line)."""
+    try:
+        log_format = load_config().service.log_format
+    except ConfigError:
+        log_format = "text"
+    logs.use_format(logger or logging.getLogger(), log_format)
+
+
+signals.after_setup_logger.connect(_log_format, weak=False)
+signals.after_setup_task_logger.connect(_log_format, weak=False)

@@ -15,7 +15,7 @@ import yaml
 
 from worker.config import Config, check_config, literal, load_config
 from worker.errors import ConfigError, NewswatchError
-from worker.terminal import guard_handlers, printable
+from worker.terminal import printable
 
 if TYPE_CHECKING:
     from worker.runs import RunSummary
@@ -51,12 +51,11 @@ def _fail(message: str) -> NoReturn:
     raise typer.Exit(1)
 
 
-def _logging(verbose: bool) -> None:
-    logging.basicConfig(
-        level=logging.INFO if verbose else logging.WARNING,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    guard_handlers(logging.getLogger())
+def _logging(verbose: bool, settings: Config | None = None) -> None:
+    from worker import logs
+
+    log_format = settings.service.log_format if settings else "text"
+    logs.configure(log_format, logging.INFO if verbose else logging.WARNING)
 
 
 @cli.command("check-config")
@@ -105,11 +104,11 @@ def poll(
     """Poll every feed once, process all that follows through the task queue, summarise."""
     if not once:
         _fail("only `poll --once` exists; `newswatch run` polls on a schedule")
-    _logging(verbose)
     from worker import launcher
     from worker.runs import poll_once
 
     settings = _config(config)
+    _logging(verbose, settings)
     with launcher.redis_for(settings) as services:
         summary = poll_once(settings, services, timeout, echo=echo)
     _print_summary(summary)
@@ -374,6 +373,33 @@ def feeds_import(
     if problems:
         _fail("; ".join(problems))
     echo(f"imported {added} new feed(s) of {len(outlines)} in {opml}")
+
+
+@cli.command()
+def web(
+    config: ConfigOption = None,
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
+) -> None:
+    """The read-only web view and JSON API: figures, alerts, feeds, the corpus; /metrics.
+
+    Basic auth with NEWSWATCH_WEB_USER and NEWSWATCH_WEB_PASSWORD from the environment.
+    """
+    user = os.environ.get("NEWSWATCH_WEB_USER", "")
+    password = os.environ.get("NEWSWATCH_WEB_PASSWORD", "")
+    if not user or not password:
+        _fail("set NEWSWATCH_WEB_USER and NEWSWATCH_WEB_PASSWORD (the web view's basic auth)")
+    from worker import launcher
+    from worker import web as web_view
+
+    settings = _config(config)
+    _logging(verbose, settings)
+    with launcher.redis_for(settings) as services:
+        typer.echo(f"newswatch web: http://{host}:{port}/ (Redis at {services.redis_url})")
+        web_view.serve(
+            settings, services.redis_url, web_view.Credentials(user, password), host, port
+        )
 
 
 @cli.command()

@@ -87,6 +87,7 @@ class ServiceSettings(_Model):
     allow_private_networks: bool = False
     feed_failing_after: Duration = 21600.0
     task_time_limit: Duration = 300.0
+    log_format: Literal["text", "json"] = "text"  # json: one object per line, for collectors
     smtp: SmtpSettings = SmtpSettings()
 
     @field_validator("redis_url")

@@ -12,7 +12,7 @@ import json
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from typing import Any, cast
 
 import numpy as np
@@ -75,6 +75,19 @@ _NEXT_SEQUENCE = """
 if redis.call('EXISTS', KEYS[1]) == 0 then redis.call('SET', KEYS[1], ARGV[1]) end
 return redis.call('INCR', KEYS[1])
 """
+
+
+# Upper bounds (seconds) of the task duration histogram's buckets, Prometheus's defaults
+# widened to the minutes a slow fetch can take.
+TASK_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0)
+
+
+@dataclass(frozen=True)
+class TaskDurations:
+    """How many runs of a task fell in each bucket of `TASK_BUCKETS` (then +Inf), and their sum."""
+
+    counts: tuple[int, ...]
+    total_seconds: float
 
 
 def _line_key(line: str) -> str:
@@ -477,3 +490,49 @@ class Store:
             keys = list(self.r.scan_iter(f"{P}{pattern}", count=1000))
             for start in range(0, len(keys), 500):
                 self.r.delete(*keys[start : start + 500])
+
+    # -- read by the web view and /metrics ---------------------------------------------------
+    def unavailable(self) -> str | None:
+        """None when Redis answers, else why not (for `/healthz`)."""
+        try:
+            self.r.ping()
+        except (redis.RedisError, OSError) as error:
+            return f"{type(error).__name__}: {error}"
+        return None
+
+    def queue_depths(self, queues: Iterable[str]) -> dict[str, int]:
+        """Messages waiting in each Celery queue (the Redis transport keeps one list per
+        queue, and one more per priority step, named with a separator and the step)."""
+        names = list(queues)
+        pipe = self.r.pipeline(transaction=False)
+        for queue in names:
+            pipe.llen(queue)
+            for step in (3, 6, 9):
+                pipe.llen(f"{queue}\x06\x16{step}")
+        lengths = pipe.execute()
+        return {queue: sum(lengths[i * 4 : i * 4 + 4]) for i, queue in enumerate(names)}
+
+    def record_task_duration(self, task: str, seconds: float) -> None:
+        """Count one finished task in its duration bucket (a histogram every worker adds to)."""
+        bucket = next((b for b in TASK_BUCKETS if seconds <= b), float("inf"))
+        pipe = self.r.pipeline(transaction=False)
+        pipe.hincrby(f"{P}latency:{task}", "+Inf" if bucket == float("inf") else repr(bucket), 1)
+        pipe.hincrbyfloat(f"{P}latency:{task}", "sum", seconds)
+        pipe.sadd(f"{P}latency:tasks", task)
+        pipe.execute()
+
+    def task_durations(self) -> dict[str, TaskDurations]:
+        """Each task's duration histogram, as recorded by `record_task_duration`."""
+        tasks = sorted(cast(set[str], self.r.smembers(f"{P}latency:tasks")))
+        pipe = self.r.pipeline(transaction=False)
+        for task in tasks:
+            pipe.hgetall(f"{P}latency:{task}")
+        found = {}
+        for task, raw in zip(tasks, pipe.execute(), strict=True):
+            counts = [int(raw.get(repr(b), 0)) for b in TASK_BUCKETS] + [int(raw.get("+Inf", 0))]
+            found[task] = TaskDurations(tuple(counts), float(raw.get("sum", 0.0)))
+        return found
+
+    def event_ids(self) -> list[str]:
+        """Every stored event's id, oldest first."""
+        return cast(list[str], self.r.zrange(f"{P}events", 0, -1))

@@ -1,0 +1,432 @@
+"""What the desk sees: typed, read-only views of the store, the config and the corpus index.
+
+The pages and the JSON API both serve these records, so the two never disagree. Every
+read of the store goes through `Store` methods; this module is the one place that turns
+what they return into views.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from worker.alerts.events import summary_line
+from worker.config import Config, TopicSettings
+from worker.signals.figures import observe_figures
+from worker.store import Store
+from worker.web.corpus_index import CorpusIndex, IndexedDocument, manifest_fields
+
+
+class _View(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class DocumentRef(_View):
+    """The document a reading or an alert cites."""
+
+    id: str | None = None
+    file: str | None = None
+    url: str | None = None
+    title: str | None = None
+    source: str | None = None
+    published: str | None = None
+    language: str | None = None
+
+
+class FigurePoint(_View):
+    """One reading in a figure's history, placed at its publication time."""
+
+    value: float
+    upper: float | None
+    qualifier: str
+    quote: str
+    # Seconds since the epoch: the publication time. An undated reading (a seed) keeps its
+    # place in the history: it takes the time of the reading before it (or after it).
+    time: float
+    time_from: Literal["published", "undated"]
+    confirmed: bool
+    sources: list[str]
+    previous: float | None
+    document: DocumentRef
+
+
+class FigureSummary(_View):
+    id: str
+    label: str
+    alert: str
+    current: FigurePoint | None
+    points: int
+
+
+class FigureHistory(_View):
+    topic: str
+    figure: FigureSummary
+    points: list[FigurePoint]  # in time order
+
+
+class TopicSummary(_View):
+    id: str
+    title: str
+    documents: int
+    figures: list[FigureSummary]
+
+
+class ChannelDelivery(_View):
+    """A channel's delivery of one event."""
+
+    channel: str
+    state: str
+    attempts: int
+    last_error: str | None
+    updated: float | None
+    next_attempt: float | None
+    delivered_at: float | None
+
+
+class AlertRow(_View):
+    id: str
+    type: str
+    topic: str | None
+    detected_at: str
+    summary: str
+    deliveries: list[ChannelDelivery]
+    event: dict[str, Any]  # the payload of SPEC §5, as sent
+
+
+class FeedRow(_View):
+    id: str
+    name: str
+    url: str
+    topics: list[str]
+    polled: bool
+    last_success: float | None
+    next_poll: float | None
+    consecutive_errors: int
+    last_error: str | None
+    failing_since: float | None
+    entries_seen: int
+    polls: int
+    retired: bool
+
+
+class DocumentRow(_View):
+    id: str
+    file: str
+    sequence: int
+    folder: str
+    title: str
+    url: str
+    source: str
+    published: str | None
+    language: str | None
+    copies: int
+    snippet: str | None = None  # search hits: the matching passage, \x02…\x03 around words
+
+
+class DocumentPage(_View):
+    topic: str
+    query: str | None
+    total: int
+    offset: int
+    limit: int
+    documents: list[DocumentRow]
+
+
+class FigureReading(_View):
+    """A number the figure reader takes from a document for one of the topic's figures."""
+
+    figure: str
+    label: str
+    value: float
+    upper: float | None
+    qualifier: str
+    quote: str
+
+
+class DocumentDetail(_View):
+    topic: str
+    document: DocumentRow
+    manifest: list[dict[str, object]]  # every manifest line: writes, revisions, copies
+    paragraphs: list[str]
+    figures: list[FigureReading]
+    cited_by: list[tuple[str, int]]  # (figure id, index of the point in its history)
+
+
+class Health(_View):
+    status: Literal["ok", "unavailable"]
+    redis: str | None  # why Redis did not answer
+
+
+def _get(record: object, name: str, default: Any = None) -> Any:
+    """A field of a stored record, dict or typed (the store moves to typed records)."""
+    if isinstance(record, Mapping):
+        return record.get(name, default)
+    return getattr(record, name, default)
+
+
+def _epoch(stamp: object) -> float | None:
+    if stamp in (None, ""):
+        return None
+    if isinstance(stamp, int | float):
+        return float(stamp)
+    try:
+        parsed = datetime.fromisoformat(str(stamp))
+    except ValueError:
+        return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.timestamp()
+
+
+def _document_ref(raw: object) -> DocumentRef:
+    if raw is None:
+        return DocumentRef()
+    return DocumentRef(**{name: _get(raw, name) for name in DocumentRef.model_fields})
+
+
+def figure_point(entry: object) -> FigurePoint:
+    """A stored history entry (or current value) as a point on the figure's chart."""
+    document = _document_ref(_get(entry, "document"))
+    published = _epoch(_get(entry, "published") or document.published)
+    confirmed = _get(entry, "confirmed")
+    if confirmed is None:
+        confirmed = not _get(entry, "unconfirmed", False)
+    upper = _get(entry, "upper")
+    previous = _get(entry, "previous")
+    if isinstance(previous, Mapping | BaseModel):
+        previous = _get(previous, "value")
+    return FigurePoint(
+        value=float(_get(entry, "value")),
+        upper=None if upper is None else float(upper),
+        qualifier=str(_get(entry, "qualifier", "exact")),
+        quote=str(_get(entry, "quote", "")),
+        time=published if published is not None else _epoch(_get(entry, "observed_at")) or 0.0,
+        time_from="published" if published is not None else "undated",
+        confirmed=bool(confirmed),
+        sources=[str(s) for s in _get(entry, "sources", ()) or ()],
+        previous=None if previous is None else float(previous),
+        document=document,
+    )
+
+
+def channel_delivery(channel: str, raw: object) -> ChannelDelivery:
+    def number(name: str) -> float | None:
+        value = _get(raw, name)
+        return None if value is None else float(value)
+
+    return ChannelDelivery(
+        channel=channel,
+        state=str(_get(raw, "state", "pending")),
+        attempts=int(_get(raw, "attempts", 0) or 0),
+        last_error=_get(raw, "last_error"),
+        updated=number("updated"),
+        next_attempt=number("next_attempt"),
+        delivered_at=number("delivered_at"),
+    )
+
+
+def _row(document: IndexedDocument) -> DocumentRow:
+    return DocumentRow(**{name: getattr(document, name) for name in DocumentRow.model_fields})
+
+
+def event_payload(event: object) -> dict[str, Any]:
+    """An event as its JSON payload (stored as a dict today, a typed record tomorrow)."""
+    if isinstance(event, Mapping):
+        return dict(event)
+    to_json = getattr(event, "to_json", None)
+    if callable(to_json):
+        payload = to_json()
+        return dict(payload) if isinstance(payload, Mapping) else {}
+    return {}
+
+
+class Desk:
+    """Read-only access to everything the web view shows."""
+
+    def __init__(self, config: Config, store: Store, index: CorpusIndex) -> None:
+        self.config = config
+        self.store = store
+        self.index = index
+
+    def topic_settings(self, topic_id: str) -> TopicSettings | None:
+        return self.config.topics.get(topic_id)
+
+    def refresh_index(self, topic: TopicSettings) -> None:
+        self.index.refresh(topic.id, self.config.corpus_dir(topic), self.config.seeds_dir(topic))
+
+    # -- figures -------------------------------------------------------------------------
+    def topics(self) -> list[TopicSummary]:
+        summaries = []
+        for topic in self.config.topics.values():
+            self.refresh_index(topic)
+            summaries.append(
+                TopicSummary(
+                    id=topic.id,
+                    title=topic.title,
+                    documents=self.index.count(topic.id),
+                    figures=[h.figure for h in self.histories(topic)],
+                )
+            )
+        return summaries
+
+    def histories(self, topic: TopicSettings) -> list[FigureHistory]:
+        current = self.store.figures(topic.id)
+        return [
+            self._history(topic, figure_id, current.get(figure_id)) for figure_id in topic.figures
+        ]
+
+    def history(self, topic: TopicSettings, figure_id: str) -> FigureHistory:
+        return self._history(topic, figure_id, self.store.figure(topic.id, figure_id))
+
+    def _history(self, topic: TopicSettings, figure_id: str, current: object) -> FigureHistory:
+        settings = topic.figures[figure_id]
+        points = _in_time_order(
+            [figure_point(entry) for entry in self.store.figure_history(topic.id, figure_id)]
+        )
+        summary = FigureSummary(
+            id=figure_id,
+            label=settings.label,
+            alert=settings.alert,
+            current=None if current is None else figure_point(current),
+            points=len(points),
+        )
+        return FigureHistory(topic=topic.id, figure=summary, points=points)
+
+    # -- alerts and feeds ----------------------------------------------------------------
+    def alerts(self, limit: int = 100) -> list[AlertRow]:
+        rows = []
+        for event in self.store.recent_events(limit):
+            payload = event_payload(event)
+            deliveries = self.store.deliveries(str(payload.get("id")))
+            rows.append(
+                AlertRow(
+                    id=str(payload.get("id")),
+                    type=str(payload.get("type")),
+                    topic=payload.get("topic"),
+                    detected_at=str(payload.get("detected_at", "")),
+                    summary=_summary(payload),
+                    deliveries=[channel_delivery(c, raw) for c, raw in sorted(deliveries.items())],
+                    event=payload,
+                )
+            )
+        return rows
+
+    def feeds(self) -> list[FeedRow]:
+        from worker.pipeline import feed_id
+
+        rows = []
+        for feed in self.config.feeds:
+            key = feed_id(feed.url)
+            state = self.store.feed_state(key)
+            next_poll = None if state is None else state.next_poll
+            rows.append(
+                FeedRow(
+                    id=key,
+                    name=feed.name or feed.url,
+                    url=state.url if state else feed.url,
+                    topics=list(feed.topics),
+                    polled=state is not None and state.polls > 0,
+                    last_success=state.last_success if state else None,
+                    next_poll=None if next_poll in (None, float("inf")) else next_poll,
+                    consecutive_errors=state.consecutive_errors if state else 0,
+                    last_error=state.last_error if state else None,
+                    failing_since=state.failing_since if state else None,
+                    entries_seen=state.entries_seen if state else 0,
+                    polls=state.polls if state else 0,
+                    retired=state.retired if state else False,
+                )
+            )
+        return rows
+
+    # -- the corpus ----------------------------------------------------------------------
+    def documents(
+        self, topic: TopicSettings, query: str | None, limit: int, offset: int
+    ) -> DocumentPage:
+        self.refresh_index(topic)
+        if query and query.strip():
+            page = self.index.search(topic.id, query, limit, offset)
+        else:
+            page = self.index.documents(topic.id, limit, offset)
+        return DocumentPage(
+            topic=topic.id,
+            query=query or None,
+            total=page.total,
+            offset=offset,
+            limit=limit,
+            documents=[_row(d) for d in page.documents],
+        )
+
+    def document(self, topic: TopicSettings, doc_id: str) -> DocumentDetail | None:
+        self.refresh_index(topic)
+        found = self.index.document(topic.id, doc_id)
+        if found is None:
+            return None
+        folder = (
+            self.config.seeds_dir(topic) if found.folder == "seeds" else None
+        ) or self.config.corpus_dir(topic)
+        try:
+            text = (folder / found.file).read_text(encoding="utf-8")
+        except OSError:
+            text = ""
+        readings = [
+            FigureReading(
+                figure=o.figure,
+                label=topic.figures[o.figure].label,
+                value=o.value,
+                upper=o.upper,
+                qualifier=o.qualifier,
+                quote=o.quote,
+            )
+            for o in observe_figures(text, found.language, topic, found.title)
+        ]
+        cited = []
+        for history in self.histories(topic):
+            for number, point in enumerate(history.points):
+                if point.document.id == doc_id:
+                    cited.append((history.figure.id, number))
+        return DocumentDetail(
+            topic=topic.id,
+            document=_row(found),
+            manifest=[manifest_fields(r) for r in self.index.manifest_lines(topic.id, doc_id)],
+            paragraphs=text.split("\n") if text else [],
+            figures=readings,
+            cited_by=cited,
+        )
+
+    def health(self) -> Health:
+        problem = self.store.unavailable()
+        return Health(status="unavailable" if problem else "ok", redis=problem)
+
+
+def _in_time_order(points: list[FigurePoint]) -> list[FigurePoint]:
+    """Points by publication time; an undated one placed beside its neighbour in the
+    stored history (the seeds' readings come first there, and have no date)."""
+    dated = [p.time if p.time_from == "published" else None for p in points]
+    placed: list[FigurePoint] = []
+    for number, point in enumerate(points):
+        if point.time_from == "published":
+            placed.append(point)
+            continue
+        before = next((t for t in reversed(dated[:number]) if t is not None), None)
+        after = next((t for t in dated[number + 1 :] if t is not None), None)
+        near = before if before is not None else after
+        placed.append(point if near is None else point.model_copy(update={"time": near}))
+    return sorted(placed, key=lambda p: p.time)
+
+
+def _summary(payload: dict[str, Any]) -> str:
+    try:
+        return summary_line(payload)
+    except (KeyError, TypeError, ValueError):
+        return str(payload.get("type", "event"))
+
+
+def when(stamp: float | None) -> str:
+    """A time for people: UTC, to the second."""
+    if stamp is None:
+        return "—"
+    return time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(stamp))
