@@ -27,7 +27,14 @@ from worker.alerts import Delivery, next_retry_delay
 from worker.alerts import events as alert_events
 from worker.alerts.email import send_email
 from worker.alerts.send import send
-from worker.articles import Document, decode_html, extract_article, make_document
+from worker.articles import (
+    Document,
+    decode_html,
+    extract_article,
+    make_document,
+    own_identity,
+    same_site,
+)
 from worker.articles.corpus import (
     Corpus,
     HeldDocument,
@@ -365,6 +372,17 @@ def ingest_document(
         bootstrap_topic(rt, topic)
         fetched = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         existing = store.document(topic.id, document.id)
+        if existing is not None and not _may_revise(existing, document):
+            # Another site's page claims this document's identity: it is kept apart under
+            # its own URL (and may still turn out a copy), never written over the original.
+            log.warning(
+                "%s claims the identity of %s, held from %s; kept apart, not replacing it",
+                document.url,
+                existing.file,
+                existing.url,
+            )
+            document = own_identity(document)
+            existing = store.document(topic.id, document.id)
         if existing is not None:
             if existing.sha256 == sha:
                 return IngestOutcome("unchanged", existing.file)
@@ -423,6 +441,11 @@ def ingest_document(
         store.index_signature(topic.id, document.id, fingerprint.signature, fingerprint.bands)
         events = apply_signals(rt, topic, signals, document, name, emit=True)
         return IngestOutcome(status, name, events)
+
+
+def _may_revise(held: HeldDocument, document: Document) -> bool:
+    """Only a page from the held document's own site may replace its text."""
+    return held.folder != "corpus" or not held.url or same_site(held.url, document.url)
 
 
 def _manifest(

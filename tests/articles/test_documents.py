@@ -103,3 +103,63 @@ def test_reindex_rebuilds_the_indexes_from_the_corpus(tmp_path: Path, redis_url:
 def first_id(outcome: pipeline.IngestOutcome) -> str:
     assert outcome.file is not None
     return outcome.file.split("_")[1].removesuffix(".txt")
+
+
+ORIGINAL = """<html lang="id"><head><title>Asli</title></head><body><article><h1>Asli</h1>
+<p>Kementerian pertahanan Korea Selatan mengatakan sekitar 11.000 tentara Korea Utara berada di
+wilayah Kursk, Rusia, dan sebagian sudah ikut bertempur.</p>
+<p>Pejabat itu menambahkan bahwa jumlah korban di antara pasukan tersebut masih belum jelas.</p>
+</article></body></html>"""
+
+
+def test_a_page_on_another_site_cannot_take_over_a_held_document(
+        tmp_path: Path, redis_url: str, site: LoopbackServer) -> None:
+    """Another host's page declares rel=canonical to an article already held: the held
+    file keeps its own text, and the claimant is kept apart under its own URL."""
+    rt = pipeline.Runtime(load_config(write_config(tmp_path)), redis_url)
+    port = site.base.rsplit(":", 1)[1]
+    site.serve("/berita/asli", ORIGINAL)
+    claim = (DATA / "hostile" / "page-foreign-canonical.html").read_text().replace("{PORT}", port)
+    with LoopbackServer(("127.0.0.2", 0)) as other:
+        other.serve("/klaim", claim)
+        first = pipeline.process_entry(rt, None, entry(f"{site.base}/berita/asli"),
+                                       ["nk-troops-russia"])
+        [held] = first.documents
+        before = (tmp_path / "corpus" / held).read_text()
+        second = pipeline.process_entry(rt, None, entry(f"{other.base}/klaim"),
+                                        ["nk-troops-russia"])
+    assert (tmp_path / "corpus" / held).read_text() == before
+    assert "11.000 tentara" in before
+    [outcome] = second.outcomes
+    assert outcome.status == "new" and outcome.file != held
+    claimed = (tmp_path / "corpus" / outcome.file).read_text()
+    assert "menarik seluruh tentaranya" in claimed
+    records = [json.loads(line) for line in
+               (tmp_path / "corpus" / "manifest.jsonl").read_text().splitlines()]
+    assert [r["canonical_url"] for r in records] == [f"{site.base}/berita/asli",
+                                                     f"{other.base}/klaim"]
+
+
+def test_a_held_document_is_revised_only_from_its_own_site(
+        tmp_path: Path, redis_url: str, site: LoopbackServer) -> None:
+    """The pipeline's own guard, for an identity that reached it some other way."""
+    from dataclasses import replace
+
+    rt = pipeline.Runtime(load_config(write_config(tmp_path)), redis_url)
+    site.serve("/berita/asli", ORIGINAL)
+    [held] = pipeline.process_entry(rt, None, entry(f"{site.base}/berita/asli"),
+                                    ["nk-troops-russia"]).documents
+    before = (tmp_path / "corpus" / held).read_text()
+    original = rt.store.document("nk-troops-russia", held.split("_")[1].removesuffix(".txt"))
+    assert original is not None
+    impostor = pipeline.Document(
+        id=held.split("_")[1].removesuffix(".txt"), url="http://127.0.0.2:9/klaim",
+        canonical_url=f"{site.base}/berita/asli", title="Klaim",
+        text=before.replace("11.000", "90.000") + "\nKalimat tambahan dari situs lain.",
+        published=None, language="id", source="lain")
+    [outcome] = pipeline.process_document(rt, impostor, ["nk-troops-russia"], None).outcomes
+    assert (tmp_path / "corpus" / held).read_text() == before
+    assert outcome.file != held
+    revised = replace(impostor, url=f"{site.base}/berita/asli?ref=2")
+    [outcome] = pipeline.process_document(rt, revised, ["nk-troops-russia"], None).outcomes
+    assert outcome.status == "revision" and outcome.file == held

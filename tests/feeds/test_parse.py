@@ -136,3 +136,20 @@ def test_ascii_compatible_encodings_are_read(encoding: str) -> None:
         body = body.replace("Новости", "Nouvelles").replace("Пхеньян", "Pyongyang")
     feed = parse_feed(body.encode(encoding), "x")
     assert feed.entries[0].title in ("Пхеньян", "Pyongyang")
+
+
+def test_items_sharing_one_guid_with_different_links_stay_apart() -> None:
+    body = (DATA / "hostile" / "feed-guid-reuse.xml").read_bytes()
+    entries = parse_feed(body, "https://reuse.example/feed").entries
+    assert len({e.id for e in entries}) == 3
+    assert [e.id for e in parse_feed(body, "https://reuse.example/feed").entries] == [
+        e.id for e in entries]  # stable across polls
+
+
+def test_the_same_guid_and_link_is_one_entry_however_often_it_appears() -> None:
+    item = ("<item><title>{}</title><link>https://a.example/1</link>"
+            "<guid isPermaLink='false'>a-1</guid></item>")
+    body = f"<rss version='2.0'><channel><title>t</title>{item.format('x')}{item.format('y')}" \
+           "</channel></rss>"
+    first, second = parse_feed(body.encode(), "https://a.example/feed").entries
+    assert first.id == second.id

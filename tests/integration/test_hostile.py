@@ -126,6 +126,7 @@ def test_hostile_feeds_are_refused_and_the_healthy_feed_still_works(
     assert outcomes["feed-malformed.xml"][0].status in ("error", "changed")
     assert outcomes["feed-wrong-charset.xml"][0].status == "changed"
     assert outcomes["feed-invalid-utf8.xml"][0].status == "changed"
+    assert len(outcomes["feed-guid-reuse.xml"][0].new_entries) == 3  # one GUID, three items
 
     assert good_poll.status == "changed"
     [written] = good[0].documents

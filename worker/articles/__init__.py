@@ -7,13 +7,19 @@ when the page yields too little → metadata (canonical URL, id, language).
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 import lxml.html
 
 from worker.articles.corpus import document_id
-from worker.articles.extract import Article, canonical_url, decode_html, extract_article
+from worker.articles.extract import (
+    Article,
+    canonical_url,
+    decode_html,
+    extract_article,
+    same_site,
+)
 from worker.articles.language import detect_language
 from worker.articles.normalise import to_schema_text
 
@@ -23,7 +29,9 @@ __all__ = [
     "decode_html",
     "extract_article",
     "make_document",
+    "own_identity",
     "paragraphs_from_html",
+    "same_site",
 ]
 
 # A body shorter than this is "no article": the feed's content is tried instead, and if
@@ -43,6 +51,12 @@ class Document:
     published: datetime | None
     language: str | None
     source: str
+
+
+def own_identity(document: Document) -> Document:
+    """The document identified by the URL it was read from, not the one it claims."""
+    own = canonical_url(document.url)
+    return replace(document, id=document_id(own), canonical_url=own)
 
 
 def paragraphs_from_html(fragment: str) -> list[str]:

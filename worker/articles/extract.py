@@ -15,6 +15,7 @@ import lxml.html
 import trafilatura
 import trafilatura.settings
 from charset_normalizer import from_bytes
+from tld import get_fld
 
 from worker.encodings import readable_encoding
 
@@ -89,6 +90,21 @@ def canonical_url(url: str) -> str:
     return urlunsplit((parts.scheme.lower(), netloc, parts.path or "/", urlencode(query), ""))
 
 
+def same_site(first: str, second: str) -> bool:
+    """Whether two URLs are on one site: the same registrable domain (public suffix list,
+    private suffixes included, so two blogspot.com blogs are two sites); for hosts outside
+    it (IP addresses, reserved names), the same host or one a subdomain of the other."""
+    a = (urlsplit(first).hostname or "").rstrip(".").lower()
+    b = (urlsplit(second).hostname or "").rstrip(".").lower()
+    if not a or not b:
+        return False
+    site_a = get_fld(a, fix_protocol=True, fail_silently=True)
+    site_b = get_fld(b, fix_protocol=True, fail_silently=True)
+    if site_a and site_b:
+        return bool(site_a == site_b)
+    return a == b or a.endswith("." + b) or b.endswith("." + a)
+
+
 def extract_article(html: str, url: str) -> Article:
     """Extract the body and metadata of an article page (empty paragraphs if none)."""
     document = trafilatura.bare_extraction(
@@ -103,7 +119,10 @@ def extract_article(html: str, url: str) -> Article:
         favor_precision=True,
     )
     tree = _parse_tree(html)
-    canonical = _link_canonical(tree, url) or url
+    declared = _link_canonical(tree, url)
+    # A page names its canonical URL for its own site only: one on another host would let
+    # any page claim (and overwrite) another outlet's article.
+    canonical = declared if declared and same_site(declared, url) else url
     language = tree.get("lang") if tree is not None else None
     if not isinstance(document, trafilatura.settings.Document):
         return Article(

@@ -87,8 +87,13 @@ def parse_feed(body: bytes, url: str = "") -> ParsedFeed:
 
 
 def entry_identity(guid: str | None, link: str | None, title: str, summary: str) -> str:
-    """GUID, else the link, else a hash of the content: stable across polls."""
-    basis = (guid or "").strip() or (link or "").strip()
+    """GUID and link together, else either, else a hash of the content: stable across polls.
+
+    The link is part of it even when there is a GUID: feeds that reuse one GUID for
+    different articles would otherwise lose all but the first of them.
+    """
+    guid, link = (guid or "").strip(), (link or "").strip()
+    basis = f"{guid}\n{link}" if guid and link and guid != link else guid or link
     if not basis:
         basis = "content:" + hashlib.sha256(f"{title}\n{summary}".encode()).hexdigest()
     return hashlib.sha256(basis.encode("utf-8")).hexdigest()[:24]
