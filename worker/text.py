@@ -22,8 +22,20 @@ def fold(text: str) -> str:
     if text.isascii():
         return text.lower()  # nothing to strip; ASCII casefold is lower()
     decomposed = unicodedata.normalize("NFKD", text)
-    stripped = "".join(c for c in decomposed if not unicodedata.combining(c))
+    stripped = _combining_marks().sub("", decomposed)
+    if max(stripped, default="\0") > "\uffff":
+        stripped = _combining_marks(astral=True).sub("", stripped)
     return unicodedata.normalize("NFC", stripped).casefold()
+
+
+@lru_cache(maxsize=2)
+def _combining_marks(astral: bool = False) -> re.Pattern[str]:
+    """Every combining mark (canonical combining class > 0) of the Basic Multilingual Plane,
+    or of the planes above it, as one character class: one regex pass is far faster than
+    testing each character, and a class of BMP characters alone is compiled to a bitmap."""
+    codes = range(0x10000, 0x110000) if astral else range(0x10000)
+    marks = "".join(re.escape(chr(c)) for c in codes if unicodedata.combining(chr(c)))
+    return re.compile(f"[{marks}]")
 
 
 # Arabic-Indic and Extended Arabic-Indic digits and Arabic separators, one char for one.

@@ -171,23 +171,29 @@ def word_matcher(names: tuple[str, ...], language: str | None) -> WordMatcher:
     data = language_data(language)
     entries: list[tuple[str, tuple[str, ...]]] = []
     alone: list[re.Pattern[str]] = []
-    alternatives: list[tuple[int, str]] = []
+    alternatives: list[tuple[int, bool, str]] = []
+    if data.script == "spaced" or data.script == "hangul":
+        left = r"(?<!\w)" if data.script == "spaced" else r"(?<![가-힣a-z])"
+    elif data.script == "arabic":
+        prefixes = "|".join(re.escape(p) for p in data.prefixes)
+        left = rf"(?<!\w)(?:{prefixes})?" if prefixes else r"(?<!\w)"
+    else:
+        left = ""
     for name in dict.fromkeys(n.strip() for n in names if n.strip()):
         words = tuple(name.lower().split())
         body = r"[\s\u00a0-]+".join(_word_pattern(w, data) for w in words)
-        if data.script == "spaced" or data.script == "hangul":
-            left = r"(?<!\w)" if data.script == "spaced" else r"(?<![가-힣a-z])"
-        elif data.script == "arabic":
-            prefixes = "|".join(re.escape(p) for p in data.prefixes)
-            left = rf"(?<!\w)(?:{prefixes})?" if prefixes else r"(?<!\w)"
-        else:
-            left = ""
+        # A Hangul counter (명) may stand against the digits or syllables before it.
+        own_left = "" if data.script == "hangul" and len(name) == 1 else left
         index = len(entries)
         entries.append((name, words))
-        alone.append(re.compile(f"{left}{body}"))
-        alternatives.append((len(fold(name)), f"(?P<n{index}>{left}{body})"))
-    ordered = [a for _, a in sorted(alternatives, key=lambda a: -a[0])]
-    pattern = re.compile("|".join(ordered) or r"(?!x)x")
+        alone.append(re.compile(f"{own_left}{body}"))
+        alternatives.append((len(fold(name)), own_left == left, f"(?P<n{index}>{body})"))
+    ordered = sorted(alternatives, key=lambda a: -a[0])
+    # The word-start test once, before the alternatives: most positions fail it at once.
+    bounded = "|".join(a for _, shared, a in ordered if shared)
+    free = "|".join(a for _, shared, a in ordered if not shared)
+    parts = ([f"{left}(?:{bounded})"] if bounded else []) + ([free] if free else [])
+    pattern = re.compile("|".join(parts) or r"(?!x)x")
     return WordMatcher(pattern, tuple(entries), tuple(alone), data.code)
 
 

@@ -17,6 +17,7 @@ import bisect
 import logging
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from worker.config import FigureSettings, TopicSettings
 from worker.language import LanguageData, language_data
@@ -32,6 +33,7 @@ UNIT_WORDS_AFTER = 4
 MAX_DOCUMENT_CHARACTERS = 200_000
 MAX_NUMBERS_PER_DOCUMENT = 2_000
 _CLAUSE_MARKS = ',;:()“”"，、；：（）'
+_CLAUSE_MARK = re.compile(rf"(?!(?<=\d),\d)[{re.escape(_CLAUSE_MARKS)}]")
 _WORD = re.compile(r"[^\W_]+(?:[.'’\-][^\W_]+)*")
 
 
@@ -112,15 +114,21 @@ class _Discourse:
         return self.lead, "the lead"
 
 
+@lru_cache(maxsize=256)
+def _entity_names(entities: tuple[tuple[str, tuple[str, ...]], ...]) -> dict[str, str]:
+    return {name.strip(): entity for entity, names in entities for name in names}
+
+
 def _mentions(
     folded: str, topic: TopicSettings, language: str | None, source: str | None = None
 ) -> list[_Mention]:
-    found = [
-        _Mention(entity, m.start, m.end)
-        for entity, names in topic.entities.items()
-        for m in word_matcher(tuple(names), language).finditer(folded, source=source)
+    """The topic's entities named in the text, in order (one scan for all their names)."""
+    entities = tuple((entity, tuple(names)) for entity, names in topic.entities.items())
+    owner = _entity_names(entities)
+    matcher = word_matcher(tuple(owner), language)
+    return [
+        _Mention(owner[m.name], m.start, m.end) for m in matcher.finditer(folded, source=source)
     ]
-    return sorted(found, key=lambda m: (m.start, -m.end))
 
 
 def _first_entity(text: str, topic: TopicSettings, language: str | None) -> str | None:
@@ -130,12 +138,7 @@ def _first_entity(text: str, topic: TopicSettings, language: str | None) -> str 
 
 def _clause_marks(folded: str) -> list[int]:
     """Positions of clause punctuation, not the commas inside numbers ("1,002")."""
-    return [
-        i
-        for i, c in enumerate(folded)
-        if c in _CLAUSE_MARKS
-        and not (c == "," and folded[i - 1 : i].isdigit() and folded[i + 1 : i + 2].isdigit())
-    ]
+    return [m.start() for m in _CLAUSE_MARK.finditer(folded)]
 
 
 def _split(gap: str, data: LanguageData) -> int:
@@ -303,7 +306,7 @@ def _read_sentence(
     folded = normalise(sentence.text)
     reading.work += len(folded)
     mentions = _mentions(folded, topic, language, sentence.text)
-    quantities = read_quantities(sentence.text, language, loose=True)
+    quantities = read_quantities(sentence.text, language, loose=True, folded=folded)
     phrases = _phrases(folded, quantities, data)
     for quantity, phrase in zip(quantities, phrases, strict=True):
         if len(reading.numbers) >= MAX_NUMBERS_PER_DOCUMENT:

@@ -375,14 +375,18 @@ def clause_start(folded: str, position: int) -> int:
     return low
 
 
-def read_quantities(sentence: str, language: str | None, loose: bool = False) -> list[Quantity]:
+def read_quantities(
+    sentence: str, language: str | None, loose: bool = False, folded: str | None = None
+) -> list[Quantity]:
     """Every quantity stated in one sentence, in order.
 
     `loose` also returns bare number words and year-like numbers, flagged, for a reader
-    that can tell from the phrase whether they count something.
+    that can tell from the phrase whether they count something; `folded` is the sentence
+    already normalised, when the caller has it.
     """
     data = language_data(language)
-    folded = normalise(sentence)
+    if folded is None:
+        folded = normalise(sentence)
     text = sentence if len(folded) == len(sentence) else folded
     found: list[Quantity] = []
     consumed = -1
