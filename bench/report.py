@@ -103,6 +103,18 @@ def rows() -> list[tuple[str, str]]:
                 f"{load['worker_rss_mb_max']} MB max; queue depth max {load['queue_max']}",
             )
         )
+    if startup := _load("startup"):
+        commands = startup["commands"]
+        found.append(
+            (
+                "Start-up, wall time against a running Redis",
+                "; ".join(
+                    f"`{name}` {row['wall_s_median']} s" for name, row in commands.items()
+                )
+                + f" (median of {startup['repeats']}; `python -c pass` "
+                f"{startup['bare_python_s_median']} s)",
+            )
+        )
     if faults := _load("faults"):
         found.append(
             (

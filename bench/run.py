@@ -11,7 +11,7 @@ import sys
 
 from bench.report import update_readme
 
-ALL = ["extraction", "signals", "delivery", "feeds", "dedupe", "load", "faults"]
+ALL = ["startup", "extraction", "signals", "delivery", "feeds", "dedupe", "load", "faults"]
 
 
 def main(names: list[str]) -> None:

@@ -6,19 +6,21 @@ import logging
 import os
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
 
 import typer
 import yaml
 
-from worker.config import Config, check_config, literal, load_config
+from worker.config import Config, check_config, feed_id, literal, load_config
 from worker.errors import ConfigError, NewswatchError
 from worker.terminal import printable
 
 if TYPE_CHECKING:
     from worker.runs import RunSummary
+    from worker.store import Store
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -27,8 +29,12 @@ cli = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    # Plain help: rich's formatting costs more start-up than the rest of `--help`.
+    rich_markup_mode=None,
 )
-feeds_cli = typer.Typer(help="List, add and import feeds.", no_args_is_help=True)
+feeds_cli = typer.Typer(
+    help="List, add and import feeds.", no_args_is_help=True, rich_markup_mode=None
+)
 cli.add_typer(feeds_cli, name="feeds")
 
 ConfigOption = Annotated[
@@ -44,6 +50,16 @@ def echo(text: str, *, err: bool = False, **style: Any) -> None:
 
 def _config(directory: Path | None) -> Config:
     return load_config(directory.resolve() if directory is not None else None)
+
+
+@contextmanager
+def _store(settings: Config) -> Iterator[Store]:
+    """The store for a read-only command: Redis only, none of the pipeline's imports."""
+    from worker import launcher
+    from worker.store import Store, connect
+
+    with launcher.redis_for(settings) as services:
+        yield Store(connect(services.redis_url))
 
 
 def _fail(message: str) -> NoReturn:
@@ -209,16 +225,13 @@ def figures(
     topic: Annotated[str | None, typer.Argument()] = None, config: ConfigOption = None
 ) -> None:
     """Each figure's current value and its history with dates, quotes and sources."""
-    from worker import launcher, pipeline
-
     settings = _config(config)
-    with launcher.redis_for(settings) as services:
-        rt = pipeline.Runtime(settings, services.redis_url)
+    with _store(settings) as store:
         for topic_id, topic_settings in settings.topics.items():
             if topic and topic_id != topic:
                 continue
             echo(f"{topic_id}: {topic_settings.title}", bold=True)
-            current = rt.store.figures(topic_id)
+            current = store.figures(topic_id)
             for figure_id, figure in topic_settings.figures.items():
                 value = current.get(figure_id)
                 if value is None:
@@ -228,7 +241,7 @@ def figures(
                     f"  {figure.label}: {value['qualifier']} {value['value']:,.0f} "
                     f"({len(value['sources'])} source(s): {', '.join(value['sources'])})"
                 )
-                for step in rt.store.figure_history(topic_id, figure_id):
+                for step in store.figure_history(topic_id, figure_id):
                     document = step["document"]
                     echo(
                         f"    {step['observed_at']}  {step['qualifier']} "
@@ -245,28 +258,33 @@ def alerts(
     resend: Annotated[str | None, typer.Option(help="Re-send this event id.")] = None,
 ) -> None:
     """The alert log: each event with its delivery state per channel."""
-    from worker import launcher, pipeline
-    from worker.alerts import Delivery
     from worker.alerts.events import summary_line
 
     settings = _config(config)
-    with launcher.redis_for(settings) as services:
-        rt = pipeline.Runtime(settings, services.redis_url)
-        if resend:
-            event = rt.store.event(resend)
-            if event is None:
-                _fail(f"no event {resend}")
-                return
-            for channel in pipeline.route_event(rt, event):
-                rt.store.save_delivery(resend, channel, Delivery(updated=time.time()))
-            for channel, sent in pipeline.deliver_now(rt, event).items():
-                echo(f"{resend} → {channel}: {sent.state} {sent.detail}".rstrip())
-            return
-        for event in rt.store.recent_events(limit):
+    if resend:
+        _resend(settings, resend)
+        return
+    with _store(settings) as store:
+        for event in store.recent_events(limit):
             echo(f"{event['detected_at']}  {event['id']}  {summary_line(event)}")
-            for channel, state in sorted(rt.store.deliveries(event["id"]).items()):
+            for channel, state in sorted(store.deliveries(event["id"]).items()):
                 error = f" — {state.last_error}" if state.last_error else ""
                 echo(f"    {channel}: {state.state} (attempts {state.attempts}){error}")
+
+
+def _resend(settings: Config, resend: str) -> None:
+    from worker import launcher, pipeline
+    from worker.alerts import Delivery
+
+    with launcher.redis_for(settings) as services:
+        rt = pipeline.Runtime(settings, services.redis_url)
+        event = rt.store.event(resend)
+        if event is None:
+            _fail(f"no event {resend}")
+        for channel in pipeline.route_event(rt, event):
+            rt.store.save_delivery(resend, channel, Delivery(updated=time.time()))
+        for channel, sent in pipeline.deliver_now(rt, event).items():
+            echo(f"{resend} → {channel}: {sent.state} {sent.detail}".rstrip())
 
 
 @cli.command()
@@ -286,13 +304,10 @@ def reindex(config: ConfigOption = None) -> None:
 @feeds_cli.command("list")
 def feeds_list(config: ConfigOption = None) -> None:
     """Per feed: last success, next poll, consecutive errors, last error, entries seen."""
-    from worker import launcher, pipeline
-
     settings = _config(config)
-    with launcher.redis_for(settings) as services:
-        rt = pipeline.Runtime(settings, services.redis_url)
+    with _store(settings) as store:
         for feed in settings.feeds:
-            state = rt.store.feed_state(pipeline.feed_id(feed.url))
+            state = store.feed_state(feed_id(feed.url))
             echo(f"{feed.name or feed.url}")
             if state is None:
                 echo("    never polled")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import os
 import re
 from collections.abc import Mapping
@@ -105,6 +106,11 @@ class ServiceSettings(_Model):
         if self.min_poll_interval > self.max_poll_interval:
             raise ValueError("min_poll_interval is larger than max_poll_interval")
         return self
+
+
+def feed_id(url: str) -> str:
+    """Stable id of a configured feed (its state keeps the URL current after a 301)."""
+    return hashlib.sha256(url.encode("utf-8")).hexdigest()[:16]
 
 
 class FeedSettings(_Model):

@@ -15,7 +15,6 @@ from pathlib import Path
 
 import redis
 
-from worker.celery_app import IO_QUEUE, QUEUE
 from worker.config import Config
 from worker.store.embedded import EmbeddedRedis, start_redis
 
@@ -87,6 +86,8 @@ def start_worker(
     services: Services, config: Config, *, concurrency: int = 2, quiet: bool = False
 ) -> subprocess.Popen[bytes]:
     """A prefork worker for article processing (CPU-bound)."""
+    from worker.celery_app import QUEUE
+
     return _start_celery_worker(services, config, "newswatch", QUEUE, quiet,
                                 "--concurrency", str(concurrency))  # fmt: skip
 
@@ -95,6 +96,8 @@ def start_poller(
     services: Services, config: Config, *, concurrency: int = 16, quiet: bool = False
 ) -> subprocess.Popen[bytes]:
     """A thread-pool worker for feed polls and deliveries (network-bound)."""
+    from worker.celery_app import IO_QUEUE
+
     return _start_celery_worker(services, config, "poller", IO_QUEUE, quiet,
                                 "--pool", "threads", "--concurrency", str(concurrency))  # fmt: skip
 

@@ -7,7 +7,6 @@ must enqueue next; none of them knows Celery.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
@@ -46,6 +45,7 @@ from worker.articles.corpus import (
 )
 from worker.articles.normalise import clean_line
 from worker.config import Config, EmailChannel, FeedSettings, TopicSettings
+from worker.config import feed_id as feed_id  # where callers have always found it
 from worker.errors import DeliveryError, FetchError, NewswatchError
 from worker.feeds import Entry, FeedState, Schedule, refresh
 from worker.net import FetchPolicy, fetch, make_client
@@ -63,11 +63,6 @@ ENTRY_LEASE = 600.0
 # A line seen in this many earlier documents of the same source is boilerplate
 # ("Follow our WhatsApp channel…") even when no pattern names it.
 RECURRING_AFTER = 3
-
-
-def feed_id(url: str) -> str:
-    """Stable id of a configured feed (its state keeps the URL current after a 301)."""
-    return hashlib.sha256(url.encode("utf-8")).hexdigest()[:16]
 
 
 @dataclass

@@ -41,6 +41,10 @@ def poll_once(
     echo: Callable[[str], Any] = print,
 ) -> RunSummary:
     """Enqueue a poll of every feed and wait until everything that follows is done."""
+    if not config.feeds:
+        # Nothing to poll, so nothing follows: no worker to wait for or start.
+        echo("newswatch: no feeds are configured (config/feeds.yaml)")
+        return RunSummary(feeds=0, pending=0)
     from worker import pipeline, tasks
 
     rt = pipeline.Runtime(config, services.redis_url)

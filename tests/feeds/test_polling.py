@@ -241,3 +241,16 @@ def test_the_user_s_own_config_still_expands_and_can_write_a_literal(tmp_path: P
         {"url": "https://b.example/rss?t=$${FEED_TOKEN}", "topics": ["nk-troops-russia"]}])
     urls = [f.url for f in load_config(config, env={"FEED_TOKEN": "t0k"}).feeds]
     assert urls == ["https://a.example/rss?token=t0k", "https://b.example/rss?t=${FEED_TOKEN}"]
+
+
+def test_poll_once_with_no_feeds_says_so_without_starting_workers(
+        tmp_path: Path, redis_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    config = write_config(tmp_path)
+    monkeypatch.setenv("NEWSWATCH_REDIS_URL", redis_url)
+    started: list[object] = []
+    monkeypatch.setattr("worker.launcher.start_workers", lambda *a, **k: started.append(a))
+    result = CliRunner().invoke(cli, ["poll", "--once", "--config", str(config)])
+    assert result.exit_code == 0, result.output
+    assert "no feeds are configured" in result.output
+    assert "polled 0 feed(s)" in result.output
+    assert started == []

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import hashlib
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from worker.config import AlertSettings, FigureSettings
-from worker.signals.changes import FigureValue
+
+if TYPE_CHECKING:  # the `alerts` command imports this module; it reads no figures
+    from worker.signals.changes import FigureValue
 
 
 def utc_now() -> str:

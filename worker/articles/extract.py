@@ -12,8 +12,6 @@ from datetime import UTC, datetime
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 import lxml.html
-import trafilatura
-import trafilatura.settings
 from charset_normalizer import from_bytes
 from tld import get_fld
 
@@ -107,6 +105,10 @@ def same_site(first: str, second: str) -> bool:
 
 def extract_article(html: str, url: str) -> Article:
     """Extract the body and metadata of an article page (empty paragraphs if none)."""
+    # Imported here, not at the top: commands that only read Redis import this package.
+    import trafilatura
+    import trafilatura.settings
+
     document = trafilatura.bare_extraction(
         html,
         url=url,

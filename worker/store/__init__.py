@@ -13,14 +13,19 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
-import numpy as np
 import redis
 
 from worker.alerts import Delivery
 from worker.articles.corpus import HeldDocument
-from worker.feeds import FeedState
+
+if TYPE_CHECKING:
+    # Imported where used: the read-only commands load this module, and neither the
+    # feeds stage (httpx, feedparser) nor numpy is needed to read Redis.
+    import numpy as np
+
+    from worker.feeds import FeedState
 
 P = "nw:"
 # The most documents an LSH band bucket keeps (the newest); see _LSH_ADD.
@@ -117,6 +122,8 @@ class Store:
 
     # -- feeds ---------------------------------------------------------------------------
     def feed_state(self, feed_id: str) -> FeedState | None:
+        from worker.feeds import FeedState
+
         raw = cast(str | None, self.r.get(f"{P}feed:{feed_id}"))
         if raw is None:
             return None
@@ -142,6 +149,8 @@ class Store:
 
         One round trip for the check, as every tick calls it for every configured feed.
         """
+        from worker.feeds import FeedState
+
         ids = list(feeds)
         pipe = self.r.pipeline(transaction=False)
         for feed_id in ids:
@@ -291,6 +300,8 @@ class Store:
         self, topic: str, doc_id: str, signature: np.ndarray, bands: Iterable[str]
     ) -> None:
         """Add a document's MinHash signature and LSH band buckets to the topic's index."""
+        import numpy as np
+
         keys, fields = self._band_slots(topic, bands)
         packed = base64.b64encode(signature.astype(np.uint32).tobytes()).decode("ascii")
         pipe = self.r.pipeline()
@@ -323,6 +334,8 @@ class Store:
         return keys, fields
 
     def signatures(self, topic: str, doc_ids: list[str]) -> dict[str, np.ndarray]:
+        import numpy as np
+
         if not doc_ids:
             return {}
         values = self.r.hmget(f"{P}sig:{topic}", doc_ids)
