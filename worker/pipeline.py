@@ -384,6 +384,7 @@ def ingest_document(
             status: IngestStatus = "revision"
             name = existing.file
             revision = existing.revision + 1
+            previous: str | None = corpus.read_document(name)
             corpus.write_document(name, document.text)
             record = _manifest(document, name, feed_key, fetched, sha, revision=revision)
         else:
@@ -418,8 +419,15 @@ def ingest_document(
             name = file_name(sequence, document.id)
             corpus.write_document(name, document.text)
             revision = 0
+            previous = None
             record = _manifest(document, name, feed_key, fetched, sha)
-        corpus.append(record)
+        try:
+            corpus.append(record)
+        except OSError:
+            # A full disk or an I/O error fails the entry, which is retried; the file goes
+            # back to what the manifest says, so no document exists that it does not name.
+            corpus.restore_document(name, previous)
+            raise
         store.save_document(
             topic.id,
             document.id,

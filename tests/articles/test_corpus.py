@@ -1,6 +1,11 @@
+import errno
 import json
 from multiprocessing import Pool
 from pathlib import Path
+
+import pytest
+
+import worker.articles.corpus as corpus_module
 
 from worker.articles.corpus import (
     Corpus,
@@ -69,3 +74,61 @@ def test_manifest_lines_carry_the_schema_fields(tmp_path: Path) -> None:
         assert key in line
     assert "duplicate_of" not in line
     assert text_sha256("a") == "ca978112ca1bbdcafac231b39a23dc4da786eff8147c4e72b9807785afee48bb"
+
+
+def _failing_write(error: int, keep: int | None):
+    """os.write that writes `keep` bytes of what it is given (None: all) then fails."""
+    import os as real_os
+
+    real = real_os.write
+
+    def write(fd: int, data) -> int:
+        if keep:
+            real(fd, bytes(data)[:keep])
+        raise OSError(error, real_os.strerror(error))
+
+    return write
+
+
+@pytest.mark.parametrize(("error", "keep"), [(errno.ENOSPC, 40), (errno.EIO, 1), (errno.ENOSPC, 0)])
+def test_a_failed_manifest_write_leaves_no_half_line(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, error: int, keep: int) -> None:
+    corpus = Corpus(tmp_path / "c")
+    corpus.append(record(1, "001_a.txt"))
+    before = corpus.manifest_path.read_bytes()
+    monkeypatch.setattr(corpus_module.os, "write", _failing_write(error, keep))
+    with pytest.raises(OSError) as raised:
+        corpus.append(record(2, "002_b.txt"))
+    assert raised.value.errno == error
+    monkeypatch.undo()
+    assert corpus.manifest_path.read_bytes() == before
+    corpus.append(record(3, "003_c.txt"))
+    assert [r.file for r in corpus.records()] == ["001_a.txt", "003_c.txt"]
+
+
+def test_a_full_disk_fails_the_append(tmp_path: Path) -> None:
+    """/dev/full answers every write with ENOSPC, as a full disk does."""
+    if not Path("/dev/full").exists():
+        pytest.skip("/dev/full is absent on this system")
+    corpus = Corpus(tmp_path / "c")
+    (tmp_path / "c").mkdir()
+    corpus.manifest_path.symlink_to("/dev/full")
+    with pytest.raises(OSError) as raised:
+        corpus.append(record(1, "001_a.txt"))
+    assert raised.value.errno == errno.ENOSPC
+
+
+def test_readers_skip_torn_lines_with_a_warning(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    corpus = Corpus(tmp_path / "c")
+    corpus.append(record(1, "001_a.txt"))
+    with corpus.manifest_path.open("ab") as stream:  # a writer killed mid-line, twice
+        stream.write(record(2, "002_b.txt").to_json().encode()[:50])
+    corpus.append(record(3, "003_c.txt"))
+    with corpus.manifest_path.open("ab") as stream:
+        stream.write(b'{"file": "004_d.txt", "id": "\xe2\x82')  # cut inside a character
+    assert [r.file for r in corpus.records()] == ["001_a.txt", "003_c.txt"]
+    torn = [r.getMessage() for r in caplog.records if "torn" in r.getMessage()]
+    assert len(torn) == 2 and "line 2" in torn[0] and "line 4" in torn[1]
+    corpus.append(record(5, "005_e.txt"))  # the torn tail is ended, not joined to this line
+    assert [r.file for r in corpus.records()] == ["001_a.txt", "003_c.txt", "005_e.txt"]

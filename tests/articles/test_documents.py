@@ -1,13 +1,16 @@
 """Pages to documents with the store: recurring boilerplate, size limits, ingest, reindex."""
 
+import errno
 import json
 from pathlib import Path
 
+import pytest
 import redis
 from typer.testing import CliRunner
 
 from tests.support import DATA, SEED, write_config
 from worker import pipeline
+from worker.articles.corpus import Corpus
 from worker.cli import cli
 from worker.config import load_config
 from worker.demo.servers import LoopbackServer
@@ -163,3 +166,44 @@ def test_a_held_document_is_revised_only_from_its_own_site(
     revised = replace(impostor, url=f"{site.base}/berita/asli?ref=2")
     [outcome] = pipeline.process_document(rt, revised, ["nk-troops-russia"], None).outcomes
     assert outcome.status == "revision" and outcome.file == held
+
+
+def test_a_full_disk_fails_the_entry_and_the_retry_writes_it_once(
+        tmp_path: Path, redis_url: str, site: LoopbackServer,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    rt = pipeline.Runtime(load_config(write_config(tmp_path)), redis_url)
+    site.serve("/berita/asli", ORIGINAL)
+    real_append = Corpus.append
+
+    def full(self: Corpus, record) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(Corpus, "append", full)
+    with pytest.raises(OSError):
+        pipeline.process_entry(rt, None, entry(f"{site.base}/berita/asli"), ["nk-troops-russia"])
+    corpus = tmp_path / "corpus"
+    assert list(corpus.glob("*.txt")) == []  # no document the manifest does not name
+    monkeypatch.setattr(Corpus, "append", real_append)
+    [written] = pipeline.process_entry(rt, None, entry(f"{site.base}/berita/asli"),
+                                       ["nk-troops-russia"]).documents
+    assert [p.name for p in corpus.glob("*.txt")] == [written]
+    assert len((corpus / "manifest.jsonl").read_text().splitlines()) == 1
+
+
+def test_reindex_skips_a_torn_manifest_line_with_a_warning(
+        tmp_path: Path, redis_url: str, site: LoopbackServer,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    config = write_config(tmp_path)
+    rt = pipeline.Runtime(load_config(config), redis_url)
+    site.serve("/berita/asli", ORIGINAL)
+    [written] = pipeline.process_entry(rt, None, entry(f"{site.base}/berita/asli"),
+                                       ["nk-troops-russia"]).documents
+    manifest = tmp_path / "corpus" / "manifest.jsonl"
+    line = manifest.read_text()
+    manifest.write_text(line[:70] + line)  # a torn line, then the whole one
+    monkeypatch.setenv("NEWSWATCH_REDIS_URL", redis_url)
+    result = CliRunner().invoke(cli, ["reindex", "--config", str(config)])
+    assert result.exit_code == 0, result.output
+    assert "nk-troops-russia: reindexed" in result.output
+    held = rt.store.document("nk-troops-russia", written.split("_")[1].removesuffix(".txt"))
+    assert held is not None and held.url == f"{site.base}/berita/asli"

@@ -10,6 +10,7 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import json
+import logging
 import os
 import re
 import tempfile
@@ -18,6 +19,7 @@ from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any, Literal
 
+log = logging.getLogger(__name__)
 DOCUMENT_NAME = re.compile(r"^(\d{3,})_([0-9a-f]{16})\.txt$")
 MANIFEST = "manifest.jsonl"
 
@@ -131,26 +133,72 @@ class Corpus:
         _fsync_directory(self.directory)
         return target
 
+    def read_document(self, name: str) -> str | None:
+        path = self.directory / name
+        return path.read_text(encoding="utf-8") if path.exists() else None
+
+    def restore_document(self, name: str, text: str | None) -> None:
+        """Put a document back as it was before a write whose manifest line failed (None:
+        it did not exist); a failure here is logged, the caller's error is what counts."""
+        try:
+            if text is None:
+                (self.directory / name).unlink(missing_ok=True)
+            else:
+                self.write_document(name, text)
+        except OSError as error:
+            log.error("%s could not be restored after a failed write: %s", name, error)
+
     def append(self, record: ManifestRecord) -> None:
-        """Append one manifest line durably; concurrent writers never interleave."""
+        """Append one manifest line durably; concurrent writers never interleave.
+
+        A write that fails (ENOSPC, EIO) raises and leaves no part of the line behind, so
+        the entry is retried and the next line starts clean.
+        """
         self.directory.mkdir(parents=True, exist_ok=True)
         line = (record.to_json() + "\n").encode("utf-8")
-        fd = os.open(self.manifest_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        fd = os.open(self.manifest_path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
-            os.write(fd, line)
-            os.fsync(fd)
+            start = os.lseek(fd, 0, os.SEEK_END)
+            if start and os.pread(fd, 1, start - 1) != b"\n":
+                # A writer killed mid-line left a torn tail: end it, so it stays one line
+                # that readers skip instead of swallowing this one.
+                line = b"\n" + line
+            try:
+                _write_all(fd, line)
+                os.fsync(fd)
+            except OSError:
+                _cut_back(fd, start)
+                raise
         finally:
             os.close(fd)
 
     def records(self) -> Iterator[ManifestRecord]:
-        """Every manifest line in order; a torn last line (crash mid-write) is skipped."""
+        """Every manifest line in order; a torn line (a crash or a full disk mid-write) is
+        skipped with a warning naming it."""
         if not self.manifest_path.exists():
             return
-        with self.manifest_path.open(encoding="utf-8") as stream:
-            for line in stream:
-                if line.endswith("\n") and line.strip():
+        with self.manifest_path.open(encoding="utf-8", errors="replace") as stream:
+            for number, line in enumerate(stream, 1):
+                if not line.strip():
+                    continue
+                try:
+                    if not line.endswith("\n"):
+                        raise ValueError("no end of line")
                     yield ManifestRecord.from_json(line)
+                except _UNREADABLE as error:
+                    # A torn line that an older writer joined to the next whole one: the
+                    # whole one is still there, after the fragment.
+                    salvaged = _last_record(line)
+                    log.warning(
+                        "%s: line %d is torn (%s); %s",
+                        self.manifest_path,
+                        number,
+                        error,
+                        "its last record kept" if salvaged else "skipped",
+                    )
+                    if salvaged is not None:
+                        yield salvaged
 
     def documents(self) -> list[StoredDocument]:
         return list_documents(self.directory)
@@ -168,6 +216,36 @@ def list_documents(directory: Path | None) -> list[StoredDocument]:
         if match := DOCUMENT_NAME.match(path.name):
             found.append(StoredDocument(path, int(match.group(1)), match.group(2)))
     return sorted(found, key=lambda d: d.sequence)
+
+
+_UNREADABLE = (ValueError, TypeError, AttributeError)
+
+
+def _last_record(line: str) -> ManifestRecord | None:
+    start = line.rfind('{"file"', 1)
+    if start < 0 or not line.endswith("\n"):
+        return None
+    try:
+        return ManifestRecord.from_json(line[start:])
+    except _UNREADABLE:
+        return None
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
+def _cut_back(fd: int, length: int) -> None:
+    """Remove what a failed append wrote; if even that fails, say so (readers skip it)."""
+    try:
+        os.ftruncate(fd, length)
+        os.fsync(fd)
+    except OSError as error:
+        log.error(
+            "manifest could not be cut back to %d bytes after a failed write: %s", length, error
+        )
 
 
 def _fsync_directory(directory: Path) -> None:
