@@ -6,7 +6,6 @@ from pathlib import Path
 import pytest
 
 import worker.articles.corpus as corpus_module
-
 from worker.articles.corpus import (
     Corpus,
     ManifestRecord,
