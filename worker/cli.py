@@ -346,6 +346,12 @@ def feeds_add(
     url: str,
     topic: Annotated[list[str], typer.Option("--topic", help="Topic id.")],
     name: Annotated[str | None, typer.Option()] = None,
+    discover: Annotated[
+        bool,
+        typer.Option(
+            "--discover", help="Fetch URL first; for a web page, add the feed it advertises."
+        ),
+    ] = False,
     config: ConfigOption = None,
 ) -> None:
     """Add a feed to feeds.yaml."""
@@ -353,6 +359,18 @@ def feeds_add(
     for topic_id in topic:
         if topic_id not in settings.topics:
             _fail(f"no topic named {topic_id!r}")
+    if discover:
+        from worker.pipeline import discover_feed
+
+        try:
+            found = discover_feed(settings.service, url)
+        except NewswatchError as error:
+            _fail(str(error))
+            return
+        if found.page:
+            others = f" (it also advertises {', '.join(found.others)})" if found.others else ""
+            typer.echo(f"{found.page} is a web page; adding the feed it advertises{others}")
+        url = found.url
     entry: dict[str, Any] = {"url": url, "topics": list(topic)}
     if name:
         entry["name"] = name

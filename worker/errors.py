@@ -47,6 +47,21 @@ class ParseError(NewswatchError):
     """A feed or page could not be parsed; the message says what and where."""
 
 
+class WebPageError(ParseError):
+    """A web page was given where a feed was expected; `feeds` are those it advertises."""
+
+    def __init__(self, url: str, feeds: tuple[str, ...]) -> None:
+        self.url = url
+        self.feeds = feeds
+        if not feeds:
+            advice = ", and it advertises no feed (no <link rel=alternate> to RSS, Atom or JSON)"
+        elif len(feeds) == 1:
+            advice = f"; it advertises the feed {feeds[0]}: use that URL"
+        else:
+            advice = f"; it advertises {len(feeds)} feeds: {', '.join(feeds)}; use one of them"
+        super().__init__(f"{url}: a web page (HTML), not a feed{advice}")
+
+
 class DeliveryError(NewswatchError):
     """An alert could not be delivered to a channel."""
 

@@ -44,10 +44,10 @@ from worker.articles.corpus import (
     text_sha256,
 )
 from worker.articles.normalise import clean_line
-from worker.config import Config, EmailChannel, FeedSettings, TopicSettings
+from worker.config import Config, EmailChannel, FeedSettings, ServiceSettings, TopicSettings
 from worker.config import feed_id as feed_id  # where callers have always found it
 from worker.errors import DeliveryError, FetchError, NewswatchError
-from worker.feeds import Entry, FeedState, Schedule, refresh
+from worker.feeds import Discovery, Entry, FeedState, Schedule, discover, refresh
 from worker.net import FetchPolicy, fetch, make_client
 from worker.signals.changes import FigureValue, judge
 from worker.signals.entities import all_name_keys, proper_names, tracked_entities, untracked
@@ -79,14 +79,7 @@ class Runtime:
 
     @cached_property
     def policy(self) -> FetchPolicy:
-        service = self.config.service
-        return FetchPolicy(
-            timeout=service.fetch_timeout,
-            max_bytes=service.max_download_bytes,
-            max_redirects=service.max_redirects,
-            user_agent=service.user_agent,
-            allow_private_networks=service.allow_private_networks,
-        )
+        return fetch_policy(self.config.service)
 
     @cached_property
     def client(self) -> httpx.Client:
@@ -109,7 +102,25 @@ class Runtime:
         return self.feeds_by_id.get(feed_key)
 
 
+def fetch_policy(service: ServiceSettings) -> FetchPolicy:
+    return FetchPolicy(
+        timeout=service.fetch_timeout,
+        max_bytes=service.max_download_bytes,
+        max_redirects=service.max_redirects,
+        user_agent=service.user_agent,
+        allow_private_networks=service.allow_private_networks,
+    )
+
+
 # -- feeds ------------------------------------------------------------------------------
+
+
+def discover_feed(service: ServiceSettings, url: str) -> Discovery:
+    """The feed to add for `url` (`feeds add --discover`): itself, or the feed its page
+    advertises; the same address checks and limits as every poll."""
+    policy = fetch_policy(service)
+    with make_client(policy) as client:
+        return discover(client, url, policy)
 
 
 @dataclass(frozen=True)

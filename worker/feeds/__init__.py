@@ -14,12 +14,21 @@ from typing import Literal
 
 import httpx
 
-from worker.errors import FetchError, HTTPStatusError, ParseError
+from worker.errors import FetchError, HTTPStatusError, ParseError, WebPageError
 from worker.feeds.parse import Entry, ParsedFeed, parse_feed
 from worker.feeds.schedule import Schedule, adaptive_interval, backoff_interval
 from worker.net import FetchPolicy, Validators, fetch
 
-__all__ = ["Entry", "FeedState", "ParsedFeed", "PollOutcome", "Schedule", "refresh"]
+__all__ = [
+    "Discovery",
+    "Entry",
+    "FeedState",
+    "ParsedFeed",
+    "PollOutcome",
+    "Schedule",
+    "discover",
+    "refresh",
+]
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +36,7 @@ FEED_ACCEPT = (
     "application/rss+xml, application/atom+xml, application/feed+json, "
     "application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5"
 )
+
 # Some servers keep the same ETag while the body changes; every Nth poll ignores
 # validators so such a feed is never stuck.
 UNCONDITIONAL_EVERY = 10
@@ -152,3 +162,29 @@ def _failed(
         next_poll=now + delay,
     )
     return PollOutcome(failed, "error", error=error)
+
+
+@dataclass(frozen=True)
+class Discovery:
+    """The feed found for a URL: the URL itself, or a feed its page advertises."""
+
+    url: str
+    page: str | None = None  # the web page that advertised it
+    others: tuple[str, ...] = ()  # further feeds the page advertised
+
+
+def discover(client: httpx.Client, url: str, policy: FetchPolicy) -> Discovery:
+    """Fetch `url`: a feed is itself; a page leads to the first feed it advertises, which
+    must itself parse as a feed (`feeds add --discover`). Raises FetchError or ParseError
+    saying why not."""
+    result = fetch(client, url, policy, accept=FEED_ACCEPT)
+    try:
+        parse_feed(result.body, result.final_url)
+    except WebPageError as page:
+        if not page.feeds:
+            raise
+        first, *others = page.feeds
+        feed = fetch(client, first, policy, accept=FEED_ACCEPT)
+        parse_feed(feed.body, feed.final_url)
+        return Discovery(first, url, tuple(others))
+    return Discovery(url)

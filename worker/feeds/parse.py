@@ -25,7 +25,8 @@ from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import XMLParser as DefusedXMLParser
 
 from worker.encodings import WIDE, readable_encoding
-from worker.errors import ParseError
+from worker.errors import ParseError, WebPageError
+from worker.feeds.discover import advertised_feeds, is_web_page
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +75,9 @@ def parse_feed(body: bytes, url: str = "") -> ParsedFeed:
     if not body.strip():
         raise ParseError(f"{url}: empty document")
     _refuse_entity_declarations(body, url)
+    # A web page is no feed, although both parsers make an empty one of it.
+    if is_web_page(_as_utf8(body[:65536], url)):
+        raise WebPageError(url, advertised_feeds(_as_utf8(body, url), url))
     if body.lstrip()[:1] in (b"{", b"["):
         return _parse_json_feed(body, url)
     try:
