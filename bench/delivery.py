@@ -15,20 +15,23 @@ from typing import Any
 import yaml
 
 from bench.common import median, percentile, write_result
+from worker.alerts.events import AlertEvent, from_payload
 from worker.demo.servers import WebhookReceiver, verify_signature
 from worker.store.embedded import start_redis
 
 
-def sample_event(event_id: str) -> dict[str, Any]:
-    return {
-        "id": event_id,
-        "type": "entity.first_seen",
-        "topic": "t",
-        "detected_at": "2024-11-13T10:20:00Z",
-        "entity": {"id": "x", "names": ["x"]},
-        "quote": "q",
-        "document": {},
-    }
+def sample_event(event_id: str) -> AlertEvent:
+    return from_payload(
+        {
+            "id": event_id,
+            "type": "entity.first_seen",
+            "topic": "t",
+            "detected_at": "2024-11-13T10:20:00Z",
+            "entity": {"id": "x", "names": ["x"]},
+            "quote": "q",
+            "document": {"id": "0123456789abcdef"},
+        }
+    )
 
 
 def main(events: int = 200) -> dict[str, Any]:
@@ -39,7 +42,7 @@ def main(events: int = 200) -> dict[str, Any]:
 
     def on_event(event: dict[str, Any]) -> None:
         with arrived:
-            received[event["id"]] = time.perf_counter()
+            received[event.id] = time.perf_counter()
             arrived.notify_all()
 
     receiver = WebhookReceiver(
@@ -78,10 +81,10 @@ def main(events: int = 200) -> dict[str, Any]:
             for n in range(events):
                 event = sample_event(f"evt_bench{n:06d}")
                 rt.store.save_event(event)
-                sent[event["id"]] = time.perf_counter()
+                sent[event.id] = time.perf_counter()
                 tasks._route(rt, event, None)
                 with arrived:
-                    arrived.wait_for(lambda i=event["id"]: i in received, timeout=30)
+                    arrived.wait_for(lambda i=event.id: i in received, timeout=30)
             burst_start = time.perf_counter()
             burst = [f"evt_burst{n:06d}" for n in range(events)]
             for event_id in burst:

@@ -8,6 +8,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
 
@@ -46,6 +47,12 @@ ConfigOption = Annotated[
 def echo(text: str, *, err: bool = False, **style: Any) -> None:
     """Print one line; what came from articles, feeds or servers cannot drive the terminal."""
     typer.secho(printable(text), err=err, **style)
+
+
+DryRunOption = Annotated[
+    bool,
+    typer.Option("--dry-run", help="Process everything; print what would be sent; send nothing."),
+]
 
 
 def _config(directory: Path | None) -> Config:
@@ -91,11 +98,14 @@ def check_config_command(config: ConfigOption = None) -> None:
 def run(
     config: ConfigOption = None,
     concurrency: Annotated[int, typer.Option(help="Worker processes.")] = 2,
+    dry_run: DryRunOption = False,
 ) -> None:
     """Run a worker and beat (with an embedded Redis when no Redis URL is configured)."""
     from worker import launcher
 
-    settings = _config(config)
+    settings = _dry_run(_config(config), dry_run)
+    if dry_run:
+        echo("newswatch: dry run: alerts are logged as `would send`, never sent")
     with launcher.redis_for(settings) as services:
         where = "embedded Redis" if services.embedded else "Redis"
         echo(f"newswatch: {where} at {services.redis_url}; starting worker and beat (Ctrl-C stops)")
@@ -116,6 +126,7 @@ def poll(
     once: Annotated[bool, typer.Option("--once", help="Poll every feed once.")] = False,
     timeout: Annotated[float, typer.Option(help="Give up after this many seconds.")] = 600,
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
+    dry_run: DryRunOption = False,
 ) -> None:
     """Poll every feed once, process all that follows through the task queue, summarise."""
     if not once:
@@ -123,13 +134,19 @@ def poll(
     from worker import launcher
     from worker.runs import poll_once
 
-    settings = _config(config)
+    settings = _dry_run(_config(config), dry_run)
     _logging(verbose, settings)
     with launcher.redis_for(settings) as services:
-        summary = poll_once(settings, services, timeout, echo=echo)
+        summary = poll_once(settings, services, timeout, echo=echo, dry_run=dry_run)
     _print_summary(summary)
     if summary.pending:
         raise typer.Exit(2)
+
+
+def _dry_run(settings: Config, dry_run: bool) -> Config:
+    if not dry_run:
+        return settings
+    return replace(settings, service=settings.service.model_copy(update={"dry_run": True}))
 
 
 def _print_summary(stats: RunSummary) -> None:
@@ -184,7 +201,7 @@ def ingest(
                     + (f" → {outcome.file}" if outcome.file else "")
                 )
                 for event in outcome.events:
-                    echo(f"  alert {event['id']}: {summary_line(event)}")
+                    echo(f"  alert {event.id}: {summary_line(event)}")
                     for channel, sent in pipeline.deliver_now(rt, event).items():
                         echo(f"    {channel}: {sent.state} {sent.detail}".rstrip())
         if failed:
@@ -231,24 +248,31 @@ def figures(
             if topic and topic_id != topic:
                 continue
             echo(f"{topic_id}: {topic_settings.title}", bold=True)
-            current = store.figures(topic_id)
+            states = store.figures(topic_id)
             for figure_id, figure in topic_settings.figures.items():
-                value = current.get(figure_id)
-                if value is None:
+                state = states.get(figure_id)
+                confirmed = state.confirmed if state else None
+                if state is None or confirmed is None:
                     echo(f"  {figure.label}: no observation yet")
                     continue
                 echo(
-                    f"  {figure.label}: {value['qualifier']} {value['value']:,.0f} "
-                    f"({len(value['sources'])} source(s): {', '.join(value['sources'])})"
+                    f"  {figure.label}: {confirmed.shown()} "
+                    f"(confirmed by {len(confirmed.sources)} source(s): "
+                    f"{', '.join(confirmed.sources)}; published {confirmed.document.dated()})"
                 )
-                for step in store.figure_history(topic_id, figure_id):
-                    document = step["document"]
+                for held in state.unconfirmed:
                     echo(
-                        f"    {step['observed_at']}  {step['qualifier']} "
-                        f"{step['value']:,.0f}  {document.get('source')}  "
-                        f"{document.get('file') or ''}"
+                        f"    unconfirmed: {held.shown()} ({len(held.sources)} source(s): "
+                        f"{', '.join(held.sources)}; published {held.document.dated()}; "
+                        "not alerted until another source confirms it)"
                     )
-                    echo(f"      “{step['quote'][:160]}”")
+                for step in store.figure_history(topic_id, figure_id):
+                    reading = step.reading
+                    echo(
+                        f"    {reading.document.dated()}  {reading.shown()}  "
+                        f"{', '.join(reading.sources)}  {reading.document.file or ''}"
+                    )
+                    echo(f"      “{reading.quote[:160]}”")
 
 
 @cli.command()
@@ -266,8 +290,8 @@ def alerts(
         return
     with _store(settings) as store:
         for event in store.recent_events(limit):
-            echo(f"{event['detected_at']}  {event['id']}  {summary_line(event)}")
-            for channel, state in sorted(store.deliveries(event["id"]).items()):
+            echo(f"{event.detected_at}  {event.id}  {summary_line(event)}")
+            for channel, state in sorted(store.deliveries(event.id).items()):
                 error = f" — {state.last_error}" if state.last_error else ""
                 echo(f"    {channel}: {state.state} (attempts {state.attempts}){error}")
 
@@ -285,6 +309,32 @@ def _resend(settings: Config, resend: str) -> None:
             rt.store.save_delivery(resend, channel, Delivery(updated=time.time()))
         for channel, sent in pipeline.deliver_now(rt, event).items():
             echo(f"{resend} → {channel}: {sent.state} {sent.detail}".rstrip())
+
+
+@cli.command("test-alert")
+def test_alert(
+    channel: Annotated[str | None, typer.Argument(help="Only this channel.")] = None,
+    config: ConfigOption = None,
+) -> None:
+    """Send a clearly marked test event through each channel (or one) and report the result."""
+    from worker import launcher, pipeline
+    from worker.alerts.events import channel_test
+
+    settings = _config(config)
+    channels = [channel] if channel else sorted(settings.alerts.channels)
+    if channel and channel not in settings.alerts.channels:
+        _fail(f"no channel named {channel!r} (known: {', '.join(channels) or 'none'})")
+    if not channels:
+        _fail("no channels are configured in alerts.yaml")
+    failed = 0
+    with launcher.redis_for(settings) as services:
+        rt = pipeline.Runtime(settings, services.redis_url)
+        for name in channels:
+            result = pipeline.send_now(rt, channel_test(name), name)
+            failed += result.state != "delivered"
+            echo(f"{name}: {result.state}{f' — {result.detail}' if result.detail else ''}")
+    if failed:
+        raise typer.Exit(1)
 
 
 @cli.command()

@@ -89,6 +89,8 @@ class ServiceSettings(_Model):
     feed_failing_after: Duration = 21600.0
     task_time_limit: Duration = 300.0
     log_format: Literal["text", "json"] = "text"  # json: one object per line, for collectors
+    # Process everything, send nothing: deliveries are recorded as `dry_run` and printed.
+    dry_run: bool = False
     smtp: SmtpSettings = SmtpSettings()
 
     @field_validator("redis_url")
@@ -118,6 +120,7 @@ class FeedSettings(_Model):
     topics: list[str] = Field(min_length=1)
     name: str | None = None
     interval: Duration | None = None
+    max_age: Duration | None = None  # overrides the topic's for this feed's entries
 
     @field_validator("url")
     @classmethod
@@ -152,6 +155,7 @@ class FigureSettings(_Model):
 class EmergingSettings(_Model):
     min_documents: int = Field(default=3, ge=1)
     min_sources: int = Field(default=2, ge=1)
+    ignore: list[str] = Field(default_factory=list)  # names never suggested on this topic
 
 
 class TopicSettings(_Model):
@@ -164,6 +168,8 @@ class TopicSettings(_Model):
     figures: dict[str, FigureSettings] = Field(default_factory=dict)
     duplicate_threshold: float = Field(default=0.6, gt=0.0, le=1.0)
     emerging: EmergingSettings = EmergingSettings()
+    # An entry published longer ago than this never alerts (it still moves figures).
+    max_age: Duration = 3 * 86400.0
 
     @model_validator(mode="after")
     def _figures_name_entities(self) -> TopicSettings:

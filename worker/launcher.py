@@ -29,6 +29,8 @@ class Services:
         env = dict(os.environ)
         env["NEWSWATCH_REDIS_URL"] = self.redis_url
         env["NEWSWATCH_CONFIG_DIR"] = str(config.directory.resolve())
+        if config.service.dry_run:
+            env["NEWSWATCH_DRY_RUN"] = "true"
         return env
 
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 from urllib.parse import urlsplit
 
 import httpx
@@ -25,6 +25,7 @@ from worker import dedupe
 from worker.alerts import Delivery, next_retry_delay
 from worker.alerts import events as alert_events
 from worker.alerts.email import send_email
+from worker.alerts.events import AlertEvent, summary_line
 from worker.alerts.send import send
 from worker.articles import (
     Document,
@@ -49,7 +50,7 @@ from worker.config import feed_id as feed_id  # where callers have always found 
 from worker.errors import DeliveryError, FetchError, NewswatchError
 from worker.feeds import Discovery, Entry, FeedState, Schedule, discover, refresh
 from worker.net import FetchPolicy, fetch, make_client
-from worker.signals.changes import FigureValue, judge
+from worker.signals.changes import DateSource, DocumentRef, FigureReading, judge, record_step
 from worker.signals.entities import all_name_keys, proper_names, tracked_entities, untracked
 from worker.signals.figures import FigureObservation, observe_figures
 from worker.store import Store, connect
@@ -127,7 +128,9 @@ def discover_feed(service: ServiceSettings, url: str) -> Discovery:
 class FeedPoll:
     status: str
     new_entries: tuple[Entry, ...] = ()
-    events: tuple[dict[str, Any], ...] = ()
+    # The feed's first successful poll: what it lists is the baseline, never alerted.
+    baseline: bool = False
+    events: tuple[AlertEvent, ...] = ()
     error: str | None = None
 
 
@@ -177,12 +180,13 @@ def poll_feed(rt: Runtime, feed_key: str, now: float | None = None) -> FeedPoll:
     leftovers = rt.store.outbox_entries(feed_key, exclude=staged_ids)
     pending += [Entry.from_json(json.loads(raw)) for raw in leftovers]
     new = tuple(sorted(pending, key=lambda e: e.published or datetime.min.replace(tzinfo=UTC)))
-    return FeedPoll(outcome.status, new, tuple(events), outcome.error)
+    baseline = state.last_success is None and outcome_state.last_success is not None
+    return FeedPoll(outcome.status, new, baseline, tuple(events), outcome.error)
 
 
 def _feed_health(
     rt: Runtime, settings: FeedSettings, before: FeedState, after: FeedState, now: float
-) -> tuple[FeedState, list[dict[str, Any]]]:
+) -> tuple[FeedState, list[AlertEvent]]:
     """`feed.failing` once when a spell of errors passes the limit, `feed.recovered` after."""
     limit = rt.config.service.feed_failing_after
     if (
@@ -226,7 +230,7 @@ class IngestOutcome:
 
     status: IngestStatus
     file: str | None = None
-    events: list[dict[str, Any]] = field(default_factory=list)
+    events: list[AlertEvent] = field(default_factory=list)
 
 
 @dataclass
@@ -237,7 +241,7 @@ class EntryResult:
     outcomes: list[IngestOutcome] = field(default_factory=list)
 
     @property
-    def events(self) -> list[dict[str, Any]]:
+    def events(self) -> list[AlertEvent]:
         return [event for outcome in self.outcomes for event in outcome.events]
 
     @property
@@ -336,25 +340,33 @@ def source_name(url: str) -> str:
 
 
 def process_entry(
-    rt: Runtime, feed_key: str | None, entry: Entry, topics: list[str]
+    rt: Runtime, feed_key: str | None, entry: Entry, topics: list[str], *, baseline: bool = False
 ) -> EntryResult:
-    """Entry → document → every topic it belongs to."""
+    """Entry → document → every topic it belongs to (silently for a `baseline` entry)."""
     feed = rt.feed(feed_key) if feed_key else None
     source = (feed.name if feed and feed.name else None) or source_name(entry.link or "")
     document = entry_to_document(rt, entry, source)
     if document is None:
         log.info("entry %s (%s) holds no article text", entry.id, entry.link)
         return EntryResult("empty")
-    return process_document(rt, document, topics, feed_key)
+    return process_document(rt, document, topics, feed_key, baseline=baseline)
 
 
 def process_document(
-    rt: Runtime, document: Document, topics: list[str], feed_key: str | None
+    rt: Runtime,
+    document: Document,
+    topics: list[str],
+    feed_key: str | None,
+    *,
+    baseline: bool = False,
 ) -> EntryResult:
     """A document → every topic it belongs to (polled entries and `ingest` alike)."""
     return EntryResult(
         "processed",
-        [ingest_document(rt, rt.config.topics[t], document, feed_key) for t in topics],
+        [
+            ingest_document(rt, rt.config.topics[t], document, feed_key, baseline=baseline)
+            for t in topics
+        ],
     )
 
 
@@ -363,8 +375,14 @@ def ingest_document(
     topic: TopicSettings,
     document: Document,
     feed_key: str | None,
+    *,
+    baseline: bool = False,
 ) -> IngestOutcome:
-    """Relevance → duplicates → corpus → signals → events, for one topic."""
+    """Relevance → duplicates → corpus → signals → events, for one topic.
+
+    A `baseline` document (what a feed lists when first polled) and one published before
+    the topic's (or feed's) `max_age` move figures and sightings without alerts.
+    """
     if not is_relevant(document.text, topic, document.title, document.language):
         return IngestOutcome("off_topic")
     store = rt.store
@@ -376,7 +394,9 @@ def ingest_document(
     signals = read_signals(topic, document.text, document)
     with store.topic_lock(topic.id):
         bootstrap_topic(rt, topic)
-        fetched = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        now = datetime.now(UTC)
+        fetched = now.strftime("%Y-%m-%dT%H:%M:%SZ")
+        emit = not baseline and not _too_old(rt, topic, feed_key, document, now)
         existing = store.document(topic.id, document.id)
         if existing is not None and not _may_revise(existing, document):
             # Another site's page claims this document's identity: it is kept apart under
@@ -415,15 +435,8 @@ def ingest_document(
                 corpus.append(record)
                 # The whole copy is read: sentences it shares with the original only add
                 # its outlet as a source; those that differ can move a figure.
-                events = apply_signals(
-                    rt,
-                    topic,
-                    signals,
-                    document,
-                    held.file if held else None,
-                    emit=True,
-                    copy_of=original_id,
-                )
+                ref = _document_ref(document, held.file if held else None, fetched)
+                events = apply_signals(rt, topic, signals, ref, emit=emit, copy_of=original_id)
                 return IngestOutcome("copy", None, events)
             status = "new"
             sequence = store.next_sequence(topic.id, lambda: _sequence_floor(rt, topic))
@@ -453,13 +466,28 @@ def ingest_document(
             ),
         )
         store.index_signature(topic.id, document.id, fingerprint.signature, fingerprint.bands)
-        events = apply_signals(rt, topic, signals, document, name, emit=True)
+        ref = _document_ref(document, name, fetched)
+        events = apply_signals(rt, topic, signals, ref, emit=emit)
         return IngestOutcome(status, name, events)
 
 
 def _may_revise(held: HeldDocument, document: Document) -> bool:
     """Only a page from the held document's own site may replace its text."""
     return held.folder != "corpus" or not held.url or same_site(held.url, document.url)
+
+
+def _too_old(
+    rt: Runtime, topic: TopicSettings, feed_key: str | None, document: Document, now: datetime
+) -> bool:
+    """Published longer ago than the feed's `max_age`, else the topic's: never alerts."""
+    if document.published is None:
+        return False
+    feed = rt.feed(feed_key) if feed_key else None
+    max_age = feed.max_age if feed and feed.max_age else topic.max_age
+    published = document.published
+    if published.tzinfo is None:
+        published = published.replace(tzinfo=UTC)
+    return (now - published).total_seconds() > max_age
 
 
 def _manifest(
@@ -488,6 +516,7 @@ def _manifest(
         duplicate_of=duplicate_of,
         revision=revision,
         similarity=similarity,
+        date_source=document.date_source if document.published else None,
     )
 
 
@@ -554,16 +583,19 @@ def _sequence_floor(rt: Runtime, topic: TopicSettings) -> int:
 # -- signals → events ----------------------------------------------------------------------
 
 
-def _document_ref(document: Document, file: str | None) -> dict[str, Any]:
-    return {
-        "id": document.id,
-        "file": file,
-        "url": document.url,
-        "title": document.title,
-        "source": document.source,
-        "published": document.published.isoformat() if document.published else None,
-        "language": document.language,
-    }
+def _document_ref(document: Document, file: str | None, fetched: str) -> DocumentRef:
+    """How readings and alerts cite a document; an undated one is dated by its fetch."""
+    published = document.published.isoformat() if document.published else None
+    return DocumentRef(
+        id=document.id,
+        file=file,
+        url=document.url,
+        title=document.title,
+        source=document.source,
+        published=published or fetched,
+        date_source=document.date_source if published else "fetched",
+        language=document.language,
+    )
 
 
 @dataclass(frozen=True)
@@ -595,42 +627,47 @@ def apply_signals(
     rt: Runtime,
     topic: TopicSettings,
     signals: Signals,
-    document: Document,
-    file: str | None,
+    ref: DocumentRef,
     *,
     emit: bool,
     copy_of: str | None = None,
-) -> list[dict[str, Any]]:
+) -> list[AlertEvent]:
     """Move figures and sightings by what a document says; store and return new events.
 
-    Called under the topic lock. With `emit` off (seeds, documents already held) state
-    moves without events. A copy (`copy_of` its original) adds its outlet as a source but
-    is not counted as a further document for emerging names.
+    Called under the topic lock. With `emit` off (seeds, documents already held, a feed's
+    first poll, entries past `max_age`) state moves without events. A copy (`copy_of` its
+    original) adds its outlet as a source but neither confirms a reading nor counts as a
+    further document for emerging names.
     """
     store = rt.store
-    ref = _document_ref(document, file)
-    now = alert_events.utc_now()
-    events: list[dict[str, Any]] = []
+    events: list[AlertEvent] = []
+    original = copy_of or ref.id
     for observation in signals.observations:
         settings = topic.figures[observation.figure]
-        raw = store.figure(topic.id, observation.figure)
-        current = _figure_value(raw) if raw else None
-        verdict, updated = judge(current, observation, settings, ref, document.source, now)
-        if updated is None or updated == current:
-            continue
-        store.save_figure(topic.id, observation.figure, _figure_dict(updated))
-        if verdict in ("first", "changed"):
-            store.add_figure_history(
-                topic.id,
-                observation.figure,
-                {**_figure_dict(updated), "previous": current.value if current else None},
-            )
-            if emit:
-                events.append(
-                    alert_events.figure_changed(
-                        topic.id, observation.figure, settings, current, updated
-                    )
+        reading = FigureReading(
+            value=observation.value,
+            upper=observation.upper,
+            qualifier=observation.qualifier,
+            quote=observation.quote,
+            document=ref,
+            sources=(ref.source,),
+            documents=(original,),
+        )
+        before = store.figure(topic.id, observation.figure)
+        verdict, after = judge(before, reading, settings)
+        if after != before:
+            store.save_figure(topic.id, observation.figure, after)
+        history = store.figure_history(topic.id, observation.figure)
+        steps = record_step(history, verdict, before, after, reading, settings)
+        if steps is not None:
+            store.save_figure_history(topic.id, observation.figure, steps)
+        if emit and verdict in ("first", "changed", "confirmed"):
+            assert after.confirmed is not None
+            events.append(
+                alert_events.figure_changed(
+                    topic.id, observation.figure, settings, before.confirmed, after.confirmed
                 )
+            )
     for entity, quote in signals.entities:
         if store.first_sighting(topic.id, entity) and emit:
             names = topic.entities[entity]
@@ -639,9 +676,7 @@ def apply_signals(
         store.add_known_names(topic.id, signals.name_keys)
     else:
         for name in _unknown_names(store, topic, list(signals.names)):
-            documents, sources = store.record_name(
-                topic.id, name, copy_of or document.id, document.source
-            )
+            documents, sources = store.record_name(topic.id, name, original, ref.source)
             if documents >= topic.emerging.min_documents and sources >= topic.emerging.min_sources:
                 events.append(alert_events.entity_emerging(topic.id, name, documents, sources, ref))
     return [event for event in events if store.save_event(event)]
@@ -655,30 +690,6 @@ def _unknown_names(store: Store, topic: TopicSettings, names: list[str]) -> list
         if not all(store.known_names(topic.id, words)):
             unknown.append(name)
     return unknown
-
-
-def _figure_value(raw: dict[str, Any]) -> FigureValue:
-    return FigureValue(
-        raw["value"],
-        raw.get("upper"),
-        raw["qualifier"],
-        raw["quote"],
-        raw["document"],
-        raw["observed_at"],
-        tuple(raw.get("sources", ())),
-    )
-
-
-def _figure_dict(value: FigureValue) -> dict[str, Any]:
-    return {
-        "value": value.value,
-        "upper": value.upper,
-        "qualifier": value.qualifier,
-        "quote": value.quote,
-        "document": value.document,
-        "observed_at": value.observed_at,
-        "sources": list(value.sources),
-    }
 
 
 def bootstrap_topic(rt: Runtime, topic: TopicSettings) -> None:
@@ -695,49 +706,62 @@ def bootstrap_topic(rt: Runtime, topic: TopicSettings) -> None:
     corpus = Corpus(rt.config.corpus_dir(topic))
     latest = {record.id: record for record in corpus.records() if record.file}
     held += [("corpus", d) for d in corpus.documents()]
+    refs: list[tuple[DocumentRef, str, str]] = []
     for folder, stored in held:
         text = stored.read()
         record = latest.get(stored.id)
-        document = Document(
+        ref = DocumentRef(
             id=stored.id,
+            file=stored.path.name,
             url=record.url if record else "",
             title=record.title if record else "",
-            canonical_url=record.canonical_url if record else "",
-            text=text,
-            published=datetime.fromisoformat(record.published)
-            if record and record.published
-            else None,
-            language=(record.language if record else None) or _seed_language(text),
             source=record.source if record else folder,
+            # The manifest keeps each document's date, so a rebuilt history keeps them.
+            published=(record.published or record.fetched) if record else None,
+            date_source=_manifest_date_source(record),
+            language=(record.language if record else None) or _seed_language(text),
         )
+        refs.append((ref, text, folder))
         sha = text_sha256(text)
         fingerprint = dedupe.fingerprint(text, topic.duplicate_threshold)
-        revision = record.revision if record else 0
         store.save_document(
             topic.id,
             stored.id,
             HeldDocument(
                 file=stored.path.name,
                 sha256=sha,
-                url=document.url,
-                title=document.title,
-                source=document.source,
+                url=ref.url,
+                title=ref.title,
+                source=ref.source,
                 folder=folder,
-                revision=revision,
+                revision=record.revision if record else 0,
                 published=record.published if record else None,
             ),
         )
         store.index_signature(topic.id, stored.id, fingerprint.signature, fingerprint.bands)
-        apply_signals(
-            rt,
-            topic,
-            read_signals(topic, text, document),
-            document,
-            stored.path.name,
-            emit=False,
+    # In publication order (undated seeds first), as if they had arrived in that order.
+    for ref, text, _ in sorted(refs, key=lambda item: item[0].published or ""):
+        document = Document(
+            id=ref.id,
+            url=ref.url,
+            canonical_url=ref.url,
+            title=ref.title,
+            text=text,
+            published=None,
+            language=ref.language,
+            source=ref.source,
         )
+        apply_signals(rt, topic, read_signals(topic, text, document), ref, emit=False)
     store.mark_bootstrapped(topic.id)
     log.info("topic %s loaded: %d documents held", topic.id, len(held))
+
+
+def _manifest_date_source(record: ManifestRecord | None) -> DateSource:
+    if record is None:
+        return "unknown"
+    if not record.published:
+        return "fetched"
+    return "page" if record.date_source == "page" else "feed"
 
 
 def _seed_language(text: str) -> str | None:
@@ -758,19 +782,27 @@ class DeliveryOutcome:
     retry_in: float | None = None
 
 
-def route_event(rt: Runtime, event: dict[str, Any]) -> list[str]:
-    """Record a pending delivery per channel the event is routed to; return those channels."""
+def route_event(rt: Runtime, event: AlertEvent, *, dry_run: bool = False) -> list[str]:
+    """Record a pending delivery per channel the event is routed to; return those channels.
+
+    In a dry run the delivery is recorded as `dry_run` and nothing is to be sent.
+    """
     channels = alert_events.channels_for(event, rt.config.alerts)
+    if dry_run or rt.config.service.dry_run:
+        for channel in channels:
+            rt.store.save_delivery(event.id, channel, Delivery("dry_run", updated=time.time()))
+            log.warning("dry run: would send %s to %s: %s", event.id, channel, summary_line(event))
+        return []
     for channel in channels:
-        if rt.store.delivery(event["id"], channel) is None:
-            rt.store.save_delivery(event["id"], channel, Delivery(updated=time.time()))
+        if rt.store.delivery(event.id, channel) is None:
+            rt.store.save_delivery(event.id, channel, Delivery(updated=time.time()))
     return channels
 
 
-def deliver_now(rt: Runtime, event: dict[str, Any]) -> dict[str, DeliveryOutcome]:
+def deliver_now(rt: Runtime, event: AlertEvent) -> dict[str, DeliveryOutcome]:
     """Route an event and make one delivery attempt per channel in this process (`ingest`,
     `alerts --resend`): failures are scheduled for retry like any other delivery."""
-    return {channel: deliver(rt, event["id"], channel) for channel in route_event(rt, event)}
+    return {channel: deliver(rt, event.id, channel) for channel in route_event(rt, event)}
 
 
 def deliver(
@@ -790,6 +822,9 @@ def deliver(
     if state.state == "delivered":
         store.unschedule("deliveries", member)
         return DeliveryOutcome("delivered", "already delivered")
+    if rt.config.service.dry_run:
+        # A retry due from before a dry run waits for a real run.
+        return DeliveryOutcome("skipped", "dry run")
     disabled = store.channel_disabled(channel_name)
     if disabled:
         store.save_delivery(
@@ -829,6 +864,16 @@ def deliver(
     )
     store.unschedule("deliveries", f"{event_id}|{channel_name}")
     log.info("event %s delivered to %s (attempt %d)", event_id, channel_name, attempts)
+    return DeliveryOutcome("delivered")
+
+
+def send_now(rt: Runtime, event: AlertEvent, channel_name: str) -> DeliveryOutcome:
+    """One attempt now, outside the alert log (`test-alert`): no digest, no retry."""
+    channel = rt.config.alerts.channels[channel_name]
+    try:
+        send(channel_name, channel, event, client=rt.client, service=rt.config.service)
+    except DeliveryError as error:
+        return DeliveryOutcome("failed", error.reason)
     return DeliveryOutcome("delivered")
 
 
@@ -912,9 +957,9 @@ def flush_digests(rt: Runtime, now: float | None = None, force: bool = False) ->
             log.warning("digest for %s not sent (%s); kept for the next tick", name, error)
             continue
         for event in events:
-            before = rt.store.delivery(event["id"], name) or Delivery()
+            before = rt.store.delivery(event.id, name) or Delivery()
             rt.store.save_delivery(
-                event["id"],
+                event.id,
                 name,
                 replace(before, state="delivered", delivered_at=now, updated=now, detail="digest"),
             )

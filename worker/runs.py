@@ -7,11 +7,14 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from worker import launcher
 from worker.config import Config
 from worker.errors import NewswatchError
+
+if TYPE_CHECKING:
+    from worker import pipeline
 
 
 @dataclass(frozen=True)
@@ -39,8 +42,12 @@ def poll_once(
     services: launcher.Services,
     timeout: float,
     echo: Callable[[str], Any] = print,
+    dry_run: bool = False,
 ) -> RunSummary:
-    """Enqueue a poll of every feed and wait until everything that follows is done."""
+    """Enqueue a poll of every feed and wait until everything that follows is done.
+
+    With `dry_run`, what would be sent is printed and nothing is sent.
+    """
     if not config.feeds:
         # Nothing to poll, so nothing follows: no worker to wait for or start.
         echo("newswatch: no feeds are configured (config/feeds.yaml)")
@@ -55,6 +62,9 @@ def poll_once(
         if not launcher.wait_for_worker(timeout=60):
             raise NewswatchError("the worker did not start within 60 s")
     run_id = uuid.uuid4().hex[:12]
+    started = time.time()
+    if dry_run:
+        rt.store.mark_dry_run(run_id)
     pipeline.sync_feeds(rt)
     for feed in config.feeds:
         tasks.send(tasks.poll_feed, pipeline.feed_id(feed.url), run=run_id)
@@ -65,8 +75,20 @@ def poll_once(
             echo(f"  … {pending} task(s) in progress")
             last = pending
         time.sleep(0.2)
+    if dry_run:
+        _print_dry_run(rt, started, echo)
     return RunSummary(
         feeds=len(config.feeds),
         pending=max(0, rt.store.run_pending(run_id)),
         counts=rt.store.stats(run_id),
     )
+
+
+def _print_dry_run(rt: pipeline.Runtime, since: float, echo: Callable[[str], Any]) -> None:
+    from worker.alerts.events import channels_for, summary_line
+
+    would = list(reversed(rt.store.recent_events(limit=10_000, since=since)))
+    echo(f"dry run: {len(would)} alert(s) would be sent; none was")
+    for event in would:
+        channels = ", ".join(channels_for(event, rt.config.alerts)) or "no channel routed"
+        echo(f"  would send {event.id} to {channels}: {summary_line(event)}")

@@ -18,6 +18,7 @@ from celery import Task
 from celery.signals import task_postrun, task_prerun
 
 from worker import pipeline
+from worker.alerts.events import AlertEvent
 from worker.celery_app import TICK, TRANSIENT_ERRORS, app, configure, redis_url_for
 from worker.config import load_config
 from worker.feeds import Entry
@@ -105,7 +106,7 @@ def poll_feed(feed_key: str, run: str | None = None) -> dict[str, Any]:
     result = pipeline.poll_feed(rt, feed_key)
     settings = rt.feed(feed_key)
     for entry in result.new_entries:
-        send(process_entry, feed_key, entry.to_json(), run=run)
+        send(process_entry, feed_key, entry.to_json(), result.baseline, run=run)
     # Removed from the outbox only once sent: a poll killed in between leaves them for the
     # next poll, and process_entry's claim absorbs a second hand-off.
     rt.store.handed_off(feed_key, [e.id for e in result.new_entries])
@@ -124,7 +125,11 @@ def poll_feed(feed_key: str, run: str | None = None) -> dict[str, Any]:
 @app.task(name="newswatch.process_entry", ignore_result=True, bind=True)
 @tracked
 def process_entry(
-    self: Task, feed_key: str, entry: dict[str, Any], run: str | None = None
+    self: Task,
+    feed_key: str,
+    entry: dict[str, Any],
+    baseline: bool = False,
+    run: str | None = None,
 ) -> dict[str, Any]:
     rt = runtime()
     item = Entry.from_json(entry)
@@ -133,7 +138,7 @@ def process_entry(
     settings = rt.feed(feed_key)
     topics = settings.topics if settings else list(rt.config.topics)
     try:
-        result = pipeline.process_entry(rt, feed_key, item, topics)
+        result = pipeline.process_entry(rt, feed_key, item, topics, baseline=baseline)
     except Exception:
         rt.store.release_entry(item.id)
         raise
@@ -147,7 +152,7 @@ def process_entry(
         "entry": item.link,
         "status": result.status,
         "documents": result.documents,
-        "events": [e["id"] for e in result.events],
+        "events": [e.id for e in result.events],
     }
 
 
@@ -180,12 +185,13 @@ def _task_finished(task_id: str, task: Task, **_: Any) -> None:
         log.warning("duration of %s %s not recorded: %s", task.name, task_id, error)
 
 
-def _route(rt: pipeline.Runtime, event: dict[str, Any], run: str | None) -> None:
-    for channel in pipeline.route_event(rt, event):
+def _route(rt: pipeline.Runtime, event: AlertEvent, run: str | None) -> None:
+    dry_run = run is not None and rt.store.is_dry_run(run)
+    for channel in pipeline.route_event(rt, event, dry_run=dry_run):
         # Scheduled first, so a delivery whose task is lost is retried by the tick.
         rt.store.schedule(
             "deliveries",
-            f"{event['id']}|{channel}",
+            f"{event.id}|{channel}",
             time.time() + rt.config.service.task_time_limit * 2,
         )
-        send(deliver, event["id"], channel, run=run)
+        send(deliver, event.id, channel, run=run)

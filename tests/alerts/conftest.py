@@ -15,6 +15,7 @@ from standardwebhooks.webhooks import Webhook
 
 from tests.support import write_config
 from worker import pipeline
+from worker.alerts.events import FigureChanged, from_payload
 from worker.config import load_config
 from worker.demo.servers import WebhookReceiver
 from worker.store.embedded import free_port
@@ -65,11 +66,11 @@ def make_runtime(folder: Path, redis_url: str, channels: dict, smtp_port: int = 
     return pipeline.Runtime(load_config(config), redis_url)
 
 
-def figure_event(title: str = "Ukraine says 11,000 troops") -> dict:
+def figure_event(title: str = "Ukraine says 11,000 troops") -> FigureChanged:
     document = {"id": "0123456789abcdef", "file": "001_0123456789abcdef.txt",
                 "url": "https://wire.example/w2", "title": title, "source": "wire",
                 "published": "2024-11-13T10:15:00+00:00", "language": "en"}
-    return {
+    return from_payload({
         "id": "evt_test0000000000000001", "type": "figure.changed", "topic": "nk-troops-russia",
         "detected_at": "2024-11-13T10:20:00Z",
         "figure": {"id": "nk_troops_in_russia", "label": "North Korean troops in Russia"},
@@ -77,4 +78,4 @@ def figure_event(title: str = "Ukraine says 11,000 troops") -> dict:
                      "document": {**document, "id": "f15ba8ca4d9a1e51", "title": "seed"}},
         "current": {"value": 11000, "qualifier": "exact", "quote": title, "document": document},
         "sources": 1,
-    }
+    })

@@ -4,6 +4,7 @@ from pathlib import Path
 from tests.alerts.conftest import Mailbox, figure_event, make_runtime
 from worker import pipeline
 from worker.alerts.email import render, single_line
+from worker.alerts.events import AlertEvent
 from worker.store.embedded import free_port
 
 HOSTILE = 'Troops <img src=x onerror=alert(1)>\r\nBcc: victim@example.org\n=0A'
@@ -16,7 +17,7 @@ def email_runtime(tmp_path: Path, redis_url: str, port: int, digest: str | None 
     return make_runtime(tmp_path, redis_url, {"mail": channel}, smtp_port=port)
 
 
-def queue(rt: pipeline.Runtime, event: dict) -> dict:
+def queue(rt: pipeline.Runtime, event: AlertEvent) -> AlertEvent:
     assert rt.store.save_event(event)
     assert pipeline.route_event(rt, event) == ["mail"]
     return event
@@ -27,7 +28,7 @@ def test_mail_has_escaped_html_and_plain_parts(tmp_path: Path, redis_url: str,
     mailbox, port = smtp
     rt = email_runtime(tmp_path, redis_url, port)
     event = queue(rt, figure_event(HOSTILE))
-    assert pipeline.deliver(rt, event["id"], "mail").state == "delivered"
+    assert pipeline.deliver(rt, event.id, "mail").state == "delivered"
     [message] = mailbox.messages
     assert mailbox.envelopes == [("newswatch@localhost", ["desk@example.org"])]
     assert message["Bcc"] is None and "\n" not in str(message["Subject"])
@@ -35,13 +36,14 @@ def test_mail_has_escaped_html_and_plain_parts(tmp_path: Path, redis_url: str,
     html = message.get_body(("html",)).get_content()
     text = message.get_body(("plain",)).get_content()
     assert "<img" not in html and "&lt;img src=x onerror=alert(1)&gt;" in html
-    assert "11,000" in text and event["id"] in text
+    assert "11,000" in text and event.id in text
     assert "Bcc: victim" not in text.split("\n")[0]
 
 
 def test_a_title_with_crlf_cannot_add_a_header() -> None:
     event = figure_event(HOSTILE)
-    event["figure"]["label"] = "Troops\r\nBcc: victim@example.org"
+    event = event.model_copy(update={"figure": event.figure.model_copy(
+        update={"label": "Troops\r\nBcc: victim@example.org"})})
     message = render([event], "newswatch@localhost", ["desk@example.org"])
     headers = message.as_bytes().split(b"\n\n", 1)[0]
     assert b"\nBcc:" not in headers and message["Bcc"] is None
@@ -53,10 +55,10 @@ def test_a_digest_gathers_events_into_one_message(tmp_path: Path, redis_url: str
     mailbox, port = smtp
     rt = email_runtime(tmp_path, redis_url, port, digest="1h")
     for n in range(3):
-        event = queue(rt, {**figure_event(f"Story {n}"), "id": f"evt_digest{n}"})
-        assert pipeline.deliver(rt, event["id"], "mail").state == "digest"
+        event = queue(rt, figure_event(f"Story {n}").model_copy(update={"id": f"evt_digest{n}"}))
+        assert pipeline.deliver(rt, event.id, "mail").state == "digest"
         # a redelivered task adds nothing: the event joins the digest once
-        assert pipeline.deliver(rt, event["id"], "mail").state == "digest"
+        assert pipeline.deliver(rt, event.id, "mail").state == "digest"
     assert rt.store.claim_due("deliveries", time.time() + 10**6, 60) == []
     assert pipeline.flush_digests(rt) == 0  # the window has not passed
     assert pipeline.flush_digests(rt, now=time.time() + 3601) == 1
@@ -71,7 +73,7 @@ def test_a_digest_gathers_events_into_one_message(tmp_path: Path, redis_url: str
 def test_smtp_down_is_retried(tmp_path: Path, redis_url: str) -> None:
     rt = email_runtime(tmp_path, redis_url, free_port())
     event = queue(rt, figure_event())
-    outcome = pipeline.deliver(rt, event["id"], "mail")
+    outcome = pipeline.deliver(rt, event.id, "mail")
     assert outcome.state == "retrying" and "SMTP 127.0.0.1" in outcome.detail
 
 
@@ -81,7 +83,7 @@ def test_a_refused_recipient_fails_without_retry(tmp_path: Path, redis_url: str,
     mailbox.refuse.add("desk@example.org")
     rt = email_runtime(tmp_path, redis_url, port)
     event = queue(rt, figure_event())
-    outcome = pipeline.deliver(rt, event["id"], "mail")
+    outcome = pipeline.deliver(rt, event.id, "mail")
     assert outcome.state == "failed" and "refused" in outcome.detail
     assert mailbox.messages == []
 
@@ -99,7 +101,7 @@ def test_a_slow_smtp_server_times_out_and_is_retried(tmp_path: Path, redis_url: 
     rt = email_runtime(tmp_path, redis_url, port)  # the server never greets
     event = queue(rt, figure_event())
     started = time.monotonic()
-    outcome = pipeline.deliver(rt, event["id"], "mail")
+    outcome = pipeline.deliver(rt, event.id, "mail")
     assert outcome.state == "retrying" and time.monotonic() - started < 10
     for connection, _ in accepted:
         connection.close()

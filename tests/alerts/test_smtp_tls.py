@@ -63,7 +63,7 @@ def deliver(rt: pipeline.Runtime) -> pipeline.DeliveryOutcome:
     event = figure_event()
     rt.store.save_event(event)
     pipeline.route_event(rt, event)
-    return pipeline.deliver(rt, event["id"], "mail")
+    return pipeline.deliver(rt, event.id, "mail")
 
 
 def test_starttls_with_login_from_the_environment(tmp_path: Path, redis_url: str, ca,

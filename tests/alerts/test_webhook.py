@@ -7,6 +7,7 @@ import pytest
 from tests.alerts.conftest import SECRET, figure_event, make_runtime
 from worker import pipeline
 from worker.alerts import RETRY_SCHEDULE, next_retry_delay
+from worker.alerts.events import AlertEvent, payload
 from worker.alerts.webhook import sign
 from worker.demo.servers import LoopbackServer, WebhookReceiver
 
@@ -23,7 +24,7 @@ def runtime_for(tmp_path: Path, redis_url: str, url: str, secret: str = SECRET,
     return rt
 
 
-def queue(rt: pipeline.Runtime, event: dict | None = None) -> dict:
+def queue(rt: pipeline.Runtime, event: AlertEvent | None = None) -> AlertEvent:
     event = event or figure_event()
     assert rt.store.save_event(event)
     assert pipeline.route_event(rt, event) == ["hook"]
@@ -34,19 +35,19 @@ def test_a_signed_event_is_accepted_by_the_standard_webhooks_verifier(
         tmp_path: Path, redis_url: str, receiver: WebhookReceiver) -> None:
     rt = runtime_for(tmp_path, redis_url, receiver.url)
     event = queue(rt)
-    assert pipeline.deliver(rt, event["id"], "hook").state == "delivered"
-    assert receiver.events == [event] and receiver.rejected == []
-    state = rt.store.delivery(event["id"], "hook")
+    assert pipeline.deliver(rt, event.id, "hook").state == "delivered"
+    assert receiver.events == [payload(event)] and receiver.rejected == []
+    state = rt.store.delivery(event.id, "hook")
     assert state is not None and state.state == "delivered" and state.attempts == 1
     headers = receiver.requests[0][2]
-    assert headers["webhook-id"] == event["id"]
+    assert headers["webhook-id"] == event.id
 
 
 def test_a_wrong_secret_is_rejected_by_the_receiver(tmp_path: Path, redis_url: str,
                                                     receiver: WebhookReceiver) -> None:
     rt = runtime_for(tmp_path, redis_url, receiver.url, secret="whsec_d3Jvbmcgc2VjcmV0")
     event = queue(rt)
-    outcome = pipeline.deliver(rt, event["id"], "hook")
+    outcome = pipeline.deliver(rt, event.id, "hook")
     assert outcome.state == "failed" and "401" in outcome.detail
     assert receiver.events == []
 
@@ -55,7 +56,7 @@ def test_rotation_sends_one_signature_per_secret(tmp_path: Path, redis_url: str,
                                                  receiver: WebhookReceiver) -> None:
     rt = runtime_for(tmp_path, redis_url, receiver.url, secret=f"whsec_b2xkIHNlY3JldA== {SECRET}")
     event = queue(rt)
-    assert pipeline.deliver(rt, event["id"], "hook").state == "delivered"
+    assert pipeline.deliver(rt, event.id, "hook").state == "delivered"
     assert len(receiver.requests[0][2]["webhook-signature"].split()) == 2
 
 
@@ -65,23 +66,23 @@ def test_a_receiver_that_fails_then_recovers_gets_the_same_id(
     receiver.serve("/hook", b"down", status=503)
     rt = runtime_for(tmp_path, redis_url, receiver.url)
     event = queue(rt)
-    first = pipeline.deliver(rt, event["id"], "hook")
+    first = pipeline.deliver(rt, event.id, "hook")
     assert first.state == "retrying" and first.retry_in is not None
     assert RETRY_SCHEDULE[0] * 0.9 <= first.retry_in <= RETRY_SCHEDULE[0] * 1.1
     due = rt.store.claim_due("deliveries", time.time() + 10, 60)
-    assert due == [f"{event['id']}|hook"]
+    assert due == [f"{event.id}|hook"]
     receiver.routes["/hook"] = good
-    assert pipeline.deliver(rt, event["id"], "hook").state == "delivered"
+    assert pipeline.deliver(rt, event.id, "hook").state == "delivered"
     ids = {r[2]["webhook-id"] for r in receiver.requests}
-    assert ids == {event["id"]} and len(receiver.requests) == 2
-    assert rt.store.delivery(event["id"], "hook").attempts == 2
+    assert ids == {event.id} and len(receiver.requests) == 2
+    assert rt.store.delivery(event.id, "hook").attempts == 2
 
 
 def test_429_honours_retry_after(tmp_path: Path, redis_url: str, site: LoopbackServer) -> None:
     site.serve("/hook", b"slow down", status=429, headers={"Retry-After": "3600"})
     rt = runtime_for(tmp_path, redis_url, f"{site.base}/hook")
     event = queue(rt)
-    outcome = pipeline.deliver(rt, event["id"], "hook")
+    outcome = pipeline.deliver(rt, event.id, "hook")
     assert outcome.state == "retrying" and outcome.retry_in is not None
     assert outcome.retry_in >= 3600
 
@@ -91,11 +92,11 @@ def test_410_disables_the_channel_and_says_so(tmp_path: Path, redis_url: str,
     site.serve("/hook", b"gone", status=410)
     rt = runtime_for(tmp_path, redis_url, f"{site.base}/hook")
     event = queue(rt)
-    outcome = pipeline.deliver(rt, event["id"], "hook")
+    outcome = pipeline.deliver(rt, event.id, "hook")
     assert outcome.state == "failed" and "disabled" in outcome.detail
     assert rt.store.channel_disabled("hook")
-    other = queue(rt, {**figure_event(), "id": "evt_other"})
-    assert pipeline.deliver(rt, other["id"], "hook").state == "failed"
+    other = queue(rt, figure_event().model_copy(update={"id": "evt_other"}))
+    assert pipeline.deliver(rt, other.id, "hook").state == "failed"
     assert len(site.requests) == 1
 
 
@@ -104,7 +105,7 @@ def test_other_4xx_fail_without_retry(tmp_path: Path, redis_url: str,
     site.serve("/hook", b"bad", status=400)
     rt = runtime_for(tmp_path, redis_url, f"{site.base}/hook")
     event = queue(rt)
-    assert pipeline.deliver(rt, event["id"], "hook").state == "failed"
+    assert pipeline.deliver(rt, event.id, "hook").state == "failed"
     assert rt.store.claim_due("deliveries", time.time() + 10**6, 60) == []
 
 
@@ -113,7 +114,7 @@ def test_redirects_are_not_followed_and_retried(tmp_path: Path, redis_url: str,
     site.serve("/hook", b"", status=307, headers={"Location": "http://169.254.169.254/"})
     rt = runtime_for(tmp_path, redis_url, f"{site.base}/hook")
     event = queue(rt)
-    outcome = pipeline.deliver(rt, event["id"], "hook")
+    outcome = pipeline.deliver(rt, event.id, "hook")
     assert outcome.state == "retrying" and "307" in outcome.detail
     assert len(site.requests) == 1
 
@@ -128,7 +129,7 @@ def test_a_hang_past_the_timeout_is_retried(tmp_path: Path, redis_url: str,
     rt = runtime_for(tmp_path, redis_url, f"{site.base}/hook")
     event = queue(rt)
     started = time.monotonic()
-    outcome = pipeline.deliver(rt, event["id"], "hook")
+    outcome = pipeline.deliver(rt, event.id, "hook")
     assert outcome.state == "retrying" and "timed out" in outcome.detail
     assert time.monotonic() - started < 3.5
 
@@ -142,7 +143,7 @@ def test_a_connection_reset_is_retried(tmp_path: Path, redis_url: str,
     site.routes["/hook"] = reset
     rt = runtime_for(tmp_path, redis_url, f"{site.base}/hook")
     event = queue(rt)
-    assert pipeline.deliver(rt, event["id"], "hook").state == "retrying"
+    assert pipeline.deliver(rt, event.id, "hook").state == "retrying"
 
 
 def test_a_receiver_down_is_retried(tmp_path: Path, redis_url: str) -> None:
@@ -150,7 +151,7 @@ def test_a_receiver_down_is_retried(tmp_path: Path, redis_url: str) -> None:
         url = f"{gone.base}/hook"
     rt = runtime_for(tmp_path, redis_url, url)
     event = queue(rt)
-    outcome = pipeline.deliver(rt, event["id"], "hook")
+    outcome = pipeline.deliver(rt, event.id, "hook")
     assert outcome.state == "retrying" and "ConnectError" in outcome.detail
 
 
@@ -158,7 +159,7 @@ def test_webhook_targets_pass_the_address_checks(tmp_path: Path, redis_url: str,
                                                  receiver: WebhookReceiver) -> None:
     rt = runtime_for(tmp_path, redis_url, receiver.url, private=False)
     event = queue(rt)
-    outcome = pipeline.deliver(rt, event["id"], "hook")
+    outcome = pipeline.deliver(rt, event.id, "hook")
     assert outcome.state == "failed" and "non-public" in outcome.detail
     assert receiver.requests == []
 
@@ -182,7 +183,7 @@ def test_any_2xx_is_delivered(tmp_path: Path, redis_url: str, site: LoopbackServ
     site.serve("/hook", b"", status=status)
     rt = runtime_for(tmp_path, redis_url, f"{site.base}/hook")
     event = queue(rt)
-    assert pipeline.deliver(rt, event["id"], "hook").state == "delivered"
+    assert pipeline.deliver(rt, event.id, "hook").state == "delivered"
 
 
 def test_the_alert_log_shows_states_and_resends(tmp_path: Path, redis_url: str,
@@ -194,14 +195,14 @@ def test_the_alert_log_shows_states_and_resends(tmp_path: Path, redis_url: str,
     rt = runtime_for(tmp_path, redis_url, receiver.url)
     monkeypatch.setenv("NEWSWATCH_REDIS_URL", redis_url)
     event = queue(rt)
-    assert pipeline.deliver(rt, event["id"], "hook").state == "delivered"
+    assert pipeline.deliver(rt, event.id, "hook").state == "delivered"
     config = str(rt.config.directory)
     log = CliRunner().invoke(cli, ["alerts", "--config", config])
-    assert log.exit_code == 0 and event["id"] in log.output
+    assert log.exit_code == 0 and event.id in log.output
     assert "hook: delivered (attempts 1)" in log.output
-    again = CliRunner().invoke(cli, ["alerts", "--resend", event["id"], "--config", config])
+    again = CliRunner().invoke(cli, ["alerts", "--resend", event.id, "--config", config])
     assert again.exit_code == 0 and "delivered" in again.output
-    assert [r[2]["webhook-id"] for r in receiver.requests] == [event["id"], event["id"]]
+    assert [r[2]["webhook-id"] for r in receiver.requests] == [event.id, event.id]
     missing = CliRunner().invoke(cli, ["alerts", "--resend", "evt_nope", "--config", config])
     assert missing.exit_code == 1 and "no event evt_nope" in missing.output
 
@@ -221,7 +222,7 @@ def test_a_receiver_dripping_its_headers_is_cut_at_the_timeout(
     rt = runtime_for(tmp_path, redis_url, f"{site.base}/hook")  # timeout: 2s
     event = queue(rt)
     started = time.monotonic()
-    outcome = pipeline.deliver(rt, event["id"], "hook")
+    outcome = pipeline.deliver(rt, event.id, "hook")
     assert outcome.state == "retrying" and "timed out after 2 s" in outcome.detail
     assert time.monotonic() - started < 6
 
@@ -256,8 +257,8 @@ def test_a_reply_body_is_never_read(tmp_path: Path, redis_url: str,
     for path, route in (("/flood", flood), ("/drip", drip)):
         site.routes[path] = route
         rt = runtime_for(tmp_path, redis_url, f"{site.base}{path}")
-        event = queue(rt, {**figure_event(), "id": f"evt_reply_{path[1:]}"})
+        event = queue(rt, figure_event().model_copy(update={"id": f"evt_reply_{path[1:]}"}))
         started = time.monotonic()
-        assert pipeline.deliver(rt, event["id"], "hook").state == "delivered"
+        assert pipeline.deliver(rt, event.id, "hook").state == "delivered"
         assert time.monotonic() - started < 2
     assert sent[0] < 64 * 1024**2  # the socket buffers' worth, not 2 GB

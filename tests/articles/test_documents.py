@@ -94,8 +94,8 @@ def test_reindex_rebuilds_the_indexes_from_the_corpus(tmp_path: Path, redis_url:
     rt = pipeline.Runtime(load_config(config_dir), redis_url)
     again = pipeline.ingest_document(rt, topic, doc("https://b.example/2", text, "b"), None)
     assert again.status == "copy" and again.events == []  # the figure was rebuilt, no alert
-    figure = rt.store.figure("nk-troops-russia", "nk_troops_in_russia")
-    assert figure is not None and figure["value"] == 12000
+    figure = rt.store.figure("nk-troops-russia", "nk_troops_in_russia").confirmed
+    assert figure is not None and figure.value == 12000
     seed = rt.store.document("nk-troops-russia", SEED.stem.split("_")[1])
     assert seed is not None and seed.folder == "seeds"
     copies = [json.loads(line) for line in

@@ -103,7 +103,7 @@ def test_two_workers_ingesting_the_same_story_at_once_make_one_document(
         thread.join()
     assert sorted(r.status for r in results) == ["copy", "new"]
     assert len(list(config.corpus_dir(topic).glob("*.txt"))) == 1
-    events = [e for r in results for e in r.events if e["type"] == "figure.changed"]
+    events = [e for r in results for e in r.events if e.type == "figure.changed"]
     assert len(events) == 1
 
 

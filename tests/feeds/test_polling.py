@@ -120,14 +120,14 @@ def test_a_failing_feed_raises_failing_once_then_recovered(tmp_path: Path, redis
     start = time.time()
     kinds = []
     for offset in (0, 1800, 3700, 7200):
-        kinds += [e["type"] for e in pipeline.poll_feed(rt, key, now=start + offset).events]
+        kinds += [e.type for e in pipeline.poll_feed(rt, key, now=start + offset).events]
     assert kinds == ["feed.failing"]
     state = rt.store.feed_state(key)
     assert state is not None and state.consecutive_errors == 4 and "500" in str(state.last_error)
     site.serve("/feed", RSS, "application/rss+xml")
     recovered = pipeline.poll_feed(rt, key, now=start + 9000)
-    assert [e["type"] for e in recovered.events] == ["feed.recovered"]
-    assert recovered.events[0]["feed"]["url"] == f"{site.base}/feed"
+    assert [e.type for e in recovered.events] == ["feed.recovered"]
+    assert recovered.events[0].feed.url == f"{site.base}/feed"
 
 
 def minutes_apart_feed(base: str, minutes: int, count: int = 6) -> str:

@@ -3,7 +3,6 @@ an article, the receiver or the page hanging at that moment. Nothing is lost or 
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
@@ -20,6 +19,7 @@ from standardwebhooks.webhooks import Webhook
 from tests.alerts.conftest import SECRET, figure_event
 from tests.support import report, start_poll_once, write_config
 from worker import launcher
+from worker.alerts.events import AlertEvent, payload
 from worker.config import load_config
 from worker.demo.servers import LoopbackServer
 from worker.store import Store, connect
@@ -49,14 +49,18 @@ def start(services: launcher.Services, config_dir: Path) -> None:
     launcher.start_beat(services, config, quiet=True)
 
 
-def enqueue_event(config_dir: Path, redis_url: str, event: dict) -> None:
+def enqueue_event(config_dir: Path, redis_url: str, event: AlertEvent) -> None:
     """Save and route an event as the pipeline does, from another process."""
-    code = ("import json, sys; from worker import tasks; rt = tasks.runtime(); "
-            "event = json.loads(sys.argv[1]); rt.store.save_event(event); "
-            "tasks._route(rt, event, None)")
+    code = (
+        "import json, sys; from worker import tasks; rt = tasks.runtime(); "
+        "from worker.alerts.events import from_payload; "
+        "event = from_payload(sys.argv[1]); rt.store.save_event(event); "
+        "tasks._route(rt, event, None)"
+    )
     env = {**os.environ, "NEWSWATCH_CONFIG_DIR": str(config_dir), "NEWSWATCH_REDIS_URL": redis_url}
-    subprocess.run([sys.executable, "-c", code, json.dumps(event)], env=env, check=True,
-                   timeout=60)
+    subprocess.run(
+        [sys.executable, "-c", code, event.model_dump_json()], env=env, check=True, timeout=60
+    )
 
 
 def test_a_worker_killed_mid_delivery_delivers_after_restart(cluster, redis_url: str) -> None:
@@ -79,9 +83,17 @@ def test_a_worker_killed_mid_delivery_delivers_after_restart(cluster, redis_url:
     with LoopbackServer() as receiver:
         receiver.routes["/hook"] = hook
         config_dir = write_config(
-            folder, channels={"hook": {"type": "webhook", "url": f"{receiver.base}/hook",
-                                       "secret": SECRET, "timeout": "60s"}},
-            service={"task_time_limit": "8s", "tick_interval": "1s"})
+            folder,
+            channels={
+                "hook": {
+                    "type": "webhook",
+                    "url": f"{receiver.base}/hook",
+                    "secret": SECRET,
+                    "timeout": "60s",
+                }
+            },
+            service={"task_time_limit": "8s", "tick_interval": "1s"},
+        )
         start(services, config_dir)
         event = figure_event()
         enqueue_event(config_dir, redis_url, event)
@@ -94,12 +106,16 @@ def test_a_worker_killed_mid_delivery_delivers_after_restart(cluster, redis_url:
         launcher.start_poller(services, load_config(config_dir), quiet=True)
         wait_until(lambda: accepted, 90, "the delivery after restart")
     store = Store(connect(redis_url))
-    report("worker SIGKILLed mid-delivery", events=1, delivered=len(accepted),
-           distinct_webhook_ids=len({i for i, _ in accepted}),
-           state=store.delivery(event["id"], "hook").state)
-    assert [webhook_id for webhook_id, _ in accepted] == [event["id"]]
-    assert accepted[0][1] == event
-    assert store.delivery(event["id"], "hook").state == "delivered"
+    report(
+        "worker SIGKILLed mid-delivery",
+        events=1,
+        delivered=len(accepted),
+        distinct_webhook_ids=len({i for i, _ in accepted}),
+        state=store.delivery(event.id, "hook").state,
+    )
+    assert [webhook_id for webhook_id, _ in accepted] == [event.id]
+    assert accepted[0][1] == payload(event)
+    assert store.delivery(event.id, "hook").state == "delivered"
 
 
 ARTICLE = """<html lang="en"><head><title>x</title></head><body><article>
@@ -113,11 +129,15 @@ could follow next year, in an assessment shared with allies on Tuesday.</p>
 def serve_one_article(site: LoopbackServer, folder: Path, page) -> Path:
     """A feed with one entry whose page `page` answers; the config folder polling it."""
     site.routes["/a"] = page
-    site.serve("/feed", f"""<rss version="2.0"><channel><title>W</title>
+    site.serve(
+        "/feed",
+        f"""<rss version="2.0"><channel><title>W</title>
 <item><title>Seoul</title><link>{site.base}/a</link><guid>a-1</guid></item></channel></rss>""",
-               "application/rss+xml")
-    return write_config(folder, feeds=[{"url": f"{site.base}/feed",
-                                        "topics": ["nk-troops-russia"]}])
+        "application/rss+xml",
+    )
+    return write_config(
+        folder, feeds=[{"url": f"{site.base}/feed", "topics": ["nk-troops-russia"]}]
+    )
 
 
 def test_a_worker_process_killed_mid_article_loses_nothing(cluster, redis_url: str) -> None:
@@ -139,16 +159,22 @@ def test_a_worker_process_killed_mid_article_loses_nothing(cluster, redis_url: s
         poll = start_poll_once(config_dir, redis_url)
         wait_until(hanging.is_set, 60, "the article fetch")
         worker = next(c for c in services.children if "-Q newswatch " in " ".join(c.args) + " ")
-        children = subprocess.run(["pgrep", "-P", str(worker.pid)], capture_output=True,
-                                  text=True).stdout.split()
+        children = subprocess.run(
+            ["pgrep", "-P", str(worker.pid)], capture_output=True, text=True
+        ).stdout.split()
         for child in children:  # the pool process doing the work dies, as under the OOM killer
             os.kill(int(child), signal.SIGKILL)
         release.set()
         out, err = poll.communicate(timeout=120)
     documents = list((folder / "corpus").glob("*.txt"))
     manifest = (folder / "corpus" / "manifest.jsonl").read_text().splitlines()
-    report("pool process SIGKILLed mid-article", entries=1, page_fetches=len(page_requests),
-           documents=len(documents), manifest_lines=len(manifest))
+    report(
+        "pool process SIGKILLed mid-article",
+        entries=1,
+        page_fetches=len(page_requests),
+        documents=len(documents),
+        manifest_lines=len(manifest),
+    )
     assert poll.returncode == 0, err
     assert "documents: 1 written" in out
     assert len(page_requests) >= 2  # fetched again after the kill
@@ -175,8 +201,11 @@ def test_a_transient_failure_is_retried_not_dropped(cluster, redis_url: str) -> 
         time.sleep(1)
         (folder / "corpus").unlink()  # the disk is fixed
         out, err = poll.communicate(timeout=120)
-    report("transient failure (corpus unwritable), then fixed", entries=1,
-           documents=len(list((folder / "corpus").glob("*.txt"))))
+    report(
+        "transient failure (corpus unwritable), then fixed",
+        entries=1,
+        documents=len(list((folder / "corpus").glob("*.txt"))),
+    )
     assert poll.returncode == 0, err
     assert "documents: 1 written" in out
     assert len(list((folder / "corpus").glob("*.txt"))) == 1

@@ -16,6 +16,7 @@ import pytest
 from tests.support import DATA, write_config
 from worker import pipeline
 from worker.alerts.email import render
+from worker.alerts.events import FigureChanged
 from worker.config import load_config
 from worker.demo.servers import LoopbackServer
 
@@ -162,17 +163,17 @@ def test_hostile_pages_are_refused_or_cut_safely(world, caplog: pytest.LogCaptur
     assert "memindahkan satu brigade artileri" in joined  # charset=undefined
     assert "pengiriman amunisi melalui pelabuhan Rajin" in joined  # charset=punycode
     assert "+ADw-script+AD4-alert(7)" in joined and "<script>alert(7)" not in joined  # utf-7
-    figure = rt.store.figure("nk-troops-russia", "nk_troops_in_russia")
-    assert figure is not None and figure["value"] == 13000  # not 10^21, not a 5,000-digit number
+    figure = rt.store.figure("nk-troops-russia", "nk_troops_in_russia").confirmed
+    assert figure is not None and figure.value == 13000  # not 10^21, not a 5,000-digit number
 
 
 def test_script_titles_reach_alerts_only_escaped(world) -> None:
     rt, site, folder = world
     poll, results = poll_and_process(rt, f"{site.base}/feed-script-titles.xml")
     assert poll.status == "changed"
-    events = [e for r in results for e in r.events if e["type"] == "figure.changed"]
+    events = [e for r in results for e in r.events if isinstance(e, FigureChanged)]
     assert events, results
-    title = events[0]["current"]["document"]["title"]
+    title = events[0].current.document.title
     message = render(events, "newswatch@localhost", ["desk@example.org"])
     html = message.get_body(("html",)).get_content()
     assert "<img" not in html and "<script" not in html

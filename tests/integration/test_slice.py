@@ -7,6 +7,8 @@ import json
 import os
 import subprocess
 import sys
+from datetime import UTC, datetime
+from email.utils import format_datetime
 from pathlib import Path
 
 import pytest
@@ -28,13 +30,19 @@ ARTICLE = """<html lang="en"><head><meta charset="utf-8"><title>Seoul: 12,000 tr
 </article><footer>© 2024 Global Wire</footer></body></html>"""
 
 
+EMPTY_FEED = """<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel>
+<title>Global Wire</title><link>http://127.0.0.1/</link></channel></rss>"""
+
+
 def feed(base: str) -> str:
+    # Seoul's article is published now: an entry older than the topic's max_age never alerts.
+    now = format_datetime(datetime.now(UTC))
     return f"""<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel>
 <title>Global Wire</title><link>{base}/</link>
 <item><title>NATO confirms</title><link>{base}/id/nato-konfirmasi</link><guid>g-1</guid>
 <pubDate>Mon, 28 Oct 2024 07:05:11 GMT</pubDate></item>
 <item><title>Seoul: 12,000</title><link>{base}/world/seoul-12000</link><guid>g-2</guid>
-<pubDate>Tue, 10 Dec 2024 06:45:00 GMT</pubDate></item>
+<pubDate>{now}</pubDate></item>
 <item><title>Weather</title><link>{base}/weather</link><guid>g-3</guid>
 <pubDate>Tue, 10 Dec 2024 07:45:00 GMT</pubDate><description>Rain all week in Jakarta, with
 floods expected in the lowlands and schools closed on Thursday and Friday across the city,
@@ -54,7 +62,7 @@ def world(tmp_path: Path, redis_url: str):
     verifier = Webhook(SECRET)
     with LoopbackServer() as site, WebhookReceiver(
             lambda body, headers: verifier.verify(body, headers)) as receiver:
-        site.serve("/feed", feed(site.base), "application/rss+xml")
+        site.serve("/feed", EMPTY_FEED, "application/rss+xml")
         # The seed itself, wrapped as an Indonesian news page: an exact duplicate of a seed.
         site.serve("/id/nato-konfirmasi", (DATA / "pages" / "seed_wrapped.html").read_bytes())
         site.serve("/world/seoul-12000", ARTICLE)
@@ -65,6 +73,9 @@ def world(tmp_path: Path, redis_url: str):
             channels={"hook": {"type": "webhook", "url": receiver.url, "secret": SECRET}})
         env = {**os.environ, "NEWSWATCH_REDIS_URL": redis_url,
                "NEWSWATCH_CONFIG_DIR": str(config)}
+        # The first poll of a feed is its silent baseline; what it lists afterwards is news.
+        assert run_cli("poll", "--once", env=env).returncode == 0
+        site.serve("/feed", feed(site.base), "application/rss+xml")
         yield tmp_path, config, env, site, receiver
 
 

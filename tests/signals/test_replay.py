@@ -9,6 +9,7 @@ import pytest
 
 from tests.support import write_config
 from worker import pipeline
+from worker.alerts.events import payload
 from worker.articles import Document
 from worker.articles.corpus import document_id
 from worker.config import load_config
@@ -54,7 +55,9 @@ STORY = [
 
 @pytest.fixture
 def runtime(tmp_path: Path, redis_url: str) -> pipeline.Runtime:
-    return pipeline.Runtime(load_config(write_config(tmp_path)), redis_url)
+    # A story from 2024 replayed today: no entry is too old to alert.
+    config = write_config(tmp_path, topic_overrides={"max_age": "36500d"})
+    return pipeline.Runtime(load_config(config), redis_url)
 
 
 def replay(rt: pipeline.Runtime, counts: Counter | None = None) -> list[dict]:
@@ -68,7 +71,7 @@ def replay(rt: pipeline.Runtime, counts: Counter | None = None) -> list[dict]:
         events += result.events
         if counts is not None:
             counts.update(result.counts())
-    return events
+    return [payload(e) for e in events]
 
 
 def test_the_story_yields_exactly_the_expected_alerts(runtime: pipeline.Runtime) -> None:
@@ -91,10 +94,10 @@ def test_the_story_yields_exactly_the_expected_alerts(runtime: pipeline.Runtime)
 def test_repeats_add_sources_and_copies_are_recorded(runtime: pipeline.Runtime) -> None:
     counts: Counter = Counter()
     replay(runtime, counts)
-    figure = runtime.store.figure("nk-troops-russia", "nk_troops_in_russia")
-    assert figure is not None and figure["value"] == 12000
+    figure = runtime.store.figure("nk-troops-russia", "nk_troops_in_russia").confirmed
+    assert figure is not None and figure.value == 12000
     history = runtime.store.figure_history("nk-troops-russia", "nk_troops_in_russia")
-    assert [h["value"] for h in history] == [10000, 11000, 12000]
+    assert [h.reading.value for h in history] == [10000, 11000, 12000]
     assert counts == {"off_topic": 1, "copies": 1, "unchanged": 1, "documents": 7}
     manifest = (runtime.config.corpus_dir(runtime.config.topics["nk-troops-russia"])
                 / "manifest.jsonl").read_text()
@@ -122,5 +125,5 @@ def test_a_tracked_entity_first_named_raises_first_seen_once(tmp_path: Path,
         document = Document(id=document_id(url), url=url, canonical_url=url, title="t",
                             text=text, published=None, language="id", source="x")
         events += pipeline.ingest_document(rt, topic, document, None).events
-    assert [(e["type"], e["entity"]["id"]) for e in events] == [("entity.first_seen", "wagner")]
-    assert events[0]["quote"] == texts[0]
+    assert [(e.type, e.entity.id) for e in events] == [("entity.first_seen", "wagner")]
+    assert events[0].quote == texts[0]

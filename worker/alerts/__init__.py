@@ -6,7 +6,8 @@ import random
 from dataclasses import dataclass, fields
 from typing import Any, Literal
 
-DeliveryStatus = Literal["pending", "retrying", "delivered", "failed"]
+# `dry_run`: recorded by `--dry-run`, never sent (`alerts --resend` sends it).
+DeliveryStatus = Literal["pending", "retrying", "delivered", "failed", "dry_run"]
 
 
 @dataclass(frozen=True)

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from worker.alerts.email import single_line
-from worker.alerts.events import summary_line
+from worker.alerts.events import AlertEvent, summary_line
 from worker.config import AppriseChannel
 from worker.errors import DeliveryError
 
 
-def send_apprise(name: str, channel: AppriseChannel, event: dict[str, Any]) -> None:
+def send_apprise(name: str, channel: AppriseChannel, event: AlertEvent) -> None:
     try:
         import apprise
     except ImportError as error:

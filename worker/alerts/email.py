@@ -14,9 +14,15 @@ import smtplib
 import ssl
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
-from typing import Any
 
-from worker.alerts.events import summary_line
+from worker.alerts.events import (
+    AlertEvent,
+    EntityEmerging,
+    EntityFirstSeen,
+    FeedHealth,
+    FigureChanged,
+    summary_line,
+)
 from worker.config import EmailChannel, SmtpSettings
 from worker.errors import DeliveryError
 
@@ -28,40 +34,37 @@ def single_line(text: str, limit: int = 150) -> str:
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
-def _details(event: dict[str, Any]) -> list[tuple[str, str]]:
+def _details(event: AlertEvent) -> list[tuple[str, str]]:
     """(label, text) pairs describing an event; texts are raw and escaped by the renderer."""
-    rows = [
-        ("Event", event["type"]),
-        ("Topic", str(event.get("topic"))),
-        ("Detected", event["detected_at"]),
-    ]
-    if event["type"] == "figure.changed":
-        for side in ("current", "previous"):
-            value = event.get(side)
-            if not value:
+    rows = [("Event", event.type), ("Topic", str(event.topic)), ("Detected", event.detected_at)]
+    if isinstance(event, FigureChanged):
+        for name, side in (("Current", event.current), ("Previous", event.previous)):
+            if side is None:
                 continue
-            document = value.get("document") or {}
+            document = side.document
+            published = document.published or "unknown"
+            if document.date_source == "fetched":
+                published += " (fetch time; the article gives no date)"
             rows += [
-                (f"{side.title()} value", f"{value['qualifier']} {value['value']:,}"),
-                (f"{side.title()} quote", value["quote"]),
-                (
-                    f"{side.title()} source",
-                    f"{document.get('source', '')} — {document.get('title', '')}",
-                ),
-                (f"{side.title()} link", document.get("url", "")),
+                (f"{name} value", side.shown()),
+                (f"{name} quote", side.quote),
+                (f"{name} source", f"{document.source} — {document.title}"),
+                (f"{name} published", published),
+                (f"{name} link", document.url),
             ]
-        rows.append(("Sources", str(event.get("sources", 1))))
-    elif "document" in event:
-        document = event["document"]
-        rows += [("Document", document.get("title", "")), ("Link", document.get("url", ""))]
-        if event.get("quote"):
-            rows.append(("Quote", event["quote"]))
-    elif "feed" in event:
-        rows += [("Feed", event["feed"]["url"]), ("Error", str(event["feed"].get("error")))]
+        rows.append(("Sources", f"{event.sources} confirm the current value"))
+    elif isinstance(event, EntityFirstSeen | EntityEmerging):
+        rows += [("Document", event.document.title), ("Link", event.document.url)]
+        if isinstance(event, EntityFirstSeen) and event.quote:
+            rows.append(("Quote", event.quote))
+    elif isinstance(event, FeedHealth):
+        rows += [("Feed", event.feed.url), ("Error", str(event.feed.error))]
+    else:
+        rows.append(("Message", event.message))
     return rows
 
 
-def render(events: list[dict[str, Any]], sender: str, recipients: list[str]) -> EmailMessage:
+def render(events: list[AlertEvent], sender: str, recipients: list[str]) -> EmailMessage:
     """One message for one event or a digest of several."""
     if len(events) == 1:
         subject = f"[newswatch] {summary_line(events[0])}"
@@ -88,12 +91,12 @@ def render(events: list[dict[str, Any]], sender: str, recipients: list[str]) -> 
                 for label, value in rows
             )
             + "</table>"
-            f"<!-- event {html.escape(event['id'])} -->"
+            f"<!-- event {html.escape(event.id)} -->"
         )
     message.set_content(
         "\n\n".join(text_parts)
         + "\n\n-- \nnewswatch\n"
-        + "\n".join(f"event-id: {e['id']}" for e in events)
+        + "\n".join(f"event-id: {e.id}" for e in events)
         + "\n"
     )
     message.add_alternative("<html><body>" + "".join(html_parts) + "</body></html>", subtype="html")
@@ -106,7 +109,7 @@ def _tls_context(smtp: SmtpSettings) -> ssl.SSLContext:
 
 
 def send_email(
-    name: str, channel: EmailChannel, smtp: SmtpSettings, events: list[dict[str, Any]]
+    name: str, channel: EmailChannel, smtp: SmtpSettings, events: list[AlertEvent]
 ) -> None:
     message = render(events, smtp.sender, channel.to)
     try:

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import httpx
 
 from worker.alerts.apprise import send_apprise
 from worker.alerts.email import send_email
+from worker.alerts.events import AlertEvent
 from worker.alerts.webhook import send_webhook
 from worker.config import AppriseChannel, Channel, EmailChannel, ServiceSettings, WebhookChannel
 
@@ -15,7 +14,7 @@ from worker.config import AppriseChannel, Channel, EmailChannel, ServiceSettings
 def send(
     name: str,
     channel: Channel,
-    event: dict[str, Any],
+    event: AlertEvent,
     *,
     client: httpx.Client,
     service: ServiceSettings,

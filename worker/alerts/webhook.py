@@ -12,10 +12,10 @@ import hashlib
 import hmac
 import json
 import time
-from typing import Any
 
 import httpx
 
+from worker.alerts.events import AlertEvent, payload
 from worker.config import WebhookChannel
 from worker.errors import BlockedAddressError, DeadlineError, DeliveryError, FetchError
 from worker.net import check_url, post, retry_after_seconds
@@ -31,12 +31,12 @@ def sign(secrets: str, message_id: str, timestamp: int, body: bytes) -> str:
     return " ".join(signatures)
 
 
-def encode(event: dict[str, Any]) -> bytes:
-    return json.dumps(event, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+def encode(event: AlertEvent) -> bytes:
+    return json.dumps(payload(event), ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
 def send_webhook(
-    client: httpx.Client, name: str, channel: WebhookChannel, event: dict[str, Any], user_agent: str
+    client: httpx.Client, name: str, channel: WebhookChannel, event: AlertEvent, user_agent: str
 ) -> int:
     """POST one event; return the 2xx status or raise DeliveryError saying what to do next."""
     try:
@@ -48,9 +48,9 @@ def send_webhook(
     headers = {
         "content-type": "application/json",
         "user-agent": user_agent,
-        "webhook-id": event["id"],
+        "webhook-id": event.id,
         "webhook-timestamp": str(timestamp),
-        "webhook-signature": sign(channel.secret, event["id"], timestamp, body),
+        "webhook-signature": sign(channel.secret, event.id, timestamp, body),
     }
     try:
         # One deadline from connect to the last byte of the reply's headers; the reply's

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import Literal
 
 import lxml.html
 
@@ -51,6 +52,9 @@ class Document:
     published: datetime | None
     language: str | None
     source: str
+    # Where `published` comes from: the feed's date is preferred to the page's metadata
+    # (which extractors sometimes guess); "unknown" when neither gives one.
+    date_source: Literal["feed", "page", "unknown"] = "unknown"
 
 
 def own_identity(document: Document) -> Document:
@@ -101,13 +105,15 @@ def make_document(
     page_url = article.url if article else url
     canonical = article.canonical_url if article else canonical_url(url)
     hint = (article.html_language if article else None) or language_hint
+    page_date = article.published if article else None
     return Document(
         id=document_id(canonical),
         url=page_url or canonical,
         canonical_url=canonical,
         title=title.strip(),
         text=text,
-        published=(article.published if article else None) or published,
+        published=published or page_date,
         language=detect_language(text, hint),
         source=source,
+        date_source="feed" if published else "page" if page_date else "unknown",
     )

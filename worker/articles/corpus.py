@@ -78,10 +78,11 @@ class ManifestRecord:
     duplicate_of: str | None = None
     revision: int = 0
     similarity: float | None = None
+    date_source: str | None = None  # where `published` came from: feed | page
 
     def to_json(self) -> str:
         fields = asdict(self)
-        for optional in ("duplicate_of", "similarity", "revision"):
+        for optional in ("duplicate_of", "similarity", "revision", "date_source"):
             if not fields[optional]:
                 fields.pop(optional)
         return json.dumps(fields, ensure_ascii=False, sort_keys=False)

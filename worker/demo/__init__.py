@@ -12,13 +12,14 @@ import secrets
 import shutil
 import tempfile
 from collections.abc import Callable
+from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from worker.alerts.events import summary_line
+from worker.alerts.events import FigureChanged, from_payload, summary_line
 from worker.demo.servers import LoopbackServer, WebhookReceiver, verify_signature
 from worker.demo.site import Story, article_page, load_story, render_feed
 
@@ -83,13 +84,14 @@ def run_demo(keep: Path | None = None, echo: Callable[[str], Any] = print) -> li
     folder = keep.resolve() if keep else Path(tempfile.mkdtemp(prefix="newswatch-demo-"))
     folder.mkdir(parents=True, exist_ok=True)
     secret = "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode()
-    story = load_story()
+    story = load_story().told_now(datetime.now(UTC))
 
-    def show(event: dict[str, Any]) -> None:
-        echo(f"  ALERT {event['type']}: {summary_line(event)}  [{event['id']}]")
-        if event["type"] == "figure.changed":
-            current = event["current"]
-            echo(f"        “{current['quote']}” — {current['document']['source']}")
+    def show(payload: dict[str, Any]) -> None:
+        event = from_payload(payload)
+        echo(f"  ALERT {event.type}: {summary_line(event)}  [{event.id}]")
+        if isinstance(event, FigureChanged):
+            current = event.current
+            echo(f"        “{current.quote}” — {current.document.source}")
 
     receiver = WebhookReceiver(lambda body, headers: verify_signature(secret, headers, body), show)
     try:

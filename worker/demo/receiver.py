@@ -9,7 +9,7 @@ import argparse
 import os
 import time
 
-from worker.alerts.events import summary_line
+from worker.alerts.events import from_payload, summary_line
 from worker.demo.servers import WebhookReceiver, verify_signature
 
 
@@ -21,7 +21,7 @@ def main() -> None:
     secret = os.environ["ALERT_WEBHOOK_SECRET"].split()[0]
     receiver = WebhookReceiver(
         lambda body, headers: verify_signature(secret, headers, body),
-        lambda event: print(f"{event['type']}: {summary_line(event)}", flush=True),
+        lambda event: print(f"{event['type']}: {summary_line(from_payload(event))}", flush=True),
         address=(arguments.host, arguments.port),
     )
     with receiver:

@@ -4,8 +4,8 @@ Atom and JSON Feed, built from `story.yaml`."""
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 from email.utils import format_datetime
 from html import escape
 from importlib import resources
@@ -35,6 +35,27 @@ class Story:
     @property
     def rounds(self) -> int:
         return max(a.round for a in self.articles)
+
+    def told_now(self, now: datetime) -> Story:
+        """The story moved to today, an hour per round, so no article is too old to alert
+        (`max_age`); within a round the articles keep their spacing and order."""
+        latest = {
+            r: max(a.published for a in self.articles if a.round == r)
+            for r in range(1, self.rounds + 1)
+        }
+        return replace(
+            self,
+            articles=tuple(
+                replace(
+                    a,
+                    published=a.published
+                    - latest[a.round]
+                    + now
+                    - timedelta(hours=self.rounds - a.round),
+                )
+                for a in self.articles
+            ),
+        )
 
 
 def load_story() -> Story:

@@ -13,12 +13,14 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, cast
 
 import redis
 
 from worker.alerts import Delivery
+from worker.alerts.events import AlertEvent, from_payload
 from worker.articles.corpus import HeldDocument
+from worker.signals.changes import FigureState, FigureStep
 
 if TYPE_CHECKING:
     # Imported where used: the read-only commands load this module, and neither the
@@ -364,25 +366,31 @@ class Store:
         return {k: int(v) for k, v in cast(dict[str, str], self.r.hgetall(key)).items()}
 
     # -- signals ---------------------------------------------------------------------------
-    def figure(self, topic: str, figure: str) -> dict[str, Any] | None:
+    def figure(self, topic: str, figure: str) -> FigureState:
         raw = cast(str | None, self.r.hget(f"{P}figures:{topic}", figure))
-        return None if raw is None else cast(dict[str, Any], json.loads(raw))
+        return FigureState() if raw is None else FigureState.model_validate_json(raw)
 
-    def figures(self, topic: str) -> dict[str, dict[str, Any]]:
+    def figures(self, topic: str) -> dict[str, FigureState]:
         raw = cast(dict[str, str], self.r.hgetall(f"{P}figures:{topic}"))
-        return {k: json.loads(v) for k, v in raw.items()}
+        return {k: FigureState.model_validate_json(v) for k, v in raw.items()}
 
-    def save_figure(self, topic: str, figure: str, value: dict[str, Any]) -> None:
-        self.r.hset(f"{P}figures:{topic}", figure, json.dumps(value, ensure_ascii=False))
+    def save_figure(self, topic: str, figure: str, state: FigureState) -> None:
+        self.r.hset(f"{P}figures:{topic}", figure, state.model_dump_json())
 
-    def add_figure_history(self, topic: str, figure: str, entry: dict[str, Any]) -> None:
-        self.r.rpush(f"{P}history:{topic}:{figure}", json.dumps(entry, ensure_ascii=False))
+    def figure_history(self, topic: str, figure: str) -> list[FigureStep]:
+        """The steps of a figure's confirmed value, in publication order."""
+        raw = cast(list[str], self.r.lrange(f"{P}history:{topic}:{figure}", 0, -1))
+        return [FigureStep.model_validate_json(v) for v in raw]
 
-    def figure_history(self, topic: str, figure: str) -> list[dict[str, Any]]:
-        return [
-            json.loads(v)
-            for v in cast(list[str], self.r.lrange(f"{P}history:{topic}:{figure}", 0, -1))
-        ]
+    def save_figure_history(self, topic: str, figure: str, steps: list[FigureStep]) -> None:
+        # Rewritten whole: a late article inserts a step or adds a source to an old one,
+        # and a figure's history is tens of steps.
+        key = f"{P}history:{topic}:{figure}"
+        pipe = self.r.pipeline()
+        pipe.delete(key)
+        if steps:
+            pipe.rpush(key, *(step.model_dump_json() for step in steps))
+        pipe.execute()
 
     def first_sighting(self, topic: str, entity: str) -> bool:
         """True the first time an entity is seen on a topic."""
@@ -409,21 +417,26 @@ class Store:
         return int(results[2]), int(results[3])
 
     # -- events and deliveries -------------------------------------------------------------
-    def save_event(self, event: dict[str, Any]) -> bool:
+    def save_event(self, event: AlertEvent) -> bool:
         """Store an event once; False when an event with this id already exists."""
-        created = self.r.set(
-            f"{P}event:{event['id']}", json.dumps(event, ensure_ascii=False), nx=True
-        )
+        created = self.r.set(f"{P}event:{event.id}", event.model_dump_json(), nx=True)
         if created:
-            self.r.zadd(f"{P}events", {event["id"]: time.time()})
+            self.r.zadd(f"{P}events", {event.id: time.time()})
         return bool(created)
 
-    def event(self, event_id: str) -> dict[str, Any] | None:
+    def event(self, event_id: str) -> AlertEvent | None:
         raw = cast(str | None, self.r.get(f"{P}event:{event_id}"))
-        return None if raw is None else cast(dict[str, Any], json.loads(raw))
+        return None if raw is None else from_payload(raw)
 
-    def recent_events(self, limit: int = 50) -> list[dict[str, Any]]:
-        ids = cast(list[str], self.r.zrevrange(f"{P}events", 0, limit - 1))
+    def recent_events(self, limit: int = 50, since: float | None = None) -> list[AlertEvent]:
+        """The latest events, newest first; only those stored after `since` when given."""
+        if since is None:
+            ids = cast(list[str], self.r.zrevrange(f"{P}events", 0, limit - 1))
+        else:
+            ids = cast(
+                list[str],
+                self.r.zrevrangebyscore(f"{P}events", "+inf", since, start=0, num=limit),
+            )
         return [e for e in (self.event(i) for i in ids) if e is not None]
 
     def delivery(self, event_id: str, channel: str) -> Delivery | None:
@@ -479,6 +492,13 @@ class Store:
 
     def run_marks(self, run: str, name: str) -> list[float]:
         return [float(v) for v in cast(list[str], self.r.lrange(f"{P}run:{run}:{name}", 0, -1))]
+
+    def mark_dry_run(self, run: str) -> None:
+        """Whatever this run detects is recorded, not sent (workers already running obey)."""
+        self.r.set(f"{P}run:{run}:dry", 1, ex=86400)
+
+    def is_dry_run(self, run: str) -> bool:
+        return bool(self.r.exists(f"{P}run:{run}:dry"))
 
     def run_pending(self, run: str) -> int:
         return int(cast(str, self.r.get(f"{P}run:{run}:pending") or 0))

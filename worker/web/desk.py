@@ -14,8 +14,10 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from worker.alerts.events import summary_line
+from worker.alerts.events import from_payload, summary_line
 from worker.config import Config, TopicSettings
+from worker.signals.changes import FigureReading as Reading
+from worker.signals.changes import FigureState
 from worker.signals.figures import observe_figures
 from worker.store import Store
 from worker.web.corpus_index import CorpusIndex, IndexedDocument, manifest_fields
@@ -188,28 +190,25 @@ def _document_ref(raw: object) -> DocumentRef:
     return DocumentRef(**{name: _get(raw, name) for name in DocumentRef.model_fields})
 
 
-def figure_point(entry: object) -> FigurePoint:
-    """A stored history entry (or current value) as a point on the figure's chart."""
-    document = _document_ref(_get(entry, "document"))
-    published = _epoch(_get(entry, "published") or document.published)
-    confirmed = _get(entry, "confirmed")
-    if confirmed is None:
-        confirmed = not _get(entry, "unconfirmed", False)
-    upper = _get(entry, "upper")
-    previous = _get(entry, "previous")
-    if isinstance(previous, Mapping | BaseModel):
-        previous = _get(previous, "value")
+def reading_point(
+    reading: Reading, *, previous: float | None = None, confirmed: bool = True
+) -> FigurePoint:
+    """A figure's reading (a history step, or its confirmed value) as a chart point."""
+    document = reading.document
+    published = _epoch(document.published)
     return FigurePoint(
-        value=float(_get(entry, "value")),
-        upper=None if upper is None else float(upper),
-        qualifier=str(_get(entry, "qualifier", "exact")),
-        quote=str(_get(entry, "quote", "")),
-        time=published if published is not None else _epoch(_get(entry, "observed_at")) or 0.0,
+        value=reading.value,
+        upper=reading.upper,
+        qualifier=reading.qualifier,
+        quote=reading.quote,
+        time=published if published is not None else 0.0,
         time_from="published" if published is not None else "undated",
-        confirmed=bool(confirmed),
-        sources=[str(s) for s in _get(entry, "sources", ()) or ()],
-        previous=None if previous is None else float(previous),
-        document=document,
+        confirmed=confirmed,
+        sources=list(reading.sources),
+        previous=previous,
+        document=DocumentRef(
+            **{name: getattr(document, name) for name in DocumentRef.model_fields}
+        ),
     )
 
 
@@ -234,7 +233,9 @@ def _row(document: IndexedDocument) -> DocumentRow:
 
 
 def event_payload(event: object) -> dict[str, Any]:
-    """An event as its JSON payload (stored as a dict today, a typed record tomorrow)."""
+    """An event as its JSON payload (a typed record; a dict from older callers)."""
+    if isinstance(event, BaseModel):
+        return event.model_dump(mode="json")
     if isinstance(event, Mapping):
         return dict(event)
     to_json = getattr(event, "to_json", None)
@@ -285,13 +286,17 @@ class Desk:
     def _history(self, topic: TopicSettings, figure_id: str, current: object) -> FigureHistory:
         settings = topic.figures[figure_id]
         points = _in_time_order(
-            [figure_point(entry) for entry in self.store.figure_history(topic.id, figure_id)]
+            [
+                reading_point(step.reading, previous=step.previous)
+                for step in self.store.figure_history(topic.id, figure_id)
+            ]
         )
+        confirmed = current.confirmed if isinstance(current, FigureState) else None
         summary = FigureSummary(
             id=figure_id,
             label=settings.label,
             alert=settings.alert,
-            current=None if current is None else figure_point(current),
+            current=None if confirmed is None else reading_point(confirmed),
             points=len(points),
         )
         return FigureHistory(topic=topic.id, figure=summary, points=points)
@@ -420,7 +425,7 @@ def _in_time_order(points: list[FigurePoint]) -> list[FigurePoint]:
 
 def _summary(payload: dict[str, Any]) -> str:
     try:
-        return summary_line(payload)
+        return summary_line(from_payload(payload))
     except (KeyError, TypeError, ValueError):
         return str(payload.get("type", "event"))
 
