@@ -48,6 +48,8 @@ def write_config(folder: Path, site: str, hook: str, secret: str, story: Story) 
         "allow_private_networks": True,
         "tick_interval": "2s",
         "fetch_timeout": "10s",
+        # The three "sites" share one loopback host; real ones would not share a slot.
+        "per_host_concurrency": len(story.feeds),
     }
     (config / "newswatch.yaml").write_text(yaml.safe_dump(service), encoding="utf-8")
     feeds = [

@@ -223,14 +223,21 @@ def record_step(
         return sorted(steps, key=lambda s: s.reading.published)
     if verdict not in ("same", "late", "behind"):
         return None
-    # The step in effect when the reading was published.
-    at = [i for i, s in enumerate(history) if s.reading.published <= reading.published]
+    if verdict == "same":
+        # The source was added to the confirmed value: to its step.
+        assert after.confirmed is not None
+        current = after.confirmed.document.id
+        at = [i for i, s in enumerate(history) if s.reading.document.id == current]
+    else:
+        # A late or lower reading: the step in effect when it was published.
+        at = [i for i, s in enumerate(history) if s.reading.published <= reading.published]
     if not at:
         return None
     index = at[-1]
     step = history[index]
     direction = settings.alert
-    if not _consistent(reading.comparable(direction), step.reading.comparable(direction), settings):
+    new, old = reading.comparable(direction), step.reading.comparable(direction)
+    if abs(new - old) > abs(old) * settings.tolerance:
         return None
     if set(reading.sources) <= set(step.reading.sources):
         return None
