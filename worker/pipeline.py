@@ -954,7 +954,7 @@ def flush_digests(rt: Runtime, now: float | None = None, force: bool = False) ->
         try:
             send_email(name, channel, rt.config.service.smtp, events)
         except DeliveryError as error:
-            log.warning("digest for %s not sent (%s); kept for the next tick", name, error)
+            _digest_failed(rt, name, [e["id"] for e in events], len(pending), error, now)
             continue
         for event in events:
             before = rt.store.delivery(event.id, name) or Delivery()
@@ -966,3 +966,40 @@ def flush_digests(rt: Runtime, now: float | None = None, force: bool = False) ->
         rt.store.clear_digest(name, len(pending))
         sent += 1
     return sent
+
+
+def _digest_failed(
+    rt: Runtime, name: str, event_ids: list[str], count: int, error: DeliveryError, now: float
+) -> None:
+    """A digest the server refused: retried on the webhook schedule, each event's delivery
+    showing the error, and given up (recorded as failed) when the schedule runs out."""
+    attempts = rt.store.digest_attempts(name) + 1
+    delay = next_retry_delay(attempts, error.retry_after) if error.retryable else None
+    for event_id in event_ids:
+        before = rt.store.delivery(event_id, name) or Delivery()
+        rt.store.save_delivery(
+            event_id,
+            name,
+            replace(
+                before,
+                state="failed" if delay is None else "retrying",
+                attempts=attempts,
+                last_error=error.reason,
+                next_attempt=None if delay is None else now + delay,
+                updated=now,
+            ),
+        )
+    if delay is None:
+        rt.store.clear_digest(name, count)
+        log.error(
+            "digest for %s failed for good after %d attempts: %s", name, attempts, error.reason
+        )
+        return
+    rt.store.digest_failed(name, attempts, now + delay)
+    log.warning(
+        "digest for %s not sent (attempt %d: %s); retrying in %.0f s",
+        name,
+        attempts,
+        error.reason,
+        delay,
+    )

@@ -35,10 +35,16 @@ class Mailbox:
         self.messages: list[EmailMessage] = []
         self.envelopes: list[tuple[str, list[str]]] = []
         self.refuse: set[str] = set()
+        self.greylist: dict[str, int] = {}  # address → how many more times to answer 451
+        self.rcpt_attempts = 0
 
     async def handle_RCPT(self, server, session, envelope, address, options):
+        self.rcpt_attempts += 1
         if address in self.refuse:
             return "550 5.1.1 no such user"
+        if self.greylist.get(address, 0) > 0:
+            self.greylist[address] -= 1
+            return "451 4.7.1 Greylisted, please try again later"
         envelope.rcpt_tos.append(address)
         return "250 OK"
 

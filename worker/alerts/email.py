@@ -8,7 +8,6 @@ inject a header, CVE-2024-6923).
 from __future__ import annotations
 
 import html
-import json
 import re
 import smtplib
 import ssl
@@ -127,8 +126,13 @@ def send_email(
                 client.login(smtp.username, smtp.password or "")
             refused = client.send_message(message)
     except smtplib.SMTPRecipientsRefused as error:
+        # A 4xx at RCPT TO is "try later" (greylisting, a full mailbox or queue): nothing
+        # was delivered, so the whole message is retried. Only 5xx for all is final.
+        codes = [code for code, _ in error.recipients.values()]
         raise DeliveryError(
-            name, f"every recipient refused: {json.dumps(str(error.recipients))}", retryable=False
+            name,
+            f"every recipient refused: {_refusals(error.recipients)}",
+            retryable=any(400 <= code < 500 for code in codes),
         ) from error
     except smtplib.SMTPResponseException as error:
         permanent = 500 <= error.smtp_code < 600
@@ -138,4 +142,12 @@ def send_email(
     except (OSError, smtplib.SMTPException) as error:
         raise DeliveryError(name, f"SMTP {smtp.host}:{smtp.port}: {error}") from error
     if refused:
-        raise DeliveryError(name, f"some recipients refused: {sorted(refused)}", retryable=False)
+        # Retrying would send the message again to those who accepted it.
+        raise DeliveryError(name, f"some recipients refused: {_refusals(refused)}", retryable=False)
+
+
+def _refusals(refused: dict[str, tuple[int, bytes]]) -> str:
+    return "; ".join(
+        f"{address} ({code} {message.decode('utf-8', 'replace')})"
+        for address, (code, message) in sorted(refused.items())
+    )

@@ -464,8 +464,21 @@ class Store:
         pipe.execute()
 
     def digest_due(self, channel: str, window: float, now: float) -> bool:
-        since = self.r.get(f"{P}digest:{channel}:since")
-        return since is not None and now - float(cast(str, since)) >= window
+        since, retry_at = self.r.mget(f"{P}digest:{channel}:since", f"{P}digest:{channel}:next")
+        if since is None or now - float(cast(str, since)) < window:
+            return False
+        return retry_at is None or now >= float(cast(str, retry_at))
+
+    def digest_attempts(self, channel: str) -> int:
+        """Failed attempts at sending the channel's current digest."""
+        return int(cast(str, self.r.get(f"{P}digest:{channel}:attempts") or 0))
+
+    def digest_failed(self, channel: str, attempts: int, retry_at: float) -> None:
+        """Record a failed send; the digest is not due again before `retry_at`."""
+        pipe = self.r.pipeline()
+        pipe.set(f"{P}digest:{channel}:attempts", attempts)
+        pipe.set(f"{P}digest:{channel}:next", retry_at)
+        pipe.execute()
 
     def digest_pending(self, channel: str) -> list[str]:
         return cast(list[str], self.r.lrange(f"{P}digest:{channel}", 0, -1))
@@ -473,7 +486,11 @@ class Store:
     def clear_digest(self, channel: str, count: int) -> None:
         pipe = self.r.pipeline()
         pipe.ltrim(f"{P}digest:{channel}", count, -1)
-        pipe.delete(f"{P}digest:{channel}:since")
+        pipe.delete(
+            f"{P}digest:{channel}:since",
+            f"{P}digest:{channel}:attempts",
+            f"{P}digest:{channel}:next",
+        )
         pipe.execute()
 
     # -- runs of `poll --once` --------------------------------------------------------------
