@@ -79,6 +79,9 @@ class LanguageData:
     abbreviations: frozenset[str]
     conjunctions: tuple[str, ...]
     particles: tuple[str, ...]
+    partitive: tuple[str, ...]
+    reporting: tuple[str, ...]
+    adverbial_particles: tuple[str, ...]
     prefixes: tuple[str, ...]
     max_suffix: int
     stemmer: str | None = field(default=None)
@@ -155,6 +158,9 @@ def language_data(language: str | None) -> LanguageData:
         abbreviations=frozenset(_words(raw.get("abbreviations"))),
         conjunctions=_words(raw.get("conjunctions")),
         particles=_words(raw.get("particles")),
+        partitive=_words(raw.get("partitive")),
+        reporting=_words(raw.get("reporting")),
+        adverbial_particles=_words(raw.get("adverbial_particles")),
         prefixes=_words(raw.get("prefixes")),
         max_suffix=int(raw.get("max_suffix", 3)),
         stemmer=_SNOWBALL.get(code),

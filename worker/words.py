@@ -75,10 +75,36 @@ def same_word(word: str, base: str, language: str) -> bool:
     return found == word and data.stemmer is None
 
 
+# Korean vowels (jamo indices) that contract with the past/connective 어/아: 지 → 져, 졌.
+_CONTRACTED = {20: 6, 18: 4, 8: 9, 13: 14, 0: 0, 4: 4}
+_HA, _HAE = "하", "해"
+
+
+def _hangul_stems(verb: str) -> list[str]:
+    """The written stems of a Korean verb in dictionary form: 숨지다 → 숨지, 숨져, 숨졌."""
+    stem = verb[:-1]
+    forms = [stem]
+    last = ord(stem[-1]) - 0xAC00
+    if 0 <= last < 11172 and last % 28 == 0:  # an open syllable can contract
+        initial, vowel = divmod(last // 28, 21)
+        if stem[-1] == _HA:
+            forms += [stem[:-1] + _HAE, stem[:-1] + chr(ord(_HAE) + 20)]
+        elif vowel in _CONTRACTED:
+            base = 0xAC00 + (initial * 21 + _CONTRACTED[vowel]) * 28
+            forms += [stem[:-1] + chr(base), stem[:-1] + chr(base + 20)]  # 져, 졌 (final ㅆ)
+    return list(dict.fromkeys(forms))
+
+
 def _word_pattern(lower: str, data: LanguageData) -> str:
     word = fold(lower)
     escaped = re.escape(word)
-    if data.script == "cjk" or not word[-1].isalnum():
+    if data.script == "cjk":
+        # A Japanese verb or adjective in dictionary form ends in kana that inflect:
+        # 亡くなる → 亡くな(った), 捕らえる → 捕らえ(た).
+        if len(word) > 1 and "\u3041" <= word[-1] <= "\u3096" and not _all_kana(word):
+            return re.escape(word[:-1])
+        return escaped
+    if not word[-1].isalnum():
         return escaped
     if data.script == "arabic":
         # Endings (ا، ة، ين، ون، ات) on short roots: "شخصا" for شخص.
@@ -86,7 +112,10 @@ def _word_pattern(lower: str, data: LanguageData) -> str:
     if data.script == "hangul":
         if len(word) == 1:  # a counter such as 명: only its particles may follow
             particles = "|".join(re.escape(p) for p in data.particles)
-            return rf"{escaped}(?:{particles})?(?![가-힣])"
+            return rf"{escaped}(?:{particles}){{0,2}}(?![가-힣])"
+        if word.endswith("다") and len(word) >= 2:  # a verb: 숨지다 → 숨지고, 숨졌다
+            stems = "|".join(re.escape(s) for s in _hangul_stems(word))
+            return rf"(?:{stems})[가-힣]{{0,4}}"
         return rf"{escaped}[가-힣]{{0,3}}"
     if data.stemmer:
         root = fold(stem(lower, data.code))
@@ -103,6 +132,10 @@ def _word_pattern(lower: str, data: LanguageData) -> str:
         return rf"{escaped}(?:'s|’s)?(?!\w)" if data.code == "en" else rf"{escaped}(?!\w)"
     suffix = len(word) - common + data.max_suffix
     return rf"{re.escape(word[:common])}\w{{0,{suffix}}}(?!\w)"
+
+
+def _all_kana(word: str) -> bool:
+    return all("\u3041" <= c <= "\u30ff" for c in word)
 
 
 @dataclass(frozen=True, eq=False)

@@ -33,6 +33,7 @@ UNIT_WORDS_AFTER = 4
 MAX_DOCUMENT_CHARACTERS = 200_000
 MAX_NUMBERS_PER_DOCUMENT = 2_000
 _CLAUSE_MARKS = ',;:()“”"，、；：（）'
+PARTITIVE = "(a share of the count before)"
 _CLAUSE_MARK = re.compile(rf"(?!(?<=\d),\d)[{re.escape(_CLAUSE_MARKS)}]")
 _WORD = re.compile(r"[^\W_]+(?:[.'’\-][^\W_]+)*")
 
@@ -217,31 +218,111 @@ def _unit(
         if match := context.search(folded, phrase.end, near, source):
             return match
     before = list(units.finditer(folded, phrase.left, phrase.start, source))
-    return before[-1] if before else None
+    if before:
+        return before[-1]
+    if partitive := _partitive(folded, phrase, data):
+        return partitive
+    if figure.context and _ends_with_any(folded[phrase.left : phrase.start], data.reach):
+        # "the number killed had risen to 694": the predicate names what is counted.
+        said = list(
+            word_matcher(tuple(figure.context), language).finditer(
+                folded, phrase.left, phrase.start, source
+            )
+        )
+        if said:
+            return said[-1]
+    return None
+
+
+def _ends_with_any(text: str, phrases: tuple[str, ...]) -> bool:
+    stripped = text.rstrip()
+    return any(
+        stripped.endswith(p) and (len(stripped) == len(p) or not stripped[-len(p) - 1].isalnum())
+        for p in phrases
+    )
+
+
+def _partitive(folded: str, phrase: _Phrase, data: LanguageData) -> WordMatch | None:
+    """ "4,000 of them", "其中4000人": a share of the count just given, which is its unit."""
+    after = folded[phrase.end : min(phrase.right, phrase.end + 24)]
+    for word in data.partitive:
+        at = after.find(word)
+        if at != -1 and not after[:at].strip(" ,"):
+            return WordMatch(phrase.end + at, phrase.end + at + len(word), PARTITIVE)
+    before = folded[max(phrase.left, phrase.start - 24) : phrase.start].rstrip(" ,")
+    for word in data.partitive:
+        if before.endswith(word):
+            return WordMatch(phrase.start - len(word), phrase.start, PARTITIVE)
+    return None
+
+
+def _with_unit(folded: str, phrase: _Phrase, unit: WordMatch, mention: _Mention, own: bool) -> bool:
+    """Whether an entity is named with the unit: between it and the number (for the
+    number's own unit), right after it, or right before it ("Myanmar's toll", "러시아군 사상자")."""
+    low, high = min(phrase.end, unit.start), max(phrase.start, unit.end)
+    inside = own and low <= mention.start and mention.end <= high
+    right_after = mention.start >= unit.end and not folded[unit.end : mention.start].strip()
+    right_before = (
+        mention.end <= unit.start
+        and phrase.left <= mention.start
+        and len(_WORD.findall(folded[mention.end : unit.start])) <= 1
+    )
+    return inside or right_after or right_before
+
+
+def _adverbial(folded: str, mention: _Mention, data: LanguageData) -> bool:
+    """A name marked as a place or goal, not a subject (러시아에, ロシアに)."""
+    after = folded[mention.end : mention.end + 4]
+    return any(after.startswith(p) for p in data.adverbial_particles)
+
+
+def _reported_from(folded: str, phrase: _Phrase, data: LanguageData) -> int:
+    """Where the reported clause begins: after the last reporting verb before the number."""
+    clause = folded[phrase.clause : phrase.start]
+    last = -1
+    for verb in data.reporting:
+        at = clause.rfind(verb)
+        while at != -1:
+            end = at + len(verb)
+            bounded = data.script in ("cjk", "hangul") or (
+                (at == 0 or not clause[at - 1].isalnum())
+                and (end == len(clause) or not clause[end].isalnum())
+            )
+            if bounded:
+                last = max(last, end)
+                break
+            at = clause.rfind(verb, 0, at)
+    return phrase.clause + last if last != -1 else phrase.clause
 
 
 def _about(
     folded: str,
     phrase: _Phrase,
-    unit: WordMatch,
+    units: list[WordMatch],
     mentions: list[_Mention],
     discourse: _Discourse,
+    data: LanguageData,
 ) -> tuple[str | None, str]:
     """The entity the number is about and how that was decided."""
-    low, high = min(phrase.end, unit.start), max(phrase.start, unit.end)
-    for mention in mentions:
-        inside = low <= mention.start and mention.end <= high
-        right_after = mention.start >= unit.end and not folded[unit.end : mention.start].strip()
-        right_before = (
-            mention.end <= unit.start
-            and phrase.left <= mention.start
-            and len(_WORD.findall(folded[mention.end : unit.start])) <= 1
-        )
-        if inside or right_after or right_before:
-            return mention.entity, "named with its unit"
-    for mention in mentions:
-        if phrase.clause <= mention.start and mention.end <= phrase.start:
-            return mention.entity, "the subject of its clause"
+    for index, unit in enumerate(units):
+        for mention in mentions:
+            if _with_unit(folded, phrase, unit, mention, own=index == 0):
+                return mention.entity, "named with its unit"
+    if units and units[0].name == PARTITIVE:
+        for mention in mentions:
+            if phrase.end <= mention.start < phrase.right:
+                return mention.entity, "named after the share"
+    subjects = [
+        m
+        for m in mentions
+        if phrase.clause <= m.start and m.end <= phrase.start and not _adverbial(folded, m, data)
+    ]
+    if subjects:
+        # Names before a reporting verb are the speaker ("Ukraine said Russia's losses…"):
+        # a name after it is the subject of what is reported.
+        spoken = _reported_from(folded, phrase, data)
+        reported = [m for m in subjects if m.start >= spoken]
+        return (reported or subjects)[0].entity, "the subject of its clause"
     for mention in mentions:
         if mention.end <= phrase.clause:
             return mention.entity, "the subject of its sentence"
@@ -275,7 +356,12 @@ def _judge(
     context = word_matcher(tuple(figure.context), language)
     if figure.context and not context.search(folded, *span, source):
         return False, "no context word"
-    entity, how = _about(folded, phrase, unit, mentions, discourse)
+    units = [unit] + [
+        u
+        for u in word_matcher(tuple(figure.units), language).finditer(folded, *span, source)
+        if u.start != unit.start
+    ]
+    entity, how = _about(folded, phrase, units, mentions, discourse, data)
     if entity is None:
         return False, "about no entity of the topic"
     if entity != figure.about:
