@@ -82,6 +82,7 @@ class LanguageData:
     partitive: tuple[str, ...]
     reporting: tuple[str, ...]
     adverbial_particles: tuple[str, ...]
+    place_prepositions: tuple[str, ...]
     prefixes: tuple[str, ...]
     max_suffix: int
     stemmer: str | None = field(default=None)
@@ -161,6 +162,7 @@ def language_data(language: str | None) -> LanguageData:
         partitive=_words(raw.get("partitive")),
         reporting=_words(raw.get("reporting")),
         adverbial_particles=_words(raw.get("adverbial_particles")),
+        place_prepositions=_words(raw.get("place_prepositions")),
         prefixes=_words(raw.get("prefixes")),
         max_suffix=int(raw.get("max_suffix", 3)),
         stemmer=_SNOWBALL.get(code),

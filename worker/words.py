@@ -128,6 +128,10 @@ def _word_pattern(lower: str, data: LanguageData) -> str:
     common = 0
     while common < min(len(root), len(word)) and root[common] == word[common]:
         common += 1
+    if data.code in _SIMPLEMMA:
+        # The lemmatiser confirms each candidate, so the prefix may stop before the stem's
+        # last letters, where verbs change (погибнуть: погибли, погибший).
+        common = max(min(common, shortest), min(common, len(word) - 3))
     if common < shortest or len(word) <= 3:
         return rf"{escaped}(?:'s|’s)?(?!\w)" if data.code == "en" else rf"{escaped}(?!\w)"
     suffix = len(word) - common + data.max_suffix

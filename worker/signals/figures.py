@@ -270,10 +270,16 @@ def _with_unit(folded: str, phrase: _Phrase, unit: WordMatch, mention: _Mention,
     return inside or right_after or right_before
 
 
-def _adverbial(folded: str, mention: _Mention, data: LanguageData) -> bool:
-    """A name marked as a place or goal, not a subject (러시아에, ロシアに)."""
+def _adverbial(folded: str, mention: _Mention, data: LanguageData, actors: set[str]) -> bool:
+    """A name marked as a place or goal, not a subject: by a particle (러시아에, ロシアに), or
+    by a preposition when the entity is only ever a place to the topic (в Курской области)."""
     after = folded[mention.end : mention.end + 4]
-    return any(after.startswith(p) for p in data.adverbial_particles)
+    if any(after.startswith(p) for p in data.adverbial_particles):
+        return True
+    if mention.entity in actors:
+        return False
+    before = folded[max(0, mention.start - 12) : mention.start]
+    return _ends_with_any(before, data.place_prepositions)
 
 
 def _reported_from(folded: str, phrase: _Phrase, data: LanguageData) -> int:
@@ -302,6 +308,7 @@ def _about(
     mentions: list[_Mention],
     discourse: _Discourse,
     data: LanguageData,
+    actors: set[str],
 ) -> tuple[str | None, str]:
     """The entity the number is about and how that was decided."""
     for index, unit in enumerate(units):
@@ -315,7 +322,9 @@ def _about(
     subjects = [
         m
         for m in mentions
-        if phrase.clause <= m.start and m.end <= phrase.start and not _adverbial(folded, m, data)
+        if phrase.clause <= m.start
+        and m.end <= phrase.start
+        and not _adverbial(folded, m, data, actors)
     ]
     if subjects:
         # Names before a reporting verb are the speaker ("Ukraine said Russia's losses…"):
@@ -336,6 +345,7 @@ def _judge(
     source: str,
     quantity: Quantity,
     phrase: _Phrase,
+    topic: TopicSettings,
     figure: FigureSettings,
     mentions: list[_Mention],
     discourse: _Discourse,
@@ -361,7 +371,8 @@ def _judge(
         for u in word_matcher(tuple(figure.units), language).finditer(folded, *span, source)
         if u.start != unit.start
     ]
-    entity, how = _about(folded, phrase, units, mentions, discourse, data)
+    actors = {f.about for f in topic.figures.values()}
+    entity, how = _about(folded, phrase, units, mentions, discourse, data, actors)
     if entity is None:
         return False, "about no entity of the topic"
     if entity != figure.about:
@@ -403,7 +414,16 @@ def _read_sentence(
         read = False
         for figure_id, figure in topic.figures.items():
             ok, reason = _judge(
-                folded, sentence.text, quantity, phrase, figure, mentions, discourse, language, data
+                folded,
+                sentence.text,
+                quantity,
+                phrase,
+                topic,
+                figure,
+                mentions,
+                discourse,
+                language,
+                data,
             )
             if ok:
                 read = True
