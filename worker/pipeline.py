@@ -954,7 +954,7 @@ def flush_digests(rt: Runtime, now: float | None = None, force: bool = False) ->
         try:
             send_email(name, channel, rt.config.service.smtp, events)
         except DeliveryError as error:
-            _digest_failed(rt, name, [e["id"] for e in events], len(pending), error, now)
+            _digest_failed(rt, name, [e.id for e in events], len(pending), error, now)
             continue
         for event in events:
             before = rt.store.delivery(event.id, name) or Delivery()

@@ -114,11 +114,11 @@ def test_greylisting_is_retried_like_a_webhook_5xx(tmp_path: Path, redis_url: st
     mailbox.greylist["desk@example.org"] = 1
     rt = email_runtime(tmp_path, redis_url, port)
     event = queue(rt, figure_event())
-    outcome = pipeline.deliver(rt, event["id"], "mail")
+    outcome = pipeline.deliver(rt, event.id, "mail")
     assert outcome.state == "retrying" and "451" in outcome.detail
-    state = rt.store.delivery(event["id"], "mail")
+    state = rt.store.delivery(event.id, "mail")
     assert state.state == "retrying" and "Greylisted" in (state.last_error or "")
-    assert pipeline.deliver(rt, event["id"], "mail").state == "delivered"
+    assert pipeline.deliver(rt, event.id, "mail").state == "delivered"
     assert len(mailbox.messages) == 1
 
 
@@ -127,11 +127,11 @@ def test_a_refused_digest_is_scheduled_with_backoff_and_its_error_recorded(
     mailbox, port = smtp
     mailbox.greylist["desk@example.org"] = 2
     rt = email_runtime(tmp_path, redis_url, port, digest="15m")
-    event = queue(rt, {**figure_event(), "id": "evt_greydigest"})
-    assert pipeline.deliver(rt, event["id"], "mail").state == "digest"
+    event = queue(rt, figure_event().model_copy(update={"id": "evt_greydigest"}))
+    assert pipeline.deliver(rt, event.id, "mail").state == "digest"
     now = time.time() + 901
     assert pipeline.flush_digests(rt, now=now) == 0
-    state = rt.store.delivery(event["id"], "mail")
+    state = rt.store.delivery(event.id, "mail")
     assert state.state == "retrying" and state.attempts == 1
     assert "451" in (state.last_error or "")
     assert now + 4.5 <= (state.next_attempt or 0) <= now + 5.5  # 5 s, ±10 % jitter
@@ -140,11 +140,11 @@ def test_a_refused_digest_is_scheduled_with_backoff_and_its_error_recorded(
         assert pipeline.flush_digests(rt, now=now + tick) == 0
     assert mailbox.rcpt_attempts == tries
     assert pipeline.flush_digests(rt, now=now + 6) == 0  # second refusal: 5 min next
-    state = rt.store.delivery(event["id"], "mail")
+    state = rt.store.delivery(event.id, "mail")
     assert state.attempts == 2 and now + 276 <= (state.next_attempt or 0) <= now + 336
     assert pipeline.flush_digests(rt, now=now + 100) == 0 and mailbox.rcpt_attempts == tries + 1
     assert pipeline.flush_digests(rt, now=now + 337) == 1
-    assert rt.store.delivery(event["id"], "mail").state == "delivered"
+    assert rt.store.delivery(event.id, "mail").state == "delivered"
     assert len(mailbox.messages) == 1
 
 
@@ -153,11 +153,11 @@ def test_a_digest_refused_for_good_is_recorded_failed_and_not_retried(
     mailbox, port = smtp
     mailbox.refuse.add("desk@example.org")
     rt = email_runtime(tmp_path, redis_url, port, digest="15m")
-    event = queue(rt, {**figure_event(), "id": "evt_deaddigest"})
-    pipeline.deliver(rt, event["id"], "mail")
+    event = queue(rt, figure_event().model_copy(update={"id": "evt_deaddigest"}))
+    pipeline.deliver(rt, event.id, "mail")
     now = time.time() + 901
     assert pipeline.flush_digests(rt, now=now) == 0
-    state = rt.store.delivery(event["id"], "mail")
+    state = rt.store.delivery(event.id, "mail")
     assert state.state == "failed" and "550" in (state.last_error or "")
     tries = mailbox.rcpt_attempts
     assert pipeline.flush_digests(rt, now=now + 10**6) == 0
