@@ -82,6 +82,7 @@ class LanguageData:
     partitive: tuple[str, ...]
     reporting: tuple[str, ...]
     adverbial_particles: tuple[str, ...]
+    participle_prefixes: tuple[str, ...]
     place_prepositions: tuple[str, ...]
     prefixes: tuple[str, ...]
     max_suffix: int
@@ -162,6 +163,7 @@ def language_data(language: str | None) -> LanguageData:
         partitive=_words(raw.get("partitive")),
         reporting=_words(raw.get("reporting")),
         adverbial_particles=_words(raw.get("adverbial_particles")),
+        participle_prefixes=_words(raw.get("participle_prefixes")),
         place_prepositions=_words(raw.get("place_prepositions")),
         prefixes=_words(raw.get("prefixes")),
         max_suffix=int(raw.get("max_suffix", 3)),

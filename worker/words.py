@@ -135,7 +135,10 @@ def _word_pattern(lower: str, data: LanguageData) -> str:
     if common < shortest or len(word) <= 3:
         return rf"{escaped}(?:'s|’s)?(?!\w)" if data.code == "en" else rf"{escaped}(?!\w)"
     suffix = len(word) - common + data.max_suffix
-    return rf"{re.escape(word[:common])}\w{{0,{suffix}}}(?!\w)"
+    # German participles put ge- before the stem (getötet, gekommen).
+    before = "|".join(re.escape(p) for p in data.participle_prefixes)
+    prefix = f"(?:{before})?" if before else ""
+    return rf"{prefix}{re.escape(word[:common])}\w{{0,{suffix}}}(?!\w)"
 
 
 def _all_kana(word: str) -> bool:
@@ -232,6 +235,31 @@ def word_matcher(names: tuple[str, ...], language: str | None) -> WordMatcher:
     parts = ([f"{left}(?:{bounded})"] if bounded else []) + ([free] if free else [])
     pattern = re.compile("|".join(parts) or r"(?!x)x")
     return WordMatcher(pattern, tuple(entries), tuple(alone), data.code)
+
+
+@lru_cache(maxsize=4096)
+def _lemmas(names: tuple[str, ...], language: str) -> frozenset[str]:
+    """The folded lemmas of the one-word names."""
+    single = [n.strip().lower() for n in names if n.strip() and " " not in n.strip()]
+    return frozenset({fold(lemma(n, language)) for n in single} | {fold(n) for n in single})
+
+
+_TOKEN = re.compile(r"[^\W\d_]+")
+
+
+def lemma_search(
+    source: str, start: int, end: int, names: tuple[str, ...], language: str | None
+) -> WordMatch | None:
+    """The first word of `source[start:end]` whose lemma is one of `names`' lemmas: for the
+    forms no prefix finds (gestorben for sterben, lives for life, бойцов for боец)."""
+    data = language_data(language)
+    if data.code not in _SIMPLEMMA or data.script != "spaced":
+        return None
+    wanted = _lemmas(names, data.code)
+    for token in _TOKEN.finditer(source, start, end):
+        if fold(lemma(token.group().lower(), data.code)) in wanted:
+            return WordMatch(token.start(), token.end(), token.group())
+    return None
 
 
 def mentions_any(

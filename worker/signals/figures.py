@@ -23,7 +23,7 @@ from worker.config import FigureSettings, TopicSettings
 from worker.language import LanguageData, language_data
 from worker.signals.numbers import WINDOW, Quantity, read_quantities
 from worker.text import Sentence, normalise, sentences
-from worker.words import WordMatch, word_matcher
+from worker.words import WordMatch, lemma_search, word_matcher
 
 log = logging.getLogger(__name__)
 # Words after a number that can still be its unit ("10,000 North Korean troops").
@@ -208,6 +208,10 @@ def _unit(
     units = word_matcher(tuple(figure.units), language)
     if match := units.search(folded, phrase.end, limit, source):
         return match
+    if match := lemma_search(
+        source, phrase.end, min(limit, len(source)), tuple(figure.units), language
+    ):
+        return match
     if figure.context:
         near = phrase.end + (
             words[1].end() if data.script in ("spaced", "arabic") and len(words) > 1 else 0
@@ -360,11 +364,17 @@ def _judge(
         return False, "a year"
     span = (phrase.left, phrase.right)
     if figure.exclude:
-        excluded = word_matcher(tuple(figure.exclude), language).search(folded, *span, source)
+        excluded = word_matcher(tuple(figure.exclude), language).search(
+            folded, *span, source
+        ) or lemma_search(source, *span, tuple(figure.exclude), language)
         if excluded:
             return False, f"excluded by '{folded[excluded.start : excluded.end]}'"
     context = word_matcher(tuple(figure.context), language)
-    if figure.context and not context.search(folded, *span, source):
+    if (
+        figure.context
+        and not context.search(folded, *span, source)
+        and not lemma_search(source, *span, tuple(figure.context), language)
+    ):
         return False, "no context word"
     units = [unit] + [
         u
