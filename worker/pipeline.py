@@ -761,7 +761,9 @@ def _manifest_date_source(record: ManifestRecord | None) -> DateSource:
         return "unknown"
     if not record.published:
         return "fetched"
-    return "page" if record.date_source == "page" else "feed"
+    if record.date_source == "page":
+        return "page"
+    return "feed" if record.date_source == "feed" else "unknown"
 
 
 def _seed_language(text: str) -> str | None:
