@@ -83,7 +83,7 @@ def _logging(verbose: bool, settings: Config | None = None) -> None:
 
 @cli.command("check-config")
 def check_config_command(config: ConfigOption = None) -> None:
-    """Validate the config folder; print every problem as `file: key: what is wrong`."""
+    """Validate the config folder; print every problem as `file:line: key: what is wrong`."""
     directory = config or Path(os.environ.get("NEWSWATCH_CONFIG_DIR", "config"))
     problems = check_config(directory)
     if problems:

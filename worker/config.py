@@ -1,6 +1,6 @@
 """Loads the YAML configuration (SPEC §2) into frozen, validated settings.
 
-Every problem is reported as `file: key: what is wrong`, all of them at once, so a user
+Every problem is reported as `file:line: key: what is wrong`, all of them at once, so a user
 fixes a config in one pass instead of one error per start.
 """
 
@@ -14,9 +14,8 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Annotated, Any, Literal, TypeGuard, TypeVar
 
-import yaml
 from pydantic import (
     BaseModel,
     BeforeValidator,
@@ -27,6 +26,15 @@ from pydantic import (
     model_validator,
 )
 
+from worker.config_files import (
+    Location,
+    Problems,
+    YamlFile,
+    YamlSyntaxError,
+    did_you_mean,
+    read_yaml,
+    validation_problems,
+)
 from worker.errors import ConfigError
 
 M = TypeVar("M", bound=BaseModel)
@@ -171,16 +179,6 @@ class TopicSettings(_Model):
     # An entry published longer ago than this never alerts (it still moves figures).
     max_age: Duration = 3 * 86400.0
 
-    @model_validator(mode="after")
-    def _figures_name_entities(self) -> TopicSettings:
-        for figure_id, figure in self.figures.items():
-            if figure.about not in self.entities:
-                raise ValueError(
-                    f"figures.{figure_id}.about: {figure.about!r} is not one of the entities"
-                    f" ({', '.join(sorted(self.entities)) or 'none defined'})"
-                )
-        return self
-
 
 class WebhookChannel(_Model):
     type: Literal["webhook"]
@@ -247,21 +245,16 @@ class Route(_Model):
     def _known_events(cls, value: list[str]) -> list[str]:
         for event in value:
             if event != "*" and event not in EVENT_TYPES:
-                raise ValueError(f"unknown event type {event!r}; known: {', '.join(EVENT_TYPES)}")
+                raise ValueError(
+                    f"unknown event type {event!r}{did_you_mean(event, EVENT_TYPES)}"
+                    f" (known: {', '.join(EVENT_TYPES)})"
+                )
         return value
 
 
 class AlertSettings(_Model):
     channels: dict[str, Channel] = Field(default_factory=dict)
     routes: list[Route] = Field(default_factory=list)
-
-    @model_validator(mode="after")
-    def _routes_name_channels(self) -> AlertSettings:
-        for index, route in enumerate(self.routes):
-            for channel in route.channels:
-                if channel not in self.channels:
-                    raise ValueError(f"routes.{index}.channels: no channel named {channel!r}")
-        return self
 
 
 @dataclass(frozen=True)
@@ -297,62 +290,76 @@ def default_config_dir() -> Path:
     return Path(os.environ.get("NEWSWATCH_CONFIG_DIR", "config"))
 
 
-def load_config(directory: Path | None = None, env: Mapping[str, str] | None = None) -> Config:
-    """Load and validate the whole config folder; raise ConfigError listing every problem."""
+def load_config(
+    directory: Path | None = None,
+    env: Mapping[str, str] | None = None,
+    *,
+    texts: Mapping[str, str] | None = None,
+) -> Config:
+    """Load and validate the whole config folder; raise ConfigError listing every problem.
+
+    `texts` (file name → YAML) stands in for files on disk: `feeds add` checks the file it
+    is about to write.
+    """
     directory = Path(directory or default_config_dir())
     env = os.environ if env is None else env
-    problems: list[str] = []
+    texts = texts or {}
+    problems = Problems()
     if not directory.is_dir():
         raise ConfigError([f"{directory}: the config folder does not exist"])
 
-    service_raw = _read_yaml(directory / "newswatch.yaml", problems, required=False) or {}
-    service_raw = _apply_env_overrides(service_raw, env, problems, directory / "newswatch.yaml")
-    service = _validate(ServiceSettings, service_raw, directory / "newswatch.yaml", env, problems)
+    def read(path: Path, required: bool = False) -> YamlFile:
+        return _read_yaml(path, problems, required=required, text=texts.get(path.name))
 
-    feeds_path = directory / "feeds.yaml"
-    feeds_raw = _read_yaml(feeds_path, problems, required=False) or {}
+    service_file = read(directory / "newswatch.yaml")
+    service_raw = _apply_env_overrides(service_file.data or {}, env)
+    service = _validate(ServiceSettings, service_raw, service_file, env, problems)
+
+    # Topic files first: every topic named by a file counts as existing even when the file
+    # is invalid, so a mistake in it is reported once, not again at every reference to it.
+    topic_files = [read(path, True) for path in sorted((directory / "topics").glob("*.y*ml"))]
+    topic_names = {source.path.stem for source in topic_files}
+    topics: dict[str, TopicSettings] = {}
+    for source in topic_files:
+        raw_id = source.data.get("id") if isinstance(source.data, dict) else None
+        if isinstance(raw_id, str):
+            topic_names.add(raw_id)
+        _check_figures_name_entities(source, problems)
+        topic = _validate(TopicSettings, source.data, source, env, problems)
+        if topic is None:
+            continue
+        if topic.id != source.path.stem:
+            problems.at(
+                source, ("id",), f"{topic.id!r} differs from the file name {source.path.stem!r}"
+            )
+        topics[topic.id] = topic
+
+    feeds_file = read(directory / "feeds.yaml")
     feeds: list[FeedSettings] = []
-    feed_list = feeds_raw.get("feeds", []) if isinstance(feeds_raw, dict) else None
+    feed_list = (feeds_file.data or {}).get("feeds", []) if _is_mapping(feeds_file.data) else None
     if not isinstance(feed_list, list):
-        problems.append(f"{feeds_path}: feeds: must be a list of feeds")
+        problems.at(feeds_file, ("feeds",), "must be a list of feeds")
         feed_list = []
     for index, raw in enumerate(feed_list):
-        feed = _validate(FeedSettings, raw, feeds_path, env, problems, prefix=f"feeds.{index}")
+        where = ("feeds", index)
+        _check_names(feeds_file, raw, where, "topics", topic_names, "topic", problems)
+        feed = _validate(FeedSettings, raw, feeds_file, env, problems, prefix=where)
         if feed is not None:
             feeds.append(feed)
 
-    topics: dict[str, TopicSettings] = {}
-    for path in sorted((directory / "topics").glob("*.y*ml")):
-        topic = _validate(TopicSettings, _read_yaml(path, problems), path, env, problems)
-        if topic is None:
-            continue
-        if topic.id != path.stem:
-            problems.append(f"{path}: id: {topic.id!r} differs from the file name {path.stem!r}")
-        topics[topic.id] = topic
-
-    for index, feed in enumerate(feeds):
-        for topic_id in feed.topics:
-            if topic_id not in topics:
-                problems.append(f"{feeds_path}: feeds.{index}.topics: no topic named {topic_id!r}")
-
-    alerts_path = directory / "alerts.yaml"
-    alerts = _validate(
-        AlertSettings,
-        _read_yaml(alerts_path, problems, required=False) or {},
-        alerts_path,
-        env,
-        problems,
-    )
-    if alerts is not None:
-        for index, route in enumerate(alerts.routes):
-            for topic_id in route.topics:
-                if topic_id != "*" and topic_id not in topics:
-                    problems.append(
-                        f"{alerts_path}: routes.{index}.topics: no topic named {topic_id!r}"
-                    )
+    alerts_file = read(directory / "alerts.yaml")
+    alerts_raw = alerts_file.data or {}
+    if _is_mapping(alerts_raw) and isinstance(alerts_raw.get("routes"), list):
+        channels = alerts_raw.get("channels")
+        channel_names = set(channels) if _is_mapping(channels) else set()
+        for index, route in enumerate(alerts_raw["routes"]):
+            where = ("routes", index)
+            _check_names(alerts_file, route, where, "topics", topic_names, "topic", problems)
+            _check_names(alerts_file, route, where, "channels", channel_names, "channel", problems)
+    alerts = _validate(AlertSettings, alerts_raw, alerts_file, env, problems)
 
     if problems:
-        raise ConfigError(problems)
+        raise ConfigError(problems.all())
     assert service is not None and alerts is not None
     return Config(
         directory=directory,
@@ -364,30 +371,80 @@ def load_config(directory: Path | None = None, env: Mapping[str, str] | None = N
     )
 
 
-def check_config(directory: Path | None = None) -> list[str]:
+def check_config(
+    directory: Path | None = None, *, texts: Mapping[str, str] | None = None
+) -> list[str]:
     """Every problem in the config folder, or an empty list when it is valid."""
     try:
-        load_config(directory)
+        load_config(directory, texts=texts)
     except ConfigError as error:
         return error.problems
     return []
 
 
-def _read_yaml(path: Path, problems: list[str], *, required: bool = True) -> Any:
-    if not path.exists():
+def _is_mapping(value: object) -> TypeGuard[dict[Any, Any]]:
+    return isinstance(value, dict)
+
+
+def _check_names(
+    source: YamlFile,
+    raw: object,
+    where: Location,
+    key: str,
+    known: set[str],
+    kind: str,
+    problems: Problems,
+) -> None:
+    """Each name listed under `key` must be one of `known` ("*" is every one)."""
+    names = raw.get(key) if _is_mapping(raw) else None
+    if not isinstance(names, list):
+        return  # absent or not a list: validation says so
+    for index, name in enumerate(names):
+        if isinstance(name, str) and name != "*" and name not in known:
+            problems.add(
+                source.path,
+                f"no {kind} named {name!r}{did_you_mean(name, known)}",
+                (*where, key),
+                source.line((*where, key, index)),
+            )
+
+
+def _check_figures_name_entities(source: YamlFile, problems: Problems) -> None:
+    """Each figure is `about` one of the topic's entities (checked on what the file says,
+    so the other mistakes in the file do not hide this one)."""
+    raw = source.data
+    figures = raw.get("figures") if _is_mapping(raw) else None
+    entities = raw.get("entities", {}) if _is_mapping(raw) else None
+    if not _is_mapping(figures) or not _is_mapping(entities):
+        return
+    for figure_id, figure in figures.items():
+        about = figure.get("about") if _is_mapping(figure) else None
+        if isinstance(about, str) and about not in entities:
+            names = ", ".join(sorted(map(str, entities))) or "none defined"
+            problems.at(
+                source,
+                ("figures", figure_id, "about"),
+                f"{about!r} is not one of the entities ({names}){did_you_mean(about, entities)}",
+            )
+
+
+def _read_yaml(
+    path: Path, problems: Problems, *, required: bool = True, text: str | None = None
+) -> YamlFile:
+    if text is None and not path.exists():
         if required:
-            problems.append(f"{path}: the file does not exist")
-        return None
+            problems.add(path, "the file does not exist")
+        return YamlFile(path)
     try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (yaml.YAMLError, UnicodeDecodeError) as error:
-        where = getattr(error, "problem_mark", None)
-        line = f"line {where.line + 1}" if where is not None else "(file)"
-        problems.append(f"{path}: {line}: not valid YAML: {getattr(error, 'problem', error)}")
-        return None
+        return read_yaml(path, text)
+    except YamlSyntaxError as error:
+        problems.add(path, f"not valid YAML: {error.reason}", line=error.line)
+        return YamlFile(path)
 
 
-def _expand(value: Any, env: Mapping[str, str], key: str, missing: list[tuple[str, str]]) -> Any:
+def _expand(
+    value: Any, env: Mapping[str, str], key: Location, missing: list[tuple[Location, str]]
+) -> Any:
     """Replace `${VAR}` and `${VAR:-default}` in every string, recording unset variables."""
     if isinstance(value, str):
 
@@ -404,13 +461,9 @@ def _expand(value: Any, env: Mapping[str, str], key: str, missing: list[tuple[st
 
         return _ENV_REFERENCE.sub(substitute, value)
     if isinstance(value, dict):
-        return {
-            k: _expand(v, env, f"{key}.{k}" if key else str(k), missing) for k, v in value.items()
-        }
+        return {k: _expand(v, env, (*key, str(k)), missing) for k, v in value.items()}
     if isinstance(value, list):
-        return [
-            _expand(v, env, f"{key}.{i}" if key else str(i), missing) for i, v in enumerate(value)
-        ]
+        return [_expand(v, env, (*key, i), missing) for i, v in enumerate(value)]
     return value
 
 
@@ -423,7 +476,7 @@ def literal(text: str) -> str:
     return text.replace("${", "$${")
 
 
-def _apply_env_overrides(raw: Any, env: Mapping[str, str], problems: list[str], path: Path) -> Any:
+def _apply_env_overrides(raw: Any, env: Mapping[str, str]) -> Any:
     if not isinstance(raw, dict):
         return raw
     merged = dict(raw)
@@ -447,35 +500,28 @@ def _apply_env_overrides(raw: Any, env: Mapping[str, str], problems: list[str], 
 def _validate(
     model: type[M],
     raw: Any,
-    path: Path,
+    source: YamlFile,
     env: Mapping[str, str],
-    problems: list[str],
-    prefix: str = "",
+    problems: Problems,
+    prefix: Location = (),
 ) -> M | None:
+    """The settings, or None after reporting every problem in them."""
     if raw is None:
         return None
-    missing: list[tuple[str, str]] = []
+    missing: list[tuple[Location, str]] = []
     expanded = _expand(raw, env, prefix, missing)
     for key, variable in missing:
-        problems.append(f"{path}: {key}: environment variable {variable} is not set")
-    if missing:
-        return None
+        problems.at(source, key, f"environment variable {variable} is not set")
     if not isinstance(expanded, dict):
-        problems.append(f"{path}: {prefix or '(top level)'}: expected a mapping of keys")
+        problems.at(source, prefix, "expected a mapping of keys (key: value lines)")
         return None
     try:
-        return model.model_validate(expanded)
+        settings = model.model_validate(expanded)
     except ValidationError as error:
-        for detail in error.errors():
-            location = ".".join(str(part) for part in (prefix, *detail["loc"]) if part != "")
-            message = detail["msg"]
-            if detail["type"] == "extra_forbidden":
-                message = "unknown key"
-            elif detail["type"] in ("model_type", "dict_type"):
-                # The value itself is not echoed: it may be a secret written in the wrong place.
-                found = type(detail["input"]).__name__
-                message = f"expected a mapping of keys (key: value lines), found a {found}"
-            elif message.startswith("Value error, "):
-                message = message.removeprefix("Value error, ")
-            problems.append(f"{path}: {location or '(top level)'}: {message}")
+        unset = {key for key, _ in missing}
+        for location, message in validation_problems(model, error, prefix):
+            # A value whose variable is unset is reported as that, not as empty.
+            if not any(location[: len(key)] == key for key in unset):
+                problems.at(source, location, message)
         return None
+    return None if missing else settings

@@ -6,7 +6,7 @@ class NewswatchError(Exception):
 
 
 class ConfigError(NewswatchError):
-    """The configuration is invalid; `problems` lists each as `file: key: what is wrong`."""
+    """The configuration is invalid; `problems` lists each as `file:line: key: what is wrong`."""
 
     def __init__(self, problems: list[str]) -> None:
         self.problems = problems

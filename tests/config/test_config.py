@@ -25,8 +25,9 @@ def test_the_example_config_loads_with_its_secrets_from_the_environment() -> Non
 def test_a_missing_secret_is_named_with_file_and_key() -> None:
     with pytest.raises(ConfigError) as error:
         load_config(ROOT / "config", env={"ALERT_WEBHOOK_URL": "https://x.example"})
-    assert any("alerts.yaml: channels.desk-webhook.secret: environment variable "
-               "ALERT_WEBHOOK_SECRET is not set" in p for p in error.value.problems)
+    assert f"{ROOT / 'config' / 'alerts.yaml'}:2: channels.desk-webhook.secret: environment " \
+        "variable ALERT_WEBHOOK_SECRET is not set" in error.value.problems
+    assert len(error.value.problems) == 1, error.value.problems
 
 
 def test_environment_overrides_service_settings(tmp_path: Path) -> None:
@@ -54,10 +55,77 @@ def test_three_mistakes_are_all_named(tmp_path: Path) -> None:
     problems = check_config(config_dir)
 
     assert len(problems) == 3, problems
-    assert f"{config_dir / 'newswatch.yaml'}: poll_intervall: unknown key" in problems
-    assert any(p.startswith(f"{topic_path}: figures.nk_troops_in_russia.alert:") for p in problems)
-    assert (f"{config_dir / 'feeds.yaml'}: feeds.0.topics: no topic named 'no-such-topic'"
+    line = sorted(service).index("poll_intervall") + 1  # safe_dump sorts the keys
+    assert f"{config_dir / 'newswatch.yaml'}:{line}: poll_intervall: unknown key; " \
+        "did you mean 'poll_interval'?" in problems
+    assert any(p.startswith(f"{topic_path}:") and ": figures.nk_troops_in_russia.alert: 'up' "
+               in p for p in problems)
+    assert (f"{config_dir / 'feeds.yaml'}:3: feeds.0.topics: no topic named 'no-such-topic'"
             in problems)
+
+
+TOPIC = """\
+id: ai-race
+title: The AI race
+entities:
+  openai: [OpenAI]
+  anthropic: [Anthropic]
+figures:
+  gpu_count:
+    label: GPUs bought
+    about: open-ai
+    units: [GPUs]
+    alert: upward
+    tolerance: lots
+"""
+
+
+def test_one_bad_topic_file_is_reported_once_with_every_mistake_in_it(tmp_path: Path) -> None:
+    """issue 13: a topic with a bad value was dropped whole, so each reference to it came
+    back as "no topic named", and its other mistakes waited for the next run."""
+    config_dir = write_config(tmp_path)
+    topic_path = config_dir / "topics" / "ai-race.yaml"
+    topic_path.write_text(TOPIC)
+    (config_dir / "feeds.yaml").write_text(
+        "feeds:\n"
+        "  - url: https://a.example/rss\n"
+        "    topics: [ai-race]\n"
+        "  - url: https://b.example/rss\n"
+        "    topics: [ai-race, ai-rase]\n")
+    (config_dir / "alerts.yaml").write_text(
+        "channels:\n"
+        "  desk: {type: webhok, url: https://hooks.example/x}\n"
+        "routes:\n"
+        "  - topics: [ai-race]\n"
+        "    events: [figure.change]\n"
+        "    channels: [desk, dsek]\n")
+
+    problems = check_config(config_dir)
+
+    feeds, alerts = config_dir / "feeds.yaml", config_dir / "alerts.yaml"
+    assert sorted(problems) == sorted([
+        f"{topic_path}:9: figures.gpu_count.about: 'open-ai' is not one of the entities "
+        "(anthropic, openai); did you mean 'openai'?",
+        f"{topic_path}:11: figures.gpu_count.alert: 'upward' is not allowed: use 'increase', "
+        "'decrease' or 'change'",
+        f"{topic_path}:12: figures.gpu_count.tolerance: Input should be a valid number, "
+        "unable to parse string as a number (found 'lots')",
+        f"{feeds}:5: feeds.1.topics: no topic named 'ai-rase'; did you mean 'ai-race'?",
+        f"{alerts}:2: channels.desk.type: 'webhok' is not allowed: use 'webhook', 'email', "
+        "'apprise'; did you mean 'webhook'?",
+        f"{alerts}:6: routes.0.channels: no channel named 'dsek'; did you mean 'desk'?",
+        f"{alerts}:5: routes.0.events: unknown event type 'figure.change'; did you mean "
+        "'figure.changed'? (known: figure.changed, entity.first_seen, entity.emerging, "
+        "feed.failing, feed.recovered)",
+    ]), problems
+    assert not any("(top level)" in p for p in problems)
+
+
+def test_a_wrong_top_level_is_named_without_a_placeholder(tmp_path: Path) -> None:
+    config_dir = write_config(tmp_path)
+    (config_dir / "newswatch.yaml").write_text("- poll_interval: 5m\n")
+    assert check_config(config_dir) == [
+        f"{config_dir / 'newswatch.yaml'}:1: expected a mapping of keys (key: value lines)"]
 
 
 def test_check_config_command_prints_each_problem_and_exits_non_zero(tmp_path: Path) -> None:
@@ -74,7 +142,7 @@ def test_invalid_yaml_names_the_line(tmp_path: Path) -> None:
     config_dir = write_config(tmp_path)
     (config_dir / "alerts.yaml").write_text("channels: [\n  oops: {\n")
     problems = check_config(config_dir)
-    assert len(problems) == 1 and "alerts.yaml: line" in problems[0]
+    assert len(problems) == 1 and f"{config_dir / 'alerts.yaml'}:3: not valid YAML" in problems[0]
 
 
 @pytest.mark.parametrize(("text", "seconds"), [("90", 90), ("15m", 900), ("2h", 7200),
@@ -98,7 +166,7 @@ def test_an_invalid_webhook_secret_is_caught_by_check_config(tmp_path: Path, sec
     result = CliRunner().invoke(cli, ["check-config", "--config", str(config_dir)],
                                 env={"HOOK_SECRET": secret})
     assert result.exit_code == 1
-    assert "channels.hook.webhook.secret: " in result.output
+    assert "alerts.yaml:3: channels.hook.secret: " in result.output
     assert "must be base64" in result.output
     assert "Traceback" not in result.output
 
@@ -109,5 +177,5 @@ def test_smtp_written_as_a_value_is_one_clear_line(tmp_path: Path, smtp: object)
     result = CliRunner().invoke(cli, ["check-config", "--config", str(config_dir)],
                                 env={"NEWSWATCH_SMTP_PORT": "2525"})
     assert result.exit_code == 1 and isinstance(result.exception, SystemExit)
-    assert "newswatch.yaml: smtp: " in result.output
+    assert "newswatch.yaml:4: smtp: " in result.output
     assert "Traceback" not in result.output

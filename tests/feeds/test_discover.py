@@ -71,7 +71,7 @@ def test_a_page_shows_in_feeds_list_and_raises_feed_failing(
     pipeline.sync_feeds(rt)
     key = pipeline.feed_id(f"{site.base}/front")
     start = time.time()
-    events = [e["type"] for offset in (0, 1800, 3700)
+    events = [e.type for offset in (0, 1800, 3700)
               for e in pipeline.poll_feed(rt, key, now=start + offset).events]
     assert events == ["feed.failing"]
     listing = CliRunner().invoke(cli, ["feeds", "list", "--config", str(config)])
