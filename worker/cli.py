@@ -12,6 +12,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
 
+import redis
 import typer
 import yaml
 
@@ -508,6 +509,14 @@ def main() -> None:
         sys.exit(1)
     except NewswatchError as error:
         echo(f"newswatch: {error}", fg=typer.colors.RED, err=True)
+        sys.exit(1)
+    except redis.RedisError as error:
+        echo(
+            f"newswatch: Redis: {error} (is it running? redis_url in newswatch.yaml, "
+            "or NEWSWATCH_REDIS_URL)",
+            fg=typer.colors.RED,
+            err=True,
+        )
         sys.exit(1)
 
 

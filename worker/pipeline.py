@@ -47,7 +47,7 @@ from worker.articles.corpus import (
 from worker.articles.normalise import clean_line
 from worker.config import Config, EmailChannel, FeedSettings, ServiceSettings, TopicSettings
 from worker.config import feed_id as feed_id  # where callers have always found it
-from worker.errors import DeliveryError, FetchError, NewswatchError
+from worker.errors import DeliveryError, FetchError, NewswatchError, TooLargeError
 from worker.feeds import Discovery, Entry, FeedState, Schedule, discover, refresh
 from worker.net import FetchPolicy, fetch, make_client
 from worker.signals.changes import DateSource, DocumentRef, FigureReading, judge, record_step
@@ -547,7 +547,13 @@ def read_article(
     path = Path(item)
     if not path.is_file():
         raise NewswatchError(f"{item}: no such file")
-    raw, url = path.read_bytes(), path.resolve().as_uri()
+    # The cap on every download holds for a file too: its reading is as costly.
+    limit = rt.policy.max_bytes
+    with path.open("rb") as stream:
+        raw = stream.read(limit + 1)
+    if len(raw) > limit:
+        raise TooLargeError(item, f"larger than max_download_bytes ({limit:,} bytes)")
+    url = path.resolve().as_uri()
     text = decode_html(raw)
     if "<" in text[:2000]:
         return page_to_document(rt, text, url, source or "file", learn=learn)

@@ -1,0 +1,73 @@
+"""A careless operator's mistakes and a hostile page end in one clear line, not a traceback."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from tests.conftest import DATA, ROOT, write_config
+from worker.cli import cli
+from worker.demo.servers import LoopbackServer
+from worker.store.embedded import free_port
+
+
+def newswatch(*arguments: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    """The installed command as a user runs it (its `main` turns errors into one line)."""
+    return subprocess.run([sys.executable, "-m", "worker.cli", *arguments], cwd=ROOT,
+                          capture_output=True, text=True, timeout=120, env=env)
+
+
+def test_an_unreachable_redis_is_one_line(tmp_path: Path) -> None:
+    import os
+
+    config = write_config(tmp_path, feeds=[{"url": "https://a.example/rss",
+                                            "topics": ["nk-troops-russia"]}])
+    env = {**os.environ, "NEWSWATCH_REDIS_URL": f"redis://127.0.0.1:{free_port()}/0"}
+    for command in (["figures"], ["alerts"], ["feeds", "list"], ["reindex"]):
+        result = newswatch(*command, "--config", str(config), env=env)
+        assert result.returncode == 1, (command, result.stderr)
+        assert "Traceback" not in result.stderr
+        [line] = result.stderr.strip().splitlines()
+        assert line.startswith("newswatch: Redis: ") and "Connection refused" in line
+
+
+def test_ingest_of_a_file_over_the_download_cap_is_refused_at_once(
+        tmp_path: Path, redis_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NEWSWATCH_REDIS_URL", redis_url)
+    config = write_config(tmp_path)  # max_download_bytes: 10 MB by default
+    huge = tmp_path / "huge.html"
+    with huge.open("wb") as stream:  # 300 MB, sparse: nothing is written to the disk
+        stream.truncate(300 * 1024**2)
+    started = time.monotonic()
+    result = CliRunner().invoke(cli, ["ingest", str(huge), "--config", str(config)])
+    assert result.exit_code == 1
+    assert f"{huge}: larger than max_download_bytes (10,000,000 bytes)" in result.output
+    assert time.monotonic() - started < 30
+
+
+@pytest.mark.parametrize(("path", "expected"), [
+    ("/served/undefined", "new →"), ("/served/punycode", "new →"),
+    ("/served/idna-redirect", "A-label"), ("http://xn--a-.example/x", "A-label"),
+])
+def test_ingest_of_hostile_urls_is_one_line_each(
+        tmp_path: Path, redis_url: str, monkeypatch: pytest.MonkeyPatch, site: LoopbackServer,
+        path: str, expected: str) -> None:
+    monkeypatch.setenv("NEWSWATCH_REDIS_URL", redis_url)
+    config = write_config(tmp_path)
+    hostile = DATA / "hostile"
+    site.serve("/served/undefined", (hostile / "page-charset-undefined.html").read_bytes(),
+               "text/html; charset=undefined")
+    site.serve("/served/punycode", (hostile / "page-charset-punycode.html").read_bytes(),
+               "text/html; charset=punycode")
+    site.serve("/served/idna-redirect", b"", status=302,
+               headers={"Location": "http://xn--a-.example/"})
+    url = path if path.startswith("http") else f"{site.base}{path}"
+    result = CliRunner().invoke(cli, ["ingest", url, "--config", str(config)])
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+    assert expected in result.output
+    assert "Traceback" not in result.output
