@@ -681,21 +681,14 @@ def apply_signals(
     if not emit:
         store.add_known_names(topic.id, signals.name_keys)
     else:
-        for name in _unknown_names(store, topic, list(signals.names)):
-            documents, sources = store.record_name(topic.id, name, original, ref.source)
+        # Names with at least one word the seeds (and first-loaded documents) never use.
+        words = {name: fold(name).split() for name in signals.names}
+        for name, (documents, sources) in store.record_names(
+            topic.id, words, original, ref.source
+        ).items():
             if documents >= topic.emerging.min_documents and sources >= topic.emerging.min_sources:
                 events.append(alert_events.entity_emerging(topic.id, name, documents, sources, ref))
     return [event for event in events if store.save_event(event)]
-
-
-def _unknown_names(store: Store, topic: TopicSettings, names: list[str]) -> list[str]:
-    """Names with at least one word the seeds (and first-loaded documents) never use."""
-    unknown = []
-    for name in names:
-        words = fold(name).split()
-        if not all(store.known_names(topic.id, words)):
-            unknown.append(name)
-    return unknown
 
 
 def bootstrap_topic(rt: Runtime, topic: TopicSettings) -> None:
