@@ -49,9 +49,11 @@ return due
 # every query would fetch and score k signatures. Copies share several bands with their
 # original (a pair at the duplicate threshold shares one of the bands with p > 0.98), and
 # syndication follows publication closely, so the newest members are the ones worth keeping.
+# KEYS[1] and ARGV[3] store the document's signature; the buckets follow.
 _LSH_ADD = """
 local cap = tonumber(ARGV[2])
-for i = 1, #KEYS do
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
+for i = 2, #KEYS do
   local current = redis.call('HGET', KEYS[i], ARGV[i + 2])
   if not current then
     redis.call('HSET', KEYS[i], ARGV[i + 2], ARGV[1])
@@ -66,6 +68,48 @@ for i = 1, #KEYS do
   end
 end
 return #KEYS
+"""
+# The members of each band bucket (KEYS[i], field ARGV[i]), comma-separated, in one call.
+_LSH_QUERY = """
+local found = {}
+for i = 1, #KEYS do
+  local members = redis.call('HGET', KEYS[i], ARGV[i])
+  if members then table.insert(found, members) end
+end
+return table.concat(found, ',')
+"""
+# Count each line key (ARGV) once more in the source's line counter (KEYS[1]).
+_COUNT_LINES = """
+for i = 1, #ARGV do
+  redis.call('HINCRBY', KEYS[1], ARGV[i], 1)
+end
+return #ARGV
+"""
+# For each untracked name: skip it when every one of its words (ARGV[i + 2], space
+# separated) is a known name word (KEYS[1]); otherwise add the document (ARGV[1]) and
+# source (ARGV[2]) to its sets (KEYS[2i], KEYS[2i + 1]) and return both sizes (0, 0 when
+# skipped), so a document's names cost one call instead of a transaction each.
+_RECORD_NAMES = """
+local counts = {}
+for i = 1, #ARGV - 2 do
+  local unknown = false
+  for word in string.gmatch(ARGV[i + 2], '[^ ]+') do
+    if redis.call('SISMEMBER', KEYS[1], word) == 0 then
+      unknown = true
+      break
+    end
+  end
+  if unknown then
+    redis.call('SADD', KEYS[2 * i], ARGV[1])
+    redis.call('SADD', KEYS[2 * i + 1], ARGV[2])
+    table.insert(counts, redis.call('SCARD', KEYS[2 * i]))
+    table.insert(counts, redis.call('SCARD', KEYS[2 * i + 1]))
+  else
+    table.insert(counts, 0)
+    table.insert(counts, 0)
+  end
+end
+return counts
 """
 # Add each entry id to the feed's seen set; stage the new ones (id, JSON) in its outbox.
 _STAGE = """
@@ -120,6 +164,9 @@ class Store:
         self._claim_due = client.register_script(_CLAIM_DUE)
         self._next_sequence = client.register_script(_NEXT_SEQUENCE)
         self._lsh_add = client.register_script(_LSH_ADD)
+        self._lsh_query = client.register_script(_LSH_QUERY)
+        self._count_lines = client.register_script(_COUNT_LINES)
+        self._record_names = client.register_script(_RECORD_NAMES)
         self._stage = client.register_script(_STAGE)
 
     # -- feeds ---------------------------------------------------------------------------
@@ -239,12 +286,9 @@ class Store:
 
     def count_lines(self, source: str, lines: list[str]) -> None:
         """Count each short line once for this document of `source`."""
-        keys = {_line_key(line) for line in lines if line and len(line) <= 300}
+        keys = sorted({_line_key(line) for line in lines if line and len(line) <= 300})
         if keys:
-            pipe = self.r.pipeline()
-            for key in keys:
-                pipe.hincrby(f"{P}lines:{source}", key, 1)
-            pipe.execute()
+            self._count_lines(keys=[f"{P}lines:{source}"], args=keys)
 
     @contextmanager
     def host_slot(self, host: str, limit: int, ttl: float = 120.0) -> Iterator[bool]:
@@ -306,22 +350,16 @@ class Store:
 
         keys, fields = self._band_slots(topic, bands)
         packed = base64.b64encode(signature.astype(np.uint32).tobytes()).decode("ascii")
-        pipe = self.r.pipeline()
-        pipe.hset(f"{P}sig:{topic}", doc_id, packed)
-        self._lsh_add(keys=keys, args=[doc_id, self.bucket_capacity, *fields], client=pipe)
-        pipe.execute()
+        self._lsh_add(
+            keys=[f"{P}sig:{topic}", *keys],
+            args=[doc_id, self.bucket_capacity, packed, *fields],
+        )
 
     def lsh_candidates(self, topic: str, bands: Iterable[str]) -> set[str]:
         """Documents sharing at least one band bucket with the given bands."""
         keys, fields = self._band_slots(topic, bands)
-        pipe = self.r.pipeline()
-        for key, slot in zip(keys, fields, strict=True):
-            pipe.hget(key, slot)
-        found: set[str] = set()
-        for members in pipe.execute():
-            if members:
-                found.update(members.split(","))
-        return found
+        members = cast(str, self._lsh_query(keys=keys, args=fields))
+        return set(members.split(",")) if members else set()
 
     @staticmethod
     def _band_slots(topic: str, bands: Iterable[str]) -> tuple[list[str], list[str]]:
@@ -401,20 +439,24 @@ class Store:
         if keys:
             self.r.sadd(f"{P}known-names:{topic}", *keys)
 
-    def known_names(self, topic: str, keys: list[str]) -> list[bool]:
-        if not keys:
-            return []
-        return [bool(v) for v in self.r.smismember(f"{P}known-names:{topic}", keys)]
-
-    def record_name(self, topic: str, name: str, doc_id: str, source: str) -> tuple[int, int]:
-        """Count an untracked name's documents and sources; returns (documents, sources)."""
-        pipe = self.r.pipeline()
-        pipe.sadd(f"{P}name-docs:{topic}:{name}", doc_id)
-        pipe.sadd(f"{P}name-sources:{topic}:{name}", source)
-        pipe.scard(f"{P}name-docs:{topic}:{name}")
-        pipe.scard(f"{P}name-sources:{topic}:{name}")
-        results = pipe.execute()
-        return int(results[2]), int(results[3])
+    def record_names(
+        self, topic: str, names: Mapping[str, Iterable[str]], doc_id: str, source: str
+    ) -> dict[str, tuple[int, int]]:
+        """Count each untracked name (name → its folded words) with a word the topic's
+        known names lack; returns (documents, sources) per name counted, in one call."""
+        if not names:
+            return {}
+        ordered = list(names)
+        keys = [f"{P}known-names:{topic}"]
+        for name in ordered:
+            keys += [f"{P}name-docs:{topic}:{name}", f"{P}name-sources:{topic}:{name}"]
+        words = [" ".join(names[name]) for name in ordered]
+        counts = cast(list[int], self._record_names(keys=keys, args=[doc_id, source, *words]))
+        return {
+            name: (int(counts[2 * i]), int(counts[2 * i + 1]))
+            for i, name in enumerate(ordered)
+            if counts[2 * i]
+        }
 
     # -- events and deliveries -------------------------------------------------------------
     def save_event(self, event: AlertEvent) -> bool:

@@ -1,0 +1,17 @@
+"""Untracked names counted in the store: per document and per source, known words skipped."""
+
+import redis
+
+from worker.store import Store
+
+
+def test_names_are_counted_per_document_and_source_and_known_ones_skipped(
+        redis_url: str) -> None:
+    store = Store(redis.Redis.from_url(redis_url, decode_responses=True))
+    store.add_known_names("t", ["kim", "jong", "un", "seoul"])
+    names = {"Kim Jong Un": ["kim", "jong", "un"], "Kim Yong Bok": ["kim", "yong", "bok"]}
+    assert store.record_names("t", names, "doc-1", "Alpha") == {"Kim Yong Bok": (1, 1)}
+    assert store.record_names("t", names, "doc-2", "Alpha") == {"Kim Yong Bok": (2, 1)}
+    # The same document read again (a redelivered task) is not a further document.
+    assert store.record_names("t", names, "doc-2", "Beta") == {"Kim Yong Bok": (2, 2)}
+    assert store.record_names("t", {}, "doc-3", "Beta") == {}
