@@ -260,17 +260,22 @@ def _partitive(folded: str, phrase: _Phrase, data: LanguageData) -> WordMatch | 
     return None
 
 
-def _with_unit(folded: str, phrase: _Phrase, unit: WordMatch, mention: _Mention, own: bool) -> bool:
+def _with_unit(
+    folded: str, phrase: _Phrase, unit: WordMatch, mention: _Mention, own: bool, spaced: bool
+) -> bool:
     """Whether an entity is named with the unit: between it and the number (for the
     number's own unit), right after it, or right before it ("Myanmar's toll", "러시아군 사상자")."""
     low, high = min(phrase.end, unit.start), max(phrase.start, unit.end)
     inside = own and low <= mention.start and mention.end <= high
-    right_after = mention.start >= unit.end and not folded[unit.end : mention.start].strip()
-    right_before = (
-        mention.end <= unit.start
-        and phrase.left <= mention.start
-        and len(_WORD.findall(folded[mention.end : unit.start])) <= 1
+    # Only where modifiers may follow the noun ("troops from North Korea" is not; but
+    # Korean, Japanese and Chinese put every modifier before it).
+    right_after = (
+        spaced and mention.start >= unit.end and not folded[unit.end : mention.start].strip()
     )
+    between = folded[mention.end : unit.start]
+    # Without spaces between words, "with it" is a character or two (朝鲜士兵, 俄军的士兵).
+    close = len(_WORD.findall(between)) <= 1 if spaced else len(between.strip()) <= 2
+    right_before = mention.end <= unit.start and phrase.left <= mention.start and close
     return inside or right_after or right_before
 
 
@@ -278,12 +283,18 @@ def _adverbial(folded: str, mention: _Mention, data: LanguageData, actors: set[s
     """A name marked as a place or goal, not a subject: by a particle (러시아에, ロシアに), or
     by a preposition when the entity is only ever a place to the topic (в Курской области)."""
     after = folded[mention.end : mention.end + 4]
-    if any(after.startswith(p) for p in data.adverbial_particles):
+    named = folded[mention.start : mention.end]  # Hangul names carry their particle
+    if any(after.startswith(p) or named.endswith(p) for p in data.adverbial_particles):
         return True
     if mention.entity in actors:
         return False
     before = folded[max(0, mention.start - 12) : mention.start]
     return _ends_with_any(before, data.place_prepositions)
+
+
+def _possessive(folded: str, mention: _Mention) -> bool:
+    after = folded[mention.end : mention.end + 1]
+    return after in ("의", "の") or folded[mention.end - 1 : mention.end] == "의"
 
 
 def _reported_from(folded: str, phrase: _Phrase, data: LanguageData) -> int:
@@ -313,12 +324,17 @@ def _about(
     discourse: _Discourse,
     data: LanguageData,
     actors: set[str],
+    previous: str | None,
 ) -> tuple[str | None, str]:
     """The entity the number is about and how that was decided."""
     for index, unit in enumerate(units):
         for mention in mentions:
-            if _with_unit(folded, phrase, unit, mention, own=index == 0):
+            if data.adverbial_particles and _adverbial(folded, mention, data, actors):
+                continue
+            if _with_unit(folded, phrase, unit, mention, index == 0, data.script == "spaced"):
                 return mention.entity, "named with its unit"
+    if previous and _partitive(folded, phrase, data):
+        return previous, "a share of the count before it"
     if units and units[0].name == PARTITIVE:
         for mention in mentions:
             if phrase.end <= mention.start < phrase.right:
@@ -355,11 +371,26 @@ def _judge(
     discourse: _Discourse,
     language: str | None,
     data: LanguageData,
+    previous: str | None,
 ) -> tuple[bool, str]:
     """Whether `quantity` is an observation of `figure`, and why (or why not)."""
     unit = _unit(folded, source, phrase, figure, language, data)
     if unit is None:
         return False, "no unit"
+    if data.script == "cjk" and unit.name in data.counters and unit.start >= phrase.end:
+        # "5万名观众": a counter followed by another noun counts that noun.
+        following = folded[unit.end : unit.end + 1]
+        particle = "\u3041" <= following <= "\u309f"  # hiragana: が, を, の…
+        if (
+            following.isalpha()
+            and not particle
+            and not any(
+                word_matcher(tuple(words), language).search(folded, unit.end, unit.end + 6)
+                for words in (figure.units, figure.context, figure.exclude)
+                if words
+            )
+        ):
+            return False, f"counts '{folded[unit.end : unit.end + 4]}'"
     if quantity.year_like and not _counts(folded, quantity, unit, data):
         return False, "a year"
     span = (phrase.left, phrase.right)
@@ -382,7 +413,7 @@ def _judge(
         if u.start != unit.start
     ]
     actors = {f.about for f in topic.figures.values()}
-    entity, how = _about(folded, phrase, units, mentions, discourse, data, actors)
+    entity, how = _about(folded, phrase, units, mentions, discourse, data, actors, previous)
     if entity is None:
         return False, "about no entity of the topic"
     if entity != figure.about:
@@ -415,6 +446,7 @@ def _read_sentence(
     mentions = _mentions(folded, topic, language, sentence.text)
     quantities = read_quantities(sentence.text, language, loose=True, folded=folded)
     phrases = _phrases(folded, quantities, data)
+    previous: str | None = None  # the entity of the count before, for "4,000 of them"
     for quantity, phrase in zip(quantities, phrases, strict=True):
         if len(reading.numbers) >= MAX_NUMBERS_PER_DOCUMENT:
             reading.capped = True
@@ -422,6 +454,7 @@ def _read_sentence(
         reading.work += (phrase.right - phrase.left) * max(1, len(topic.figures))
         reasons = []
         read = False
+        entity = None
         for figure_id, figure in topic.figures.items():
             ok, reason = _judge(
                 folded,
@@ -434,9 +467,11 @@ def _read_sentence(
                 discourse,
                 language,
                 data,
+                previous,
             )
             if ok:
                 read = True
+                entity = figure.about
                 reading.observations.append(
                     FigureObservation(
                         figure_id,
@@ -452,8 +487,18 @@ def _read_sentence(
                 reasons.append(f"{figure_id}: {reason}")
         if not read:
             reading.numbers.append(_number(sentence, quantity, None, "; ".join(reasons)))
+        previous = entity
     if mentions:
-        discourse.paragraph = mentions[0].entity
+        # The paragraph is about this sentence's subject: its first name that is not a
+        # place, a goal or (in Korean and Japanese) a possessor.
+        actors = {f.about for f in topic.figures.values()}
+        subjects = [
+            m
+            for m in mentions
+            if not _adverbial(folded, m, data, actors)
+            and not (data.adverbial_particles and _possessive(folded, m))
+        ]
+        discourse.paragraph = (subjects or mentions)[0].entity
 
 
 def _number(

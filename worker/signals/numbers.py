@@ -204,6 +204,31 @@ class _Candidate:
     value: float
     word: bool
     suffix_scale: float = 1.0
+    whole: bool = False  # read in full already (a numeral in Chinese characters)
+
+
+_KANJI_DIGITS = {c: i for i, c in enumerate("〇一二三四五六七八九")} | {"零": 0, "两": 2, "兩": 2}
+_KANJI_SMALL = {"十": 10, "百": 100, "千": 1000}
+_KANJI_LARGE = {"万": 1e4, "萬": 1e4, "亿": 1e8, "億": 1e8}
+# "数千人", "几万": vague, not a value.
+_KANJI_NUMBER = re.compile(
+    r"(?<![数數几幾上成])[〇零一二两兩三四五六七八九十百千万萬亿億]{2,}|(?<![数數几幾上成第])[十百千万萬](?=[余多名人])"
+)
+
+
+def kanji_value(text: str) -> float:
+    """三千 → 3000, 一万二千 → 12000, 近万 → 10000 (a bare unit counts one)."""
+    total, section, number = 0.0, 0.0, 0.0
+    for char in text:
+        if char in _KANJI_DIGITS:
+            number = _KANJI_DIGITS[char]
+        elif char in _KANJI_SMALL:
+            section += (number or 1) * _KANJI_SMALL[char]
+            number = 0
+        else:
+            total += (section + number or 1) * _KANJI_LARGE[char]
+            section, number = 0, 0
+    return total + section + number
 
 
 def _myriads(folded: str, position: int, first: float, data: LanguageData) -> tuple[float, int]:
@@ -253,6 +278,12 @@ def _candidates(folded: str, data: LanguageData, words: bool) -> list[_Candidate
         found.append(_Candidate(match.start(), match.end(), value, False, scale))
         if len(found) > MAX_NUMBERS_PER_SENTENCE * 4:
             break
+    if data.script == "cjk":
+        for match in _KANJI_NUMBER.finditer(folded):
+            text = match.group()
+            if any(c in text for c in "十百千万萬亿億"):
+                value = kanji_value(text)
+                found.append(_Candidate(match.start(), match.end(), value, False, whole=True))
     if words and (data.number_words or data.self_scaled):
         for match in patterns.words.finditer(folded):
             text = match.group("word")
@@ -406,7 +437,8 @@ def read_quantities(
             if candidate.suffix_scale == 1.0 and _is_trap(folded, candidate, digits, data):
                 consumed = end
                 continue
-            value, end = _myriads(folded, end, value, data)
+            if not candidate.whole:
+                value, end = _myriads(folded, end, value, data)
         scale = candidate.suffix_scale
         if scale == 1.0:
             scale, end = _scale_after(folded, end, data)
