@@ -258,3 +258,54 @@ def test_the_user_agent_is_honest(site: LoopbackServer) -> None:
     site.serve("/ua", "ok")
     get(f"{site.base}/ua", FetchPolicy(user_agent="newswatch/test", allow_private_networks=True))
     assert site.requests[0][2]["User-Agent"] == "newswatch/test"
+
+
+class _KeepAliveHandler(BaseHTTPRequestHandler):
+    """HTTP/1.1 with keep-alive, counting the connections it is given."""
+
+    protocol_version = "HTTP/1.1"
+    connections = 0
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+    def setup(self) -> None:
+        type(self).connections += 1
+        super().setup()
+
+    def do_GET(self) -> None:
+        if self.path == "/moved":
+            self.send_response(302)
+            self.send_header("Location", "/feed")
+            body = b"<a href='/feed'>moved</a>"
+        elif self.headers.get("If-None-Match") == '"v1"':
+            self.send_response(304)
+            self.send_header("ETag", '"v1"')
+            self.end_headers()
+            return
+        else:
+            self.send_response(200)
+            self.send_header("ETag", '"v1"')
+            body = b"<rss/>"
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+def test_repolls_answered_304_keep_their_connection() -> None:
+    from http.server import ThreadingHTTPServer
+    from threading import Thread
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _KeepAliveHandler)
+    server.daemon_threads = True
+    Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}"
+    try:
+        with make_client(OPEN) as client:
+            first = fetch(client, f"{url}/moved", OPEN)
+            for _ in range(5):
+                assert fetch(client, f"{url}/feed", OPEN, first.validators).not_modified
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert _KeepAliveHandler.connections == 1

@@ -21,7 +21,7 @@ import socket
 import ssl
 import time
 from collections.abc import Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -295,6 +295,7 @@ def fetch(
                 headers["If-Modified-Since"] = validators.last_modified
             with client.stream("GET", target, headers=headers) as response:
                 if response.status_code in _REDIRECTS and "location" in response.headers:
+                    _release(response)
                     location = urljoin(str(target), response.headers["location"])
                     only_permanent &= response.status_code in _PERMANENT_REDIRECTS
                     if only_permanent:
@@ -302,6 +303,7 @@ def fetch(
                     hop.url = location
                     continue
                 if response.status_code == 304:
+                    _release(response)
                     return FetchResult(
                         url,
                         hop.url,
@@ -313,6 +315,7 @@ def fetch(
                         validators or Validators(),
                     )
                 if response.status_code >= 400 or response.status_code < 200:
+                    _release(response)
                     raise HTTPStatusError(
                         hop.url,
                         response.status_code,
@@ -349,6 +352,22 @@ def post(
         client.stream("POST", target, content=body, headers=dict(headers)) as response,
     ):
         return Reply(response.status_code, dict(response.headers))
+
+
+# The largest unread body read to the end so its connection is kept for the next request.
+_RELEASE_LIMIT = 64 * 1024
+
+
+def _release(response: httpx.Response) -> None:
+    """Read the rest of a response newswatch does not use (a 304, a redirect, an error
+    page) when it is small, so its connection goes back to the pool instead of being
+    closed: otherwise every repoll of a host pays a new connection (and TLS handshake)."""
+    declared = response.headers.get("content-length", "")
+    if response.status_code != 304 and not (declared.isdigit() and int(declared) <= _RELEASE_LIMIT):
+        return  # unknown or large: closing costs less than reading
+    with suppress(httpx.HTTPError):
+        for _ in response.iter_raw():
+            pass
 
 
 def _read_body(response: httpx.Response, url: str, policy: FetchPolicy) -> bytes:
