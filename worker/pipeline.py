@@ -51,7 +51,8 @@ from worker.errors import DeliveryError, FetchError, NewswatchError, TooLargeErr
 from worker.feeds import Discovery, Entry, FeedState, Schedule, discover, refresh
 from worker.net import FetchPolicy, fetch, make_client
 from worker.signals.changes import DateSource, DocumentRef, FigureReading, judge, record_step
-from worker.signals.entities import all_name_keys, proper_names, tracked_entities, untracked
+from worker.signals.emerging import emerging_names
+from worker.signals.entities import all_name_keys, tracked_entities
 from worker.signals.figures import FigureObservation, observe_figures
 from worker.store import Store, connect
 from worker.text import fold, name_pattern, sentences
@@ -98,6 +99,11 @@ class Runtime:
     @cached_property
     def feeds_by_id(self) -> dict[str, FeedSettings]:
         return {feed_id(feed.url): feed for feed in self.config.feeds}
+
+    @cached_property
+    def outlets(self) -> frozenset[str]:
+        """The configured source names (feed names), never suggested as emerging names."""
+        return frozenset(feed.name for feed in self.config.feeds if feed.name)
 
     def feed(self, feed_key: str) -> FeedSettings | None:
         return self.feeds_by_id.get(feed_key)
@@ -391,7 +397,7 @@ def ingest_document(
     # writes, so workers on one topic wait on each other as little as possible.
     sha = text_sha256(document.text)
     fingerprint = dedupe.fingerprint(document.text, topic.duplicate_threshold)
-    signals = read_signals(topic, document.text, document)
+    signals = read_signals(topic, document.text, document, rt.outlets)
     with store.topic_lock(topic.id):
         bootstrap_topic(rt, topic)
         now = datetime.now(UTC)
@@ -614,8 +620,13 @@ class Signals:
     name_keys: frozenset[str]  # every capitalised word sequence, for seeds
 
 
-def read_signals(topic: TopicSettings, text: str, document: Document) -> Signals:
-    """Figures, tracked entities and untracked names of a document's text."""
+def read_signals(
+    topic: TopicSettings, text: str, document: Document, outlets: frozenset[str] = frozenset()
+) -> Signals:
+    """Figures, tracked entities and the names that may be emerging, of a document's text.
+
+    `outlets` are the configured source names, which are never suggested as names.
+    """
     entities = []
     for entity in sorted(tracked_entities(text, topic, document.title)):
         pattern = name_pattern(tuple(topic.entities[entity]))
@@ -624,7 +635,9 @@ def read_signals(topic: TopicSettings, text: str, document: Document) -> Signals
     return Signals(
         observations=tuple(observe_figures(text, document.language, topic, document.title)),
         entities=tuple(entities),
-        names=tuple(sorted(untracked(proper_names(text), topic))),
+        names=tuple(
+            sorted(emerging_names(text, document.language, topic, outlets | {document.source}))
+        ),
         name_keys=frozenset(all_name_keys(text)),
     )
 

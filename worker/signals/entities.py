@@ -11,7 +11,7 @@ from worker.text import fold, name_pattern, sentences
 _CAPITALISED = r"[^\W\d_a-zß-ÿа-я][\w'’-]*"
 _NAME = re.compile(rf"{_CAPITALISED}(?:\s+{_CAPITALISED}){{0,3}}")
 # Short capitalised words that begin sentences or join names but are not names.
-_NOT_NAMES = {
+NOT_NAMES = {
     "the",
     "a",
     "an",
@@ -96,9 +96,86 @@ _NOT_NAMES = {
     "une",
     "il",
     "lo",
+    # German, French, Spanish, Indonesian words that open sentences or join names.
+    "nach",
+    "laut",
+    "bei",
+    "mit",
+    "von",
+    "vom",
+    "für",
+    "auf",
+    "aus",
+    "im",
+    "am",
+    "zum",
+    "zur",
+    "ein",
+    "eine",
+    "einer",
+    "es",
+    "sie",
+    "er",
+    "wir",
+    "auch",
+    "doch",
+    "wie",
+    "wenn",
+    "dass",
+    "als",
+    "und",
+    "oder",
+    "aber",
+    "den",
+    "dem",
+    "des",
+    "selon",
+    "mais",
+    "pour",
+    "avec",
+    "dans",
+    "sur",
+    "ce",
+    "cette",
+    "ils",
+    "elle",
+    "nous",
+    "du",
+    "au",
+    "aux",
+    "según",
+    "pero",
+    "con",
+    "en",
+    "por",
+    "este",
+    "esta",
+    "del",
+    "al",
+    "sus",
+    "pihak",
+    "sejak",
+    "hingga",
+    "kini",
+    "saat",
+    "sebelumnya",
+    "selain",
+    "oleh",
+    "still",
+    "also",
+    "yet",
+    "so",
+    "then",
+    "later",
+    "earlier",
+    "separately",
+    "officials",
+    "it's",
+    "we're",
+    "there's",
 }
 # Titles before a name: "General Kim Yong Bok" and "Jenderal Kim Yong Bok" are one name.
-_TITLES = {
+TITLES = {
     "general",
     "gen",
     "jenderal",
@@ -180,11 +257,11 @@ def proper_names(text: str) -> set[str]:
         for match in _NAME.finditer(sentence.text):
             words = match.group().split()
             starts = match.start() == 0 or sentence.text[: match.start()].rstrip()[-1:] in '“"‘«('
-            if starts and (words[0].lower() in lower_words or fold(words[0]) in _NOT_NAMES):
+            if starts and (words[0].lower() in lower_words or fold(words[0]) in NOT_NAMES):
                 words = words[1:]
-            while words and (fold(words[0]) in _NOT_NAMES or fold(words[0]).rstrip(".") in _TITLES):
+            while words and (fold(words[0]) in NOT_NAMES or fold(words[0]).rstrip(".") in TITLES):
                 words = words[1:]
-            while words and fold(words[-1]) in _NOT_NAMES:
+            while words and fold(words[-1]) in NOT_NAMES:
                 words = words[:-1]
             if words and len("".join(words)) > 2:
                 names.add(" ".join(words).strip("'’-"))
