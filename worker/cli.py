@@ -14,9 +14,17 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
 
 import redis
 import typer
-import yaml
 
-from worker.config import Config, check_config, feed_id, literal, load_config
+from worker.config import (
+    Config,
+    check_config,
+    default_config_dir,
+    feed_id,
+    literal,
+    load_config,
+    load_service,
+)
+from worker.config_edit import Added, NewFeed, add_feeds
 from worker.errors import ConfigError, NewswatchError
 from worker.terminal import printable
 
@@ -380,16 +388,19 @@ def _when(stamp: float | None) -> str:
     return time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(stamp))
 
 
-def _append_feeds(directory: Path, new: list[dict[str, Any]]) -> int:
-    path = directory / "feeds.yaml"
-    data = yaml.safe_load(path.read_text(encoding="utf-8")) if path.exists() else None
-    data = data or {}
-    feeds = data.setdefault("feeds", [])
-    known = {f.get("url") for f in feeds}
-    added = [f for f in new if f["url"] not in known]
-    feeds.extend(added)
-    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
-    return len(added)
+def _config_dir(config: Path | None) -> Path:
+    return config.resolve() if config is not None else default_config_dir()
+
+
+def _add_feeds(directory: Path, feeds: list[NewFeed]) -> Added:
+    try:
+        return add_feeds(directory, feeds)
+    except ConfigError as error:
+        for problem in error.problems:
+            echo(problem, fg=typer.colors.RED, err=True)
+        _fail(f"{directory / 'feeds.yaml'} left as it was")
+    except OSError as error:
+        _fail(f"{directory / 'feeds.yaml'}: not written ({error.strerror}); left as it was")
 
 
 @feeds_cli.command("add")
@@ -405,58 +416,48 @@ def feeds_add(
     ] = False,
     config: ConfigOption = None,
 ) -> None:
-    """Add a feed to feeds.yaml."""
-    settings = _config(config)
-    for topic_id in topic:
-        if topic_id not in settings.topics:
-            _fail(f"no topic named {topic_id!r}")
+    """Add a feed to feeds.yaml (checked first; comments and layout kept)."""
+    directory = _config_dir(config)
     if discover:
         from worker.pipeline import discover_feed
 
         try:
-            found = discover_feed(settings.service, url)
+            found = discover_feed(load_service(directory), url)
         except NewswatchError as error:
             _fail(str(error))
-            return
         if found.page:
             others = f" (it also advertises {', '.join(found.others)})" if found.others else ""
-            typer.echo(f"{found.page} is a web page; adding the feed it advertises{others}")
+            echo(f"{found.page} is a web page; adding the feed it advertises{others}")
         url = found.url
-    entry: dict[str, Any] = {"url": url, "topics": list(topic)}
-    if name:
-        entry["name"] = name
-    added = _append_feeds(settings.directory, [entry])
-    problems = check_config(settings.directory)
-    if problems:
-        _fail("; ".join(problems))
-    echo(f"added {added} feed(s)")
+    added = _add_feeds(directory, [NewFeed(url, tuple(topic), name)])
+    echo(f"added {len(added.feeds)} feed(s) to {added.path}")
 
 
 @feeds_cli.command("import")
 def feeds_import(
     opml: Path, topic: Annotated[list[str], typer.Option("--topic")], config: ConfigOption = None
 ) -> None:
-    """Import the feeds of an OPML file into feeds.yaml."""
+    """Import the feeds of an OPML file into feeds.yaml; its folders become comments."""
     from worker.feeds.opml import read_opml
 
-    settings = _config(config)
     if not opml.is_file():
         _fail(f"{opml}: no such file")
     outlines = read_opml(opml.read_bytes(), str(opml))
     # An outline is data, not the user's config: `${VAR}` in it must not be expanded.
-    entries = [
-        {
-            "url": literal(o.url),
-            "topics": list(topic),
-            **({"name": literal(o.name)} if o.name else {}),
-        }
+    feeds = [
+        NewFeed(
+            literal(o.url),
+            tuple(topic),
+            literal(o.name) if o.name else None,
+            f"from OPML folder: {' / '.join(o.folder)}" if o.folder else None,
+        )
         for o in outlines
     ]
-    added = _append_feeds(settings.directory, entries)
-    problems = check_config(settings.directory)
-    if problems:
-        _fail("; ".join(problems))
-    echo(f"imported {added} new feed(s) of {len(outlines)} in {opml}")
+    added = _add_feeds(_config_dir(config), feeds)
+    echo(f"imported {len(added.feeds)} new feed(s) of {len(outlines)} in {opml}")
+    folders = sorted({f.note.removeprefix("from OPML folder: ") for f in added.feeds if f.note})
+    if folders:
+        echo(f"OPML folders kept as comments above their feeds: {'; '.join(folders)}")
 
 
 @cli.command()

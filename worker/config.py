@@ -290,6 +290,22 @@ def default_config_dir() -> Path:
     return Path(os.environ.get("NEWSWATCH_CONFIG_DIR", "config"))
 
 
+def load_service(
+    directory: Path | None = None, env: Mapping[str, str] | None = None
+) -> ServiceSettings:
+    """newswatch.yaml alone, for a command that fetches but needs no topics or alerts."""
+    directory = Path(directory or default_config_dir())
+    env = os.environ if env is None else env
+    problems = Problems()
+    source = _read_yaml(directory / "newswatch.yaml", problems, required=False)
+    service = _validate(
+        ServiceSettings, _apply_env_overrides(source.data or {}, env), source, env, problems
+    )
+    if service is None or problems:
+        raise ConfigError(problems.all())
+    return service
+
+
 def load_config(
     directory: Path | None = None,
     env: Mapping[str, str] | None = None,
