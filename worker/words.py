@@ -56,6 +56,7 @@ def _can_judge(data: LanguageData) -> bool:
     return data.stemmer is not None or data.code in _SIMPLEMMA
 
 
+@lru_cache(maxsize=65536)
 def same_word(word: str, base: str, language: str) -> bool:
     """Whether `word` is an inflected form of `base` in `language` (both lower case, with
     their diacritics where the text has them: the stemmers and lemmatiser need them)."""
@@ -152,6 +153,7 @@ class WordMatcher:
     pattern: re.Pattern[str]
     names: tuple[tuple[str, tuple[str, ...]], ...]  # (base form, its lower-case words)
     alone: tuple[re.Pattern[str], ...]  # each name's own pattern, in the same order
+    initials: tuple[str, ...]  # each name's first letter, or "" where a prefix may come first
     language: str
 
     def finditer(
@@ -172,7 +174,10 @@ class WordMatcher:
                 continue
             # The longest candidate was another word ("втрати" is not "втратити"): try
             # the other names at the same place.
+            first = folded[match.start() : match.start() + 1]
             for other, pattern in enumerate(self.alone):
+                if self.initials[other] not in ("", first):
+                    continue
                 found = pattern.match(folded, match.start(), stop)
                 if (
                     other != index
@@ -234,7 +239,9 @@ def word_matcher(names: tuple[str, ...], language: str | None) -> WordMatcher:
     free = "|".join(a for _, shared, a in ordered if not shared)
     parts = ([f"{left}(?:{bounded})"] if bounded else []) + ([free] if free else [])
     pattern = re.compile("|".join(parts) or r"(?!x)x")
-    return WordMatcher(pattern, tuple(entries), tuple(alone), data.code)
+    anywhere = data.script == "arabic" or bool(data.participle_prefixes)
+    initials = tuple("" if anywhere else fold(name)[:1] for name, _ in entries)
+    return WordMatcher(pattern, tuple(entries), tuple(alone), initials, data.code)
 
 
 @lru_cache(maxsize=4096)

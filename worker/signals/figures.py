@@ -95,24 +95,44 @@ class _Phrase:
 
 
 class _Discourse:
-    """What the passage is about so far: the title, the lead, the paragraph's last subject."""
+    """What the passage is about so far: the paragraph's last subject, the title, the lead.
 
-    def __init__(self, title_entity: str | None, lead_entity: str | None) -> None:
-        self.title = title_entity
-        self.lead = lead_entity
+    Sentences without numbers are only searched for names when a later number needs them,
+    so most of a document is never scanned for entities.
+    """
+
+    def __init__(self, topic: TopicSettings, language: str | None, title: str, lead: str):
+        self.topic, self.language = topic, language
+        self.title, self.lead = title, lead
         self.paragraph: str | None = None
+        self.pending: list[str] = []  # sentences since the last subject, not yet searched
         self.line = 0
 
     def enter(self, line: int) -> None:
         if line != self.line:
-            self.line, self.paragraph = line, None
+            self.line, self.paragraph, self.pending = line, None, []
+
+    def passed(self, sentence: str) -> None:
+        self.pending.append(sentence)
+
+    def settled(self, subject: str | None) -> None:
+        self.pending = []
+        if subject is not None:
+            self.paragraph = subject
 
     def entity(self) -> tuple[str | None, str]:
+        for sentence in reversed(self.pending):
+            folded = normalise(sentence)
+            subject = _subject(folded, sentence, self.topic, self.language)
+            if subject is not None:
+                self.paragraph = subject
+                break
+        self.pending = []
         if self.paragraph:
             return self.paragraph, "an earlier sentence of the paragraph"
-        if self.title:
-            return self.title, "the title"
-        return self.lead, "the lead"
+        if self.title and (entity := _first_entity(self.title, self.topic, self.language)):
+            return entity, "the title"
+        return _first_entity(self.lead, self.topic, self.language), "the lead"
 
 
 @lru_cache(maxsize=256)
@@ -292,6 +312,30 @@ def _adverbial(folded: str, mention: _Mention, data: LanguageData, actors: set[s
     return _ends_with_any(before, data.place_prepositions)
 
 
+def _subject(
+    folded: str,
+    source: str,
+    topic: TopicSettings,
+    language: str | None,
+    mentions: list[_Mention] | None = None,
+) -> str | None:
+    """What a sentence is about: its first name that is not a place, a goal or (in Korean
+    and Japanese) a possessor."""
+    if mentions is None:
+        mentions = _mentions(folded, topic, language, source)
+    if not mentions:
+        return None
+    data = language_data(language)
+    actors = {f.about for f in topic.figures.values()}
+    subjects = [
+        m
+        for m in mentions
+        if not _adverbial(folded, m, data, actors)
+        and not (data.adverbial_particles and _possessive(folded, m))
+    ]
+    return (subjects or mentions)[0].entity
+
+
 def _possessive(folded: str, mention: _Mention) -> bool:
     after = folded[mention.end : mention.end + 1]
     return after in ("의", "の") or folded[mention.end - 1 : mention.end] == "의"
@@ -443,8 +487,11 @@ def _read_sentence(
     data = language_data(language)
     folded = normalise(sentence.text)
     reading.work += len(folded)
-    mentions = _mentions(folded, topic, language, sentence.text)
     quantities = read_quantities(sentence.text, language, loose=True, folded=folded)
+    if not quantities:
+        discourse.passed(sentence.text)
+        return
+    mentions = _mentions(folded, topic, language, sentence.text)
     phrases = _phrases(folded, quantities, data)
     previous: str | None = None  # the entity of the count before, for "4,000 of them"
     for quantity, phrase in zip(quantities, phrases, strict=True):
@@ -488,17 +535,7 @@ def _read_sentence(
         if not read:
             reading.numbers.append(_number(sentence, quantity, None, "; ".join(reasons)))
         previous = entity
-    if mentions:
-        # The paragraph is about this sentence's subject: its first name that is not a
-        # place, a goal or (in Korean and Japanese) a possessor.
-        actors = {f.about for f in topic.figures.values()}
-        subjects = [
-            m
-            for m in mentions
-            if not _adverbial(folded, m, data, actors)
-            and not (data.adverbial_particles and _possessive(folded, m))
-        ]
-        discourse.paragraph = (subjects or mentions)[0].entity
+    discourse.settled(_subject(folded, sentence.text, topic, language, mentions))
 
 
 def _number(
@@ -526,11 +563,7 @@ def read_figures(
     if len(text) > MAX_DOCUMENT_CHARACTERS:
         log.info("document of %d characters read up to %d", len(text), MAX_DOCUMENT_CHARACTERS)
         text, reading.capped = text[:MAX_DOCUMENT_CHARACTERS], True
-    lead = text.split("\n", 1)[0]
-    discourse = _Discourse(
-        _first_entity(title, topic, language) if title else None,
-        _first_entity(lead, topic, language),
-    )
+    discourse = _Discourse(topic, language, title, text.split("\n", 1)[0])
     abbreviations = language_data(language).abbreviations
     for sentence in sentences(text, abbreviations):
         if len(reading.numbers) >= MAX_NUMBERS_PER_DOCUMENT:
