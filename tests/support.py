@@ -5,12 +5,16 @@ Fixtures live in the conftest files; everything a test imports lives here.
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -67,3 +71,40 @@ def start_poll_once(config_dir: Path, redis_url: str) -> subprocess.Popen[str]:
            "NEWSWATCH_REDIS_URL": redis_url}
     return subprocess.Popen([sys.executable, "-m", "worker.cli", "poll", "--once"], env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def chromium_paths() -> tuple[str, str] | None:
+    """Debian's chromium and its chromedriver, when installed."""
+    browser = shutil.which("chromium") or shutil.which("chromium-browser")
+    driver = shutil.which("chromedriver")
+    return (browser, driver) if browser and driver else None
+
+
+@contextmanager
+def chromium(credentials: tuple[str, str] | None, width: int = 1280,
+             height: int = 900) -> Iterator[Any]:
+    """Headless Chromium through its chromedriver (selenium); with `credentials`, every
+    request carries them as basic auth. Skips the test where chromium is not installed."""
+    paths = chromium_paths()
+    if paths is None:
+        pytest.skip("chromium and chromedriver are not installed "
+                    "(apt-get install chromium chromium-driver)")
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = paths[0]
+    for argument in ("--headless=new", "--no-sandbox", "--disable-gpu",
+                     "--disable-dev-shm-usage", f"--window-size={width},{height}",
+                     "--hide-scrollbars", "--force-device-scale-factor=1"):
+        options.add_argument(argument)
+    driver = webdriver.Chrome(service=Service(executable_path=paths[1]), options=options)
+    try:
+        if credentials:
+            token = base64.b64encode(":".join(credentials).encode()).decode()
+            driver.execute_cdp_cmd("Network.enable", {})
+            driver.execute_cdp_cmd("Network.setExtraHTTPHeaders",
+                                   {"headers": {"Authorization": f"Basic {token}"}})
+        yield driver
+    finally:
+        driver.quit()

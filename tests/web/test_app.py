@@ -1,0 +1,119 @@
+"""The web view over real state, through HTTP as a browser or a script would use it."""
+
+from __future__ import annotations
+
+import re
+
+import httpx
+
+from tests.web.conftest import FEED, FIGURE, PLANTED_WORD, REPORTS, TOPIC, Site, ingest
+
+
+def test_everything_but_healthz_needs_the_credentials(web_view: Site) -> None:
+    for path in ("/", f"/topics/{TOPIC}", "/alerts", "/feeds", "/api/topics", "/metrics",
+                 "/api/openapi.json", "/static/charts.js"):
+        anonymous = httpx.get(web_view.base + path, timeout=30)
+        assert anonymous.status_code == 401, path
+        assert anonymous.headers["www-authenticate"].startswith("Basic ")
+        wrong = httpx.get(web_view.base + path, auth=("desk", "guess"), timeout=30)
+        assert wrong.status_code == 401, path
+        assert web_view.get(path).status_code == 200, path
+    health = httpx.get(web_view.base + "/healthz", timeout=30)
+    assert health.status_code == 200 and health.json() == {"status": "ok", "redis": None}
+
+
+def test_a_figure_history_is_in_publication_order_with_its_documents(web_view: Site) -> None:
+    history = web_view.get(f"/api/topics/{TOPIC}/figures/{FIGURE}").json()
+    dated = [p for p in history["points"] if p["time_from"] == "published"]
+    assert [p["value"] for p in dated] == [11000, 12000, 14000]
+    assert [p["document"]["published"][:10] for p in dated] == [r[0] for r in REPORTS]
+    assert history["figure"]["current"]["value"] == 14000
+    assert history["figure"]["points"] == len(history["points"])
+    for point in dated:
+        document = web_view.get(f"/api/topics/{TOPIC}/documents/{point['document']['id']}")
+        assert document.status_code == 200
+        read = [f["value"] for f in document.json()["figures"] if f["figure"] == FIGURE]
+        assert point["value"] in read
+    page = web_view.get(f"/topics/{TOPIC}/figures/{FIGURE}").text
+    for number, point in enumerate(history["points"]):
+        assert f'id="p{number}"' in page
+    assert "Seoul&#39;s spy agency" in page
+
+
+def test_the_alert_log_shows_each_channels_state_attempts_and_error(web_view: Site) -> None:
+    alerts = web_view.get("/api/alerts").json()
+    changes = [a for a in alerts if a["type"] == "figure.changed"]
+    assert {a["event"]["current"]["value"] for a in changes} == {11000, 12000, 14000}
+    for alert in alerts:
+        [delivery] = alert["deliveries"]
+        assert delivery["channel"] == "desk-webhook"
+        assert delivery["state"] == "retrying" and delivery["attempts"] == 1
+        assert delivery["last_error"]
+    page = web_view.get("/alerts").text
+    assert alerts[0]["id"] in page and "retrying" in page
+    assert re.search(r"1 attempt\(s\)", page)
+
+
+def test_search_finds_a_planted_document_and_one_added_later(web_view: Site) -> None:
+    found = web_view.get(f"/api/topics/{TOPIC}/documents", params={"q": PLANTED_WORD}).json()
+    assert found["total"] == 1
+    assert found["documents"][0]["url"] == REPORTS[1][1]
+    assert web_view.get(f"/api/topics/{TOPIC}/documents", params={"q": "Chongjin"}).json()[
+        "total"] == 0
+    ingest(web_view.rt, "2024-12-02", "https://wire.example/d", "From the port",
+           "North Korean troops left Chongjin for Russia by sea, South Korea said.")
+    later = web_view.get(f"/api/topics/{TOPIC}/documents", params={"q": "chongjin"}).json()
+    assert [d["url"] for d in later["documents"]] == ["https://wire.example/d"]
+    listing = web_view.get(f"/api/topics/{TOPIC}/documents").json()
+    assert listing["documents"][0]["url"] == "https://wire.example/d"  # newest first
+    assert listing["total"] == len(REPORTS) + 2  # and the seed
+    page = web_view.get(f"/topics/{TOPIC}/documents", params={"q": PLANTED_WORD}).text
+    assert f"<mark>{PLANTED_WORD}</mark>" in page
+
+
+def test_a_document_shows_its_manifest_fields_and_figures(web_view: Site) -> None:
+    found = web_view.get(f"/api/topics/{TOPIC}/documents", params={"q": PLANTED_WORD}).json()
+    doc_id = found["documents"][0]["id"]
+    detail = web_view.get(f"/api/topics/{TOPIC}/documents/{doc_id}").json()
+    [line] = detail["manifest"]
+    assert line["url"] == REPORTS[1][1] and line["sha256"] and line["file"].endswith(".txt")
+    assert detail["figures"][0]["value"] == 12000
+    assert detail["paragraphs"][1].startswith("Most crossed the border")
+    page = web_view.get(f"/topics/{TOPIC}/documents/{doc_id}").text
+    assert line["sha256"] in page and "about 12,000" in page
+    assert web_view.get(f"/topics/{TOPIC}/documents/0000000000000000").status_code == 404
+    assert web_view.get("/topics/no-such-topic").status_code == 404
+
+
+def test_article_text_is_escaped_in_every_page(web_view: Site) -> None:
+    ingest(web_view.rt, "2024-12-03", "https://wire.example/e", "<script>alert(1)</script>",
+           "North Korean troops in Russia <img src=x onerror=alert(2)> were seen near Kursk.")
+    listing = web_view.get(f"/topics/{TOPIC}/documents").text
+    assert "<script>alert(1)" not in listing and "&lt;script&gt;alert(1)" in listing
+    hit = web_view.get(f"/topics/{TOPIC}/documents", params={"q": "onerror"}).text
+    assert "<img src=x" not in hit and "&lt;img src=x" in hit
+
+
+def test_feeds_show_last_success_next_poll_errors_and_failing_since(web_view: Site) -> None:
+    from worker.feeds import FeedState
+    from worker.pipeline import feed_id
+
+    url = FEED["url"]
+    [never] = web_view.get("/api/feeds").json()
+    assert not never["polled"] and never["last_success"] is None
+    web_view.desk.store.save_feed_state(feed_id(url), FeedState(
+        url=url, last_success=1_700_000_000.0, last_error="HTTP 503 from feeds.example",
+        consecutive_errors=4, failing_since=1_700_003_600.0, next_poll=1_700_010_000.0,
+        entries_seen=42, polls=9))
+    [feed] = web_view.get("/api/feeds").json()
+    assert feed["name"] == "World" and feed["entries_seen"] == 42
+    assert feed["consecutive_errors"] == 4 and feed["failing_since"] == 1_700_003_600.0
+    page = web_view.get("/feeds").text
+    assert "HTTP 503 from feeds.example" in page and "2023-11-14 22:13:20 UTC" in page
+    assert "failing since 2023-11-14 23:13:20 UTC" in page
+
+
+def test_the_api_is_described_by_an_openapi_document(web_view: Site) -> None:
+    spec = web_view.get("/api/openapi.json").json()
+    assert {"/api/topics", "/api/topics/{topic_id}/figures/{figure_id}", "/api/alerts",
+            "/api/feeds", "/api/topics/{topic_id}/documents"} <= set(spec["paths"])
