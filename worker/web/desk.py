@@ -8,16 +8,15 @@ what they return into views.
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from worker.alerts.events import from_payload, summary_line
+from worker.alerts import Delivery
+from worker.alerts.events import payload, summary_line
 from worker.config import Config, TopicSettings
-from worker.signals.changes import FigureReading as Reading
-from worker.signals.changes import FigureState
+from worker.signals import changes
 from worker.signals.figures import observe_figures
 from worker.store import Store
 from worker.web.corpus_index import CorpusIndex, IndexedDocument, manifest_fields
@@ -49,7 +48,9 @@ class FigurePoint(_View):
     # Seconds since the epoch: the publication time. An undated reading (a seed) keeps its
     # place in the history: it takes the time of the reading before it (or after it).
     time: float
-    time_from: Literal["published", "undated"]
+    # Where the time comes from: the feed's or the page's date, the fetch time when
+    # neither gave one, or none at all (a seed).
+    time_from: changes.DateSource | Literal["undated"]
     confirmed: bool
     sources: list[str]
     previous: float | None
@@ -163,20 +164,11 @@ class Health(_View):
     redis: str | None  # why Redis did not answer
 
 
-def _get(record: object, name: str, default: Any = None) -> Any:
-    """A field of a stored record, dict or typed (the store moves to typed records)."""
-    if isinstance(record, Mapping):
-        return record.get(name, default)
-    return getattr(record, name, default)
-
-
-def _epoch(stamp: object) -> float | None:
-    if stamp in (None, ""):
+def _epoch(stamp: str | None) -> float | None:
+    if not stamp:
         return None
-    if isinstance(stamp, int | float):
-        return float(stamp)
     try:
-        parsed = datetime.fromisoformat(str(stamp))
+        parsed = datetime.fromisoformat(stamp)
     except ValueError:
         return None
     if parsed.tzinfo is None:
@@ -184,16 +176,10 @@ def _epoch(stamp: object) -> float | None:
     return parsed.timestamp()
 
 
-def _document_ref(raw: object) -> DocumentRef:
-    if raw is None:
-        return DocumentRef()
-    return DocumentRef(**{name: _get(raw, name) for name in DocumentRef.model_fields})
-
-
-def reading_point(
-    reading: Reading, *, previous: float | None = None, confirmed: bool = True
+def figure_point(
+    reading: changes.FigureReading, *, confirmed: bool, previous: float | None = None
 ) -> FigurePoint:
-    """A figure's reading (a history step, or its confirmed value) as a chart point."""
+    """A reading (a step of the confirmed value, or one held unconfirmed) as a chart point."""
     document = reading.document
     published = _epoch(document.published)
     return FigurePoint(
@@ -201,48 +187,37 @@ def reading_point(
         upper=reading.upper,
         qualifier=reading.qualifier,
         quote=reading.quote,
-        time=published if published is not None else 0.0,
-        time_from="published" if published is not None else "undated",
+        time=published or 0.0,
+        time_from="undated" if published is None else document.date_source,
         confirmed=confirmed,
         sources=list(reading.sources),
         previous=previous,
         document=DocumentRef(
-            **{name: getattr(document, name) for name in DocumentRef.model_fields}
+            id=document.id,
+            file=document.file,
+            url=document.url,
+            title=document.title,
+            source=document.source,
+            published=document.published,
+            language=document.language,
         ),
     )
 
 
-def channel_delivery(channel: str, raw: object) -> ChannelDelivery:
-    def number(name: str) -> float | None:
-        value = _get(raw, name)
-        return None if value is None else float(value)
-
+def channel_delivery(channel: str, delivery: Delivery) -> ChannelDelivery:
     return ChannelDelivery(
         channel=channel,
-        state=str(_get(raw, "state", "pending")),
-        attempts=int(_get(raw, "attempts", 0) or 0),
-        last_error=_get(raw, "last_error"),
-        updated=number("updated"),
-        next_attempt=number("next_attempt"),
-        delivered_at=number("delivered_at"),
+        state=delivery.state,
+        attempts=delivery.attempts,
+        last_error=delivery.last_error,
+        updated=delivery.updated,
+        next_attempt=delivery.next_attempt,
+        delivered_at=delivery.delivered_at,
     )
 
 
 def _row(document: IndexedDocument) -> DocumentRow:
     return DocumentRow(**{name: getattr(document, name) for name in DocumentRow.model_fields})
-
-
-def event_payload(event: object) -> dict[str, Any]:
-    """An event as its JSON payload (a typed record; a dict from older callers)."""
-    if isinstance(event, BaseModel):
-        return event.model_dump(mode="json")
-    if isinstance(event, Mapping):
-        return dict(event)
-    to_json = getattr(event, "to_json", None)
-    if callable(to_json):
-        payload = to_json()
-        return dict(payload) if isinstance(payload, Mapping) else {}
-    return {}
 
 
 class Desk:
@@ -275,28 +250,32 @@ class Desk:
         return summaries
 
     def histories(self, topic: TopicSettings) -> list[FigureHistory]:
-        current = self.store.figures(topic.id)
+        states = self.store.figures(topic.id)
         return [
-            self._history(topic, figure_id, current.get(figure_id)) for figure_id in topic.figures
+            self._history(topic, figure_id, states.get(figure_id, changes.FigureState()))
+            for figure_id in topic.figures
         ]
 
     def history(self, topic: TopicSettings, figure_id: str) -> FigureHistory:
         return self._history(topic, figure_id, self.store.figure(topic.id, figure_id))
 
-    def _history(self, topic: TopicSettings, figure_id: str, current: object) -> FigureHistory:
+    def _history(
+        self, topic: TopicSettings, figure_id: str, state: changes.FigureState
+    ) -> FigureHistory:
+        """The steps of the confirmed value and the readings held unconfirmed, by time."""
         settings = topic.figures[figure_id]
-        points = _in_time_order(
-            [
-                reading_point(step.reading, previous=step.previous)
-                for step in self.store.figure_history(topic.id, figure_id)
-            ]
-        )
-        confirmed = current.confirmed if isinstance(current, FigureState) else None
+        steps = [
+            figure_point(step.reading, confirmed=True, previous=step.previous)
+            for step in self.store.figure_history(topic.id, figure_id)
+        ]
+        held = [figure_point(r, confirmed=False) for r in state.unconfirmed]
+        points = sorted(_in_time_order(steps) + held, key=lambda p: p.time)
+        current = state.confirmed
         summary = FigureSummary(
             id=figure_id,
             label=settings.label,
             alert=settings.alert,
-            current=None if confirmed is None else reading_point(confirmed),
+            current=None if current is None else figure_point(current, confirmed=True),
             points=len(points),
         )
         return FigureHistory(topic=topic.id, figure=summary, points=points)
@@ -305,17 +284,16 @@ class Desk:
     def alerts(self, limit: int = 100) -> list[AlertRow]:
         rows = []
         for event in self.store.recent_events(limit):
-            payload = event_payload(event)
-            deliveries = self.store.deliveries(str(payload.get("id")))
+            deliveries = self.store.deliveries(event.id)
             rows.append(
                 AlertRow(
-                    id=str(payload.get("id")),
-                    type=str(payload.get("type")),
-                    topic=payload.get("topic"),
-                    detected_at=str(payload.get("detected_at", "")),
-                    summary=_summary(payload),
+                    id=event.id,
+                    type=event.type,
+                    topic=getattr(event, "topic", None),
+                    detected_at=event.detected_at,
+                    summary=summary_line(event),
                     deliveries=[channel_delivery(c, raw) for c, raw in sorted(deliveries.items())],
-                    event=payload,
+                    event=payload(event),
                 )
             )
         return rows
@@ -410,24 +388,17 @@ class Desk:
 def _in_time_order(points: list[FigurePoint]) -> list[FigurePoint]:
     """Points by publication time; an undated one placed beside its neighbour in the
     stored history (the seeds' readings come first there, and have no date)."""
-    dated = [p.time if p.time_from == "published" else None for p in points]
+    dated = [None if p.time_from == "undated" else p.time for p in points]
     placed: list[FigurePoint] = []
     for number, point in enumerate(points):
-        if point.time_from == "published":
+        if point.time_from != "undated":
             placed.append(point)
             continue
         before = next((t for t in reversed(dated[:number]) if t is not None), None)
         after = next((t for t in dated[number + 1 :] if t is not None), None)
         near = before if before is not None else after
         placed.append(point if near is None else point.model_copy(update={"time": near}))
-    return sorted(placed, key=lambda p: p.time)
-
-
-def _summary(payload: dict[str, Any]) -> str:
-    try:
-        return summary_line(from_payload(payload))
-    except (KeyError, TypeError, ValueError):
-        return str(payload.get("type", "event"))
+    return placed
 
 
 def when(stamp: float | None) -> str:

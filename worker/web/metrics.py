@@ -21,7 +21,7 @@ from prometheus_client.registry import Collector
 
 from worker.celery_app import IO_QUEUE, QUEUE
 from worker.store import TASK_BUCKETS
-from worker.web.desk import Desk, channel_delivery, event_payload
+from worker.web.desk import Desk, channel_delivery
 
 # Counts of `Store.add_counts` and what they are called here. Every outcome an entry
 # can have for a topic, so that they add up to the entries processed.
@@ -110,7 +110,7 @@ class StoreCollector(Collector):
                 event = store.event(event_id)
                 if event is None:
                     continue
-                kind = self._event_types[event_id] = str(event_payload(event).get("type"))
+                kind = self._event_types[event_id] = event.type
             types[kind] += 1
             for channel, delivery in store.deliveries(event_id).items():
                 states[(channel, channel_delivery(channel, delivery).state)] += 1
