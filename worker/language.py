@@ -55,6 +55,7 @@ class LanguageData:
     myriads: dict[str, float]
     number_words: dict[str, float]
     self_scaled: dict[str, float]
+    approximate: dict[str, float]
     counters: tuple[str, ...]
     qualifiers: dict[str, tuple[str, ...]]
     qualifiers_after: dict[str, tuple[str, ...]]
@@ -136,6 +137,7 @@ def language_data(language: str | None) -> LanguageData:
         myriads=_values(raw.get("myriads")),
         number_words={k: v for k, v in _values(raw.get("number_words")).items() if v},
         self_scaled=_values(raw.get("self_scaled")),
+        approximate={k: v for k, v in _values(raw.get("approximate")).items() if v},
         counters=_words(raw.get("counters")),
         qualifiers=_qualifiers(raw.get("qualifiers")),
         qualifiers_after=_qualifiers(raw.get("qualifiers_after")),

@@ -286,7 +286,8 @@ def _with_unit(
     """Whether an entity is named with the unit: between it and the number (for the
     number's own unit), right after it, or right before it ("Myanmar's toll", "러시아군 사상자")."""
     low, high = min(phrase.end, unit.start), max(phrase.start, unit.end)
-    inside = own and low <= mention.start and mention.end <= high
+    # Between a unit and the number after it stand complements ("tués à Koursk a dépassé").
+    inside = own and unit.start >= phrase.end and low <= mention.start and mention.end <= high
     # Only where modifiers may follow the noun ("troops from North Korea" is not; but
     # Korean, Japanese and Chinese put every modifier before it).
     right_after = (
@@ -435,6 +436,8 @@ def _judge(
             )
         ):
             return False, f"counts '{folded[unit.end : unit.end + 4]}'"
+    if quantity.word and unit.start < phrase.end:
+        return False, "a number word without its noun after it"
     if quantity.year_like and not _counts(folded, quantity, unit, data):
         return False, "a year"
     span = (phrase.left, phrase.right)

@@ -119,7 +119,7 @@ def _patterns(data: LanguageData) -> _Patterns:
         before, after = r"(?<![0-9a-z\-./,:])", r"(?![.,]\d)"
         suffix = ""
     number = re.compile(rf"{before}(?P<digits>{run}){suffix}{after}")
-    word_list = [*data.number_words, *data.self_scaled]
+    word_list = [*data.number_words, *data.self_scaled, *data.approximate]
     attached = _alternation(list(data.prefixes)) if data.prefixes else ""
     prefix = rf"(?:{attached})?" if attached else ""
     words = re.compile(rf"(?<!\w){prefix}(?P<word>{_alternation(word_list)})(?!\w)")
@@ -284,10 +284,14 @@ def _candidates(folded: str, data: LanguageData, words: bool) -> list[_Candidate
             if any(c in text for c in "十百千万萬亿億"):
                 value = kanji_value(text)
                 found.append(_Candidate(match.start(), match.end(), value, False, whole=True))
-    if words and (data.number_words or data.self_scaled):
+    if words and (data.number_words or data.self_scaled or data.approximate):
         for match in patterns.words.finditer(folded):
             text = match.group("word")
-            value = data.self_scaled.get(text) or data.number_words.get(text, 0.0)
+            value = (
+                data.self_scaled.get(text)
+                or data.approximate.get(text)
+                or data.number_words.get(text, 0.0)
+            )
             found.append(_Candidate(match.start("word"), match.end(), value, True))
             if len(found) > MAX_NUMBERS_PER_SENTENCE * 8:
                 break
@@ -442,7 +446,13 @@ def read_quantities(
         scale = candidate.suffix_scale
         if scale == 1.0:
             scale, end = _scale_after(folded, end, data)
-        bare_word = candidate.word and scale == 1.0 and digits not in data.self_scaled
+        round_word = candidate.word and digits in data.approximate
+        bare_word = (
+            candidate.word
+            and scale == 1.0
+            and digits not in data.self_scaled
+            and not round_word
+        )
         if bare_word and not loose:
             continue
         if candidate.word and scale == 1.0 and re.match(r"\s*(de\s+)?\d", folded[end : end + 8]):
@@ -475,6 +485,8 @@ def read_quantities(
         qualifier = _qualifier(folded, start, end, data)
         if _ends_with(folded[max(0, start - 16) : start], data.range_openers, data):
             qualifier = _qualifier(folded, start - len(paired or ""), end, data)
+        if round_word and qualifier == "exact":
+            qualifier = "about"
         if is_planned(folded, start, end, data):
             qualifier = "planned"
         elif qualifier == "exact" and _has_phrase(
