@@ -397,9 +397,15 @@ def _about(
         spoken = _reported_from(folded, phrase, data)
         reported = [m for m in subjects if m.start >= spoken]
         return (reported or subjects)[0].entity, "the subject of its clause"
-    for mention in mentions:
-        if mention.end <= phrase.clause:
-            return mention.entity, "the subject of its sentence"
+    earlier = [m for m in mentions if m.end <= phrase.clause]
+    if earlier:
+        # The nearest clause before that names one ("In Bangkok, the number … rose to 18").
+        first = len(earlier) - 1
+        while first > 0 and not _CLAUSE_MARK.search(
+            folded, earlier[first - 1].end, earlier[first].start
+        ):
+            first -= 1
+        return earlier[first].entity, "the subject of its sentence"
     if mentions and any(m.start < phrase.start for m in mentions):
         return mentions[0].entity, "the subject of its sentence"
     return discourse.entity()

@@ -448,10 +448,7 @@ def read_quantities(
             scale, end = _scale_after(folded, end, data)
         round_word = candidate.word and digits in data.approximate
         bare_word = (
-            candidate.word
-            and scale == 1.0
-            and digits not in data.self_scaled
-            and not round_word
+            candidate.word and scale == 1.0 and digits not in data.self_scaled and not round_word
         )
         if bare_word and not loose:
             continue
