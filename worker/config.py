@@ -352,7 +352,8 @@ def load_config(
 
     feeds_file = read(directory / "feeds.yaml")
     feeds: list[FeedSettings] = []
-    feed_list = (feeds_file.data or {}).get("feeds", []) if _is_mapping(feeds_file.data) else None
+    feeds_raw = feeds_file.data or {}  # an empty or absent file: no feeds
+    feed_list = (feeds_raw.get("feeds") or []) if _is_mapping(feeds_raw) else None
     if not isinstance(feed_list, list):
         problems.at(feeds_file, ("feeds",), "must be a list of feeds")
         feed_list = []

@@ -179,3 +179,26 @@ def test_smtp_written_as_a_value_is_one_clear_line(tmp_path: Path, smtp: object)
     assert result.exit_code == 1 and isinstance(result.exception, SystemExit)
     assert "newswatch.yaml:4: smtp: " in result.output
     assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize("text", [None, "", "# no feeds yet\n", "feeds:\n"])
+def test_no_feeds_is_a_valid_config(tmp_path: Path, text: str | None) -> None:
+    config_dir = write_config(tmp_path)
+    if text is None:
+        (config_dir / "feeds.yaml").unlink()
+    else:
+        (config_dir / "feeds.yaml").write_text(text)
+    assert check_config(config_dir) == []
+
+
+def test_an_unset_variable_does_not_hide_the_other_mistakes_in_its_file(tmp_path: Path) -> None:
+    config_dir = write_config(tmp_path)
+    (config_dir / "alerts.yaml").write_text(
+        "channels:\n"
+        "  hook: {type: webhook, url: https://hooks.example/x, secret: '${NOT_SET}'}\n"
+        "  mail: {type: email, to: [desk@example.org], digest: sometimes}\n")
+    alerts = config_dir / "alerts.yaml"
+    assert check_config(config_dir) == [
+        f"{alerts}:2: channels.hook.secret: environment variable NOT_SET is not set",
+        f"{alerts}:3: channels.mail.digest: 'sometimes' is not a duration such as 30s, 15m or 2h",
+    ]
