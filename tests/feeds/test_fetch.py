@@ -309,3 +309,16 @@ def test_repolls_answered_304_keep_their_connection() -> None:
         server.shutdown()
         server.server_close()
     assert _KeepAliveHandler.connections == 1
+
+
+def test_a_resolver_that_never_answers_is_cut_at_the_deadline(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    def stalled(*args, **kwargs):
+        time.sleep(6)
+        raise OSError("no answer")
+
+    monkeypatch.setattr(fetch_module.socket, "getaddrinfo", stalled)
+    started = time.monotonic()
+    with pytest.raises(DeadlineError, match="in all"):
+        get("http://slow-dns.example/feed", FetchPolicy(timeout=1.0, allow_private_networks=True))
+    assert time.monotonic() - started < 4

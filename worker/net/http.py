@@ -5,9 +5,9 @@ Rules enforced on every exchange:
 - the address actually connected to is checked (`worker.net.addresses`), after every
   redirect, which also closes DNS rebinding;
 - redirects are followed by hand, up to a limit, each hop checked again;
-- one deadline from connect to the last byte: every socket operation waits at most what
-  is left of it (httpx's timeouts count inactivity, so a server dripping its headers or
-  body a byte at a time would otherwise hold a worker for ever);
+- one deadline from resolving the host to the last byte: every lookup and socket
+  operation waits at most what is left of it (httpx's timeouts count inactivity, so a
+  server dripping its headers or body a byte at a time would otherwise hold a worker);
 - a size limit counted on the decoded body while streaming, and at most one
   Content-Encoding (httpx would decode stacked codings without a cap);
 - conditional GET with ETag / Last-Modified (RFC 9110 §13.1); 304 means "not modified".
@@ -17,10 +17,14 @@ Only newswatch's own errors (`worker.errors.FetchError` and kin) leave this modu
 from __future__ import annotations
 
 import contextvars
+import ipaddress
+import os
 import socket
 import ssl
 import time
 from collections.abc import Iterable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
@@ -141,6 +145,31 @@ class _DeadlineStream(httpcore.NetworkStream):
         return self._inner.get_extra_info(info)
 
 
+_resolvers: dict[int, ThreadPoolExecutor] = {}
+
+
+def _resolve(host: str, port: int, timeout: float | None) -> list[Any]:
+    """getaddrinfo within the deadline: a resolver that never answers costs a thread of a
+    small pool (per process, so a forked worker gets its own), not the exchange."""
+    try:
+        ipaddress.ip_address(host)
+        literal = True
+    except ValueError:
+        literal = False
+    try:
+        if literal:
+            return socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        pool = _resolvers.get(os.getpid())
+        if pool is None:
+            pool = _resolvers[os.getpid()] = ThreadPoolExecutor(8, "newswatch-resolver")
+        future = pool.submit(socket.getaddrinfo, host, port, type=socket.SOCK_STREAM)
+        return future.result(timeout=timeout)
+    except FutureTimeout as error:
+        raise _PastDeadline(f"resolving {host} took longer than the deadline") from error
+    except (OSError, UnicodeError) as error:
+        raise httpcore.ConnectError(f"cannot resolve {host}: {error}") from error
+
+
 class _GuardedBackend(httpcore.NetworkBackend):
     """Resolves the host itself and connects only to addresses that pass the check."""
 
@@ -156,10 +185,7 @@ class _GuardedBackend(httpcore.NetworkBackend):
         local_address: str | None = None,
         socket_options: Iterable[Any] | None = None,
     ) -> httpcore.NetworkStream:
-        try:
-            infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-        except (OSError, UnicodeError) as error:
-            raise httpcore.ConnectError(f"cannot resolve {host}: {error}") from error
+        infos = _resolve(host, port, _remaining(timeout))
         addresses = list(dict.fromkeys(str(info[4][0]) for info in infos))
         allowed = [
             a
