@@ -20,6 +20,7 @@ from worker.config import (
     check_config,
     default_config_dir,
     feed_id,
+    is_feed_url,
     literal,
     load_config,
     load_service,
@@ -443,6 +444,10 @@ def feeds_import(
     if not opml.is_file():
         _fail(f"{opml}: no such file")
     outlines = read_opml(opml.read_bytes(), str(opml))
+    total = len(outlines)
+    for outline in [o for o in outlines if not is_feed_url(o.url)]:
+        echo(f"skipped {outline.url!r} ({outline.name or 'no title'}): not an http(s) URL")
+    outlines = [o for o in outlines if is_feed_url(o.url)]
     # An outline is data, not the user's config: `${VAR}` in it must not be expanded.
     feeds = [
         NewFeed(
@@ -454,7 +459,7 @@ def feeds_import(
         for o in outlines
     ]
     added = _add_feeds(_config_dir(config), feeds)
-    echo(f"imported {len(added.feeds)} new feed(s) of {len(outlines)} in {opml}")
+    echo(f"imported {len(added.feeds)} new feed(s) of {total} in {opml}")
     folders = sorted({f.note.removeprefix("from OPML folder: ") for f in added.feeds if f.note})
     if folders:
         echo(f"OPML folders kept as comments above their feeds: {'; '.join(folders)}")

@@ -41,6 +41,7 @@ M = TypeVar("M", bound=BaseModel)
 # `${VAR}` and `${VAR:-default}` are expanded; `$${` is a literal `${` (how text that
 # did not come from the user, an imported feed URL, is written into a config file).
 _ENV_REFERENCE = re.compile(r"\$(\$\{)|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+_FEED_URL = re.compile(r"^https?://[^\s/\\]+")
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
 _DURATION_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, None: 1.0}
 
@@ -133,7 +134,7 @@ class FeedSettings(_Model):
     @field_validator("url")
     @classmethod
     def _http_url(cls, value: str) -> str:
-        if not re.match(r"^https?://[^\s/\\]+", value):
+        if not is_feed_url(value):
             raise ValueError(f"{value!r} is not an http(s) URL")
         return value
 
@@ -334,12 +335,9 @@ def load_config(
     # Topic files first: every topic named by a file counts as existing even when the file
     # is invalid, so a mistake in it is reported once, not again at every reference to it.
     topic_files = [read(path, True) for path in sorted((directory / "topics").glob("*.y*ml"))]
-    topic_names = {source.path.stem for source in topic_files}
+    topic_names = _topic_names(topic_files)
     topics: dict[str, TopicSettings] = {}
     for source in topic_files:
-        raw_id = source.data.get("id") if isinstance(source.data, dict) else None
-        if isinstance(raw_id, str):
-            topic_names.add(raw_id)
         _check_figures_name_entities(source, problems)
         topic = _validate(TopicSettings, source.data, source, env, problems)
         if topic is None:
@@ -397,6 +395,27 @@ def check_config(
     except ConfigError as error:
         return error.problems
     return []
+
+
+def topic_names(directory: Path) -> set[str]:
+    """The topics the folder names, valid or not (a file's name and the id in it)."""
+    problems = Problems()  # a broken file still names a topic; its problems are check-config's
+    paths = sorted((directory / "topics").glob("*.y*ml"))
+    return _topic_names([_read_yaml(path, problems) for path in paths])
+
+
+def _topic_names(topic_files: list[YamlFile]) -> set[str]:
+    names = {source.path.stem for source in topic_files}
+    for source in topic_files:
+        raw_id = source.data.get("id") if _is_mapping(source.data) else None
+        if isinstance(raw_id, str):
+            names.add(raw_id)
+    return names
+
+
+def is_feed_url(url: str) -> bool:
+    """What `url:` in feeds.yaml accepts: http(s) with a host."""
+    return bool(_FEED_URL.match(url))
 
 
 def _is_mapping(value: object) -> TypeGuard[dict[Any, Any]]:

@@ -17,7 +17,8 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import YAMLError
 from ruamel.yaml.util import load_yaml_guess_indent
 
-from worker.config import check_config
+from worker.config import check_config, topic_names
+from worker.config_files import did_you_mean
 from worker.errors import ConfigError
 
 FEEDS_FILE = "feeds.yaml"
@@ -41,6 +42,12 @@ def add_feeds(directory: Path, feeds: Sequence[NewFeed]) -> Added:
     """Append the feeds not yet listed; raise ConfigError, writing nothing, when the file
     would not pass `check-config`."""
     path = directory / FEEDS_FILE
+    known = topic_names(directory)
+    unknown = sorted({t for feed in feeds for t in feed.topics if t not in known})
+    if unknown:  # once per topic, not once per feed of a long OPML file
+        raise ConfigError(
+            [f"no topic named {topic!r}{did_you_mean(topic, known)}" for topic in unknown]
+        )
     text = path.read_text(encoding="utf-8") if path.exists() else ""
     new_text, added = _with_feeds(path, text, feeds)
     if not added:

@@ -101,14 +101,25 @@ def test_opml_folders_become_comments_above_their_feeds(tmp_path: Path) -> None:
     assert len(load_config(config).feeds) == 6
 
 
-def test_an_import_with_one_unusable_outline_writes_nothing(tmp_path: Path) -> None:
+def test_an_unusable_outline_is_skipped_and_named(tmp_path: Path) -> None:
     config = write_config(tmp_path)
-    before = (config / "feeds.yaml").read_bytes()
     (tmp_path / "desk.opml").write_text(OPML.replace("https://loose.example/feed",
                                                      "javascript:alert(1)"))
     result = feeds(config, "import", str(tmp_path / "desk.opml"), "--topic", "nk-troops-russia")
+    assert result.exit_code == 0, result.output
+    assert "skipped 'javascript:alert(1)' (Loose): not an http(s) URL" in result.output
+    assert "imported 2 new feed(s) of 3" in result.output
+    assert [f.url for f in load_config(config).feeds] == [
+        "https://harbour.example/world.rss", "https://straits.example/atom"]
+
+
+def test_an_unknown_topic_is_named_once_for_a_whole_import(tmp_path: Path) -> None:
+    config = write_config(tmp_path)
+    before = (config / "feeds.yaml").read_bytes()
+    (tmp_path / "desk.opml").write_text(OPML)
+    result = feeds(config, "import", str(tmp_path / "desk.opml"), "--topic", "nk-troops")
     assert result.exit_code == 1
-    assert "feeds.2.url: 'javascript:alert(1)' is not an http(s) URL" in result.output
+    assert result.output.count("no topic named 'nk-troops'; did you mean 'nk-troops-russia'?") == 1
     assert (config / "feeds.yaml").read_bytes() == before
     assert leftovers(config) == []
 
