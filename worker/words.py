@@ -24,6 +24,9 @@ from worker.text import fold
 
 # Below this many letters a stem says too little ("us", "ko"): the word must be whole.
 _MIN_STEM = 4
+# The code read for text whose language is not known: English words, no stemmer or
+# lemmatiser, so inflected names are found by their root alone.
+UNKNOWN_LANGUAGE = "und"
 _SIMPLEMMA = SUPPORTED_LANGUAGES
 
 
@@ -212,8 +215,10 @@ class WordMatcher:
 
 @lru_cache(maxsize=4096)
 def word_matcher(names: tuple[str, ...], language: str | None) -> WordMatcher:
-    """A matcher of `names` (base forms, any case) in folded text of `language`."""
-    data = language_data(language)
+    """A matcher of `names` (base forms, any case) in folded text of `language`.
+
+    Text of no known language is matched by a plain root and a few letters after it."""
+    data = language_data(language or UNKNOWN_LANGUAGE)
     entries: list[tuple[str, tuple[str, ...]]] = []
     alone: list[re.Pattern[str]] = []
     alternatives: list[tuple[int, bool, str]] = []
