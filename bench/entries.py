@@ -100,9 +100,7 @@ def _config(folder: Path) -> Path:
         "title": "Everything",
         "relevance": {"all": [{"any": EVERYWHERE}]},
         "entities": {"united-states": ["United States", "US", "U.S.", "America"]},
-        "figures": {
-            "people": {"label": "people", "about": "united-states", "units": ["people"]}
-        },
+        "figures": {"people": {"label": "people", "about": "united-states", "units": ["people"]}},
     }
     (config / "topics" / "everything.yaml").write_text(yaml.safe_dump(topic))
     (config / "newswatch.yaml").write_text(

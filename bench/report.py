@@ -86,6 +86,23 @@ def rows() -> list[tuple[str, str]]:
                 f"{signals['seed_ms']} ms",
             )
         )
+    if emerging := _load("emerging"):
+        ours, raw = emerging["newswatch"], emerging["raw_capitalised"]
+        found.append(
+            (
+                f"Emerging names, {emerging['articles']} labelled articles in "
+                f"{len(emerging['languages'])} languages",
+                f"{ours['real']} of {ours['suggested']} suggestions real (precision "
+                f"{ours['precision']}), "
+                + (
+                    f"noise: {', '.join(ours['listed_noise'])}"
+                    if ours["listed_noise"]
+                    else "none of the listed noise"
+                )
+                + "; raw capitalised sequences "
+                f"{raw['real']} of {raw['suggested']} (precision {raw['precision']})",
+            )
+        )
     if delivery := _load("delivery"):
         found.append(
             (
@@ -108,9 +125,7 @@ def rows() -> list[tuple[str, str]]:
         found.append(
             (
                 "Start-up, wall time against a running Redis",
-                "; ".join(
-                    f"`{name}` {row['wall_s_median']} s" for name, row in commands.items()
-                )
+                "; ".join(f"`{name}` {row['wall_s_median']} s" for name, row in commands.items())
                 + f" (median of {startup['repeats']}; `python -c pass` "
                 f"{startup['bare_python_s_median']} s)",
             )

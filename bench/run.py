@@ -11,7 +11,17 @@ import sys
 
 from bench.report import update_readme
 
-ALL = ["startup", "extraction", "signals", "delivery", "feeds", "dedupe", "load", "faults"]
+ALL = [
+    "startup",
+    "extraction",
+    "signals",
+    "emerging",
+    "delivery",
+    "feeds",
+    "dedupe",
+    "load",
+    "faults",
+]
 
 
 def main(names: list[str]) -> None:

@@ -8,7 +8,8 @@ from typing import Any
 from bench.common import ROOT, median, write_result
 from worker.config import load_config
 from worker.demo.site import load_story
-from worker.signals.entities import proper_names, tracked_entities
+from worker.signals.emerging import emerging_names
+from worker.signals.entities import tracked_entities
 from worker.signals.figures import observe_figures
 
 ENV = {"ALERT_WEBHOOK_URL": "https://x.example", "ALERT_WEBHOOK_SECRET": "whsec_AAAA"}
@@ -30,7 +31,7 @@ def main(rounds: int = 30) -> dict[str, Any]:
             t0 = time.perf_counter()
             observations += len(observe_figures(text, language, topic))
             tracked_entities(text, topic)
-            proper_names(text)
+            emerging_names(text, language, topic)
             per_document.append((time.perf_counter() - t0) * 1000)
     elapsed = time.perf_counter() - started
     figures = {

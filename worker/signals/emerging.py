@@ -18,6 +18,7 @@ A capitalised word sequence is a candidate; what is left out, and why:
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from functools import lru_cache
 
 import simplemma
@@ -31,9 +32,25 @@ from worker.words import stem
 
 # A capitalised word (any cased script), optionally joined by hyphens or apostrophes.
 _CAPITALISED = r"[^\W\d_a-zß-ÿа-я][\w'’-]*"
-_NAME = re.compile(rf"{_CAPITALISED}(?:\s+{_CAPITALISED}){{0,3}}")
+_NAME = re.compile(rf"{_CAPITALISED}(?:\s+{_CAPITALISED}){{0,7}}")
 _POSSESSIVE = re.compile(r"(?:['’]s|['’]|-nya)$", re.IGNORECASE)
 _QUOTES = '“"‘«(„'
+
+# Offices before a name ("Menteri Pertahanan Rustem Umerov", "Verteidigungsminister Boris
+# Pistorius"), in the languages of the example topic's feeds; entities.TITLES has more.
+OFFICES = frozenset(
+    fold(word)
+    for word in (
+        "pertahanan", "luar", "negeri", "dalam", "keamanan", "dewan", "pemimpin", "kepala",
+        "intelijen", "pemerintah", "foreign", "defence", "defense", "interior", "head",
+        "leader", "security", "council", "ministre", "ministra", "défense", "défence",
+        "extérieurs", "exteriores", "defensa", "presidente", "président", "secrétaire",
+        "secretario", "general", "général", "jefe", "chef", "lawmaker", "lawmakers",
+        "ukrainian", "russian", "korean", "ukrainischen", "russischen", "ukrainische",
+    )
+)  # fmt: skip
+# German offices are compounds: Verteidigungsminister, Außenministerin, Regierungssprecher.
+_OFFICE_ENDINGS = ("minister", "ministerin", "präsident", "präsidentin", "sprecher", "chef")
 
 # Languages that capitalise every noun.
 NOUN_CAPITALISING = frozenset({"de", "lb"})
@@ -114,35 +131,141 @@ def _mid_sentence_capitals(text: str) -> frozenset[str]:
     return frozenset(found)
 
 
-def _topic_words(topic: TopicSettings) -> frozenset[str]:
-    words = set(fold(topic.title).split())
-    for group in topic.relevance.all:
-        for name in group.any:
-            words.update(fold(name).split())
-    for names in topic.entities.values():
-        for name in names:
-            words.update(fold(name).split())
-    return frozenset(words)
+@dataclass(frozen=True)
+class _TopicNames:
+    """A topic's names, folded once: its tracked names (whole, and as word tuples), the
+    single-word ones, and every word of its title, relevance names and entity names."""
+
+    tracked: frozenset[str]
+    sequences: tuple[tuple[str, ...], ...]  # longest first
+    single: tuple[str, ...]
+    words: frozenset[str]
 
 
-def _tracked_form(words: list[str], topic: TopicSettings, language: str | None) -> bool:
+@lru_cache(maxsize=64)
+def _names_of(title: str, relevance: tuple[str, ...], entities: tuple[str, ...]) -> _TopicNames:
+    tracked = frozenset(fold(n) for n in entities)
+    words = set(fold(title).split())
+    for name in (*relevance, *entities):
+        words.update(fold(name).split())
+    return _TopicNames(
+        tracked=tracked,
+        sequences=tuple(sorted({tuple(n.split()) for n in tracked}, key=len, reverse=True)),
+        single=tuple(n for n in tracked if " " not in n and len(n) >= 4),
+        words=frozenset(words),
+    )
+
+
+def topic_names(topic: TopicSettings) -> _TopicNames:
+    return _names_of(
+        topic.title,
+        tuple(name for group in topic.relevance.all for name in group.any),
+        tuple(name for names in topic.entities.values() for name in names),
+    )
+
+
+def _tracked_form(words: list[str], names: _TopicNames, language: str | None) -> bool:
     """The name is one of the topic's tracked names, or an inflected form of one."""
-    folded = fold(" ".join(words))
-    tracked = [fold(n) for names in topic.entities.values() for n in names]
-    if folded in tracked:
+    if fold(" ".join(words)) in names.tracked:
         return True
     if len(words) != 1:
         return False
     word = fold(words[0])
-    single = [name for name in tracked if " " not in name and len(name) >= 4]
     # A case ending of a letter or two: "Nordkoreas", "Kurska", "Rusiya".
-    if any(word.startswith(name) and len(word) - len(name) <= 2 for name in single):
+    if any(word.startswith(name) and len(word) - len(name) <= 2 for name in names.single):
         return True
     data = language_data(language)
     if not data.stemmer:
         return False
     word_stem = fold(stem(words[0].lower(), data.code))
-    return any(fold(stem(name, data.code)) == word_stem for name in single)
+    return any(_stem(name, data.code) == word_stem for name in names.single)
+
+
+@lru_cache(maxsize=4096)
+def _stem(name: str, language: str) -> str:
+    return fold(stem(name, language))
+
+
+@dataclass(frozen=True)
+class _Context:
+    """What one document's candidates are judged against."""
+
+    language: str | None
+    names: _TopicNames
+    lower: frozenset[str]  # words the document writes in lower case
+    mid: frozenset[str]  # words it capitalises mid-sentence
+    sources: frozenset[str]
+    ignore: frozenset[str]
+
+    def not_part(self, word: str, at_start: bool, last: bool = False) -> bool:
+        """A word at either end of a sequence that is not part of the name."""
+        folded = fold(word)
+        # "Kim Jong Un": a capitalised "Un" ending a name is not the article "un".
+        if folded in NOT_NAMES and not (last and len(folded) <= 2):
+            return True
+        if folded.rstrip(".") in TITLES or folded in OFFICES:
+            return True
+        if folded.endswith(_OFFICE_ENDINGS):
+            return True
+        if folded in self.sources or folded in ABBREVIATIONS or _calendar(word, self.language):
+            return True
+        if _tracked_form([word], self.names, self.language):
+            return True  # "Nordkoreas Soldaten", "Russian Defence"
+        if at_start and folded not in self.mid:
+            return folded in self.lower or _known_word(word.lower(), self.language)
+        return False
+
+    def candidate(self, words: list[str], at_start: bool) -> str | None:
+        """The name in a piece of a capitalised sequence, or None."""
+        if words and self.not_part(words[0], at_start):
+            words = words[1:]
+        while words and self.not_part(words[0], False):
+            words = words[1:]
+        while words and self.not_part(words[-1], False, last=True):
+            words = words[:-1]
+        if not words or len("".join(words)) <= 2:
+            return None
+        folded = fold(" ".join(words))
+        if folded in self.sources or folded in self.ignore or folded in ABBREVIATIONS:
+            return None
+        if all(w in self.names.words for w in folded.split()):
+            return None
+        if _tracked_form(words, self.names, self.language):
+            return None
+        noun_language = (self.language or "").split("-")[0] in NOUN_CAPITALISING
+        if noun_language and len(words) == 1 and _known_word(words[0], self.language):
+            return None
+        return " ".join(words)
+
+
+def _pieces(words: list[str], names: _TopicNames) -> list[list[str]]:
+    """A capitalised sequence cut where a name ends: after a possessive ("South Korea's |
+    National Intelligence Service") and around a tracked name ("Menteri Luar Negeri |
+    Korea Utara | Choe Son Hui")."""
+    tracked = names.sequences
+    pieces: list[list[str]] = [[]]
+    index = 0
+    while index < len(words):
+        folded = [fold(_POSSESSIVE.sub("", w)) for w in words[index:]]
+        span = next((len(t) for t in tracked if tuple(folded[: len(t)]) == t), 0)
+        if span:
+            pieces += [words[index : index + span], []]
+            index += span
+            continue
+        word = fold(words[index]).rstrip(".")
+        if word in TITLES or word in OFFICES:
+            # "NATO Secretary General Mark Rutte": an office separates two names.
+            pieces.append([])
+        elif words[index].isupper() and len(words[index]) > 1 and len(words) - index > 2:
+            # "NATO Mark Rutte": an acronym before a person's name is a name of its own.
+            pieces += [[words[index]], []]
+        else:
+            pieces[-1].append(words[index])
+            if _POSSESSIVE.search(words[index]):
+                pieces.append([])
+        index += 1
+    cleaned = [[_POSSESSIVE.sub("", w).strip("'’-") for w in piece] for piece in pieces]
+    return [[w for w in piece if w] for piece in cleaned if any(piece)]
 
 
 def emerging_names(
@@ -152,48 +275,21 @@ def emerging_names(
     outlets: frozenset[str] = frozenset(),
 ) -> set[str]:
     """The names in `text` that may be suggested as emerging entities on `topic`."""
-    lower = _lower_words(text)
-    mid = _mid_sentence_capitals(text)
-    topic_words = _topic_words(topic)
-    ignore = {fold(n) for n in topic.emerging.ignore}
-    sources = OUTLETS | {fold(o) for o in outlets}
-    noun_language = (language or "").split("-")[0] in NOUN_CAPITALISING
+    context = _Context(
+        language=language,
+        names=topic_names(topic),
+        lower=_lower_words(text),
+        mid=_mid_sentence_capitals(text),
+        sources=OUTLETS | {fold(o) for o in outlets},
+        ignore=frozenset(fold(n) for n in topic.emerging.ignore),
+    )
     found: set[str] = set()
     for sentence in sentences(text):
         for match in _NAME.finditer(sentence.text):
-            words = [_POSSESSIVE.sub("", w).strip("'’-") for w in match.group().split()]
-            words = [w for w in words if w]
             before = sentence.text[: match.start()].rstrip()
             starts = match.start() == 0 or before[-1:] in _QUOTES
-
-            def drop_first(word: str, at_start: bool) -> bool:
-                folded = fold(word)
-                if folded in NOT_NAMES or folded.rstrip(".") in TITLES:
-                    return True
-                if folded in sources or folded in ABBREVIATIONS or _calendar(word, language):
-                    return True
-                if _tracked_form([word], topic, language):
-                    return True  # "Nordkoreas Soldaten", "Russian Defence"
-                if at_start and folded not in mid:
-                    return folded in lower or _known_word(word.lower(), language)
-                return False
-
-            if words and drop_first(words[0], starts):
-                words = words[1:]
-            while words and drop_first(words[0], False):
-                words = words[1:]
-            while words and drop_first(words[-1], False):
-                words = words[:-1]
-            if not words or len("".join(words)) <= 2:
-                continue
-            folded = fold(" ".join(words))
-            if folded in sources or folded in ignore or folded in ABBREVIATIONS:
-                continue
-            if all(w in topic_words for w in folded.split()):
-                continue
-            if _tracked_form(words, topic, language):
-                continue
-            if noun_language and len(words) == 1 and _known_word(words[0], language):
-                continue
-            found.add(" ".join(words))
+            for number, piece in enumerate(_pieces(match.group().split(), context.names)):
+                name = context.candidate(piece, starts and number == 0)
+                if name:
+                    found.add(name)
     return found
