@@ -15,13 +15,14 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import redis
 from celery import Celery, Task, signals
 
 from worker import logs
-from worker.config import Config, load_config
+from worker.config import Config, ServiceSettings, default_config_dir, load_service
 from worker.errors import ConfigError
 from worker.terminal import guard_handlers
 
@@ -31,19 +32,22 @@ TICK = "newswatch.tick"
 
 
 def redis_url_for(config: Config) -> str:
-    url = os.environ.get("NEWSWATCH_REDIS_URL") or config.service.redis_url
+    return _redis_url(config.service, config.directory)
+
+
+def _redis_url(service: ServiceSettings, directory: Path) -> str:
+    url = os.environ.get("NEWSWATCH_REDIS_URL") or service.redis_url
     if not url:
         raise ConfigError(
             [
-                f"{config.directory / 'newswatch.yaml'}: redis_url: no Redis URL is configured "
+                f"{directory / 'newswatch.yaml'}: redis_url: no Redis URL is configured "
                 "(set NEWSWATCH_REDIS_URL, or use `newswatch run`, which starts an embedded one)"
             ]
         )
     return url
 
 
-def celery_settings(config: Config, redis_url: str) -> dict[str, Any]:
-    service = config.service
+def celery_settings(service: ServiceSettings, redis_url: str) -> dict[str, Any]:
     visibility_timeout = max(3600, int(service.task_time_limit * 4))
     transport = {"visibility_timeout": visibility_timeout}
     return {
@@ -91,17 +95,20 @@ def configure(config: Config, redis_url: str) -> None:
     """Point this process's app at `redis_url` with `config`'s settings (CLI, demo, tests):
     a process that sends tasks says where, instead of writing its own environment."""
     global _configured
-    _configured = celery_settings(config, redis_url)
+    _configured = celery_settings(config.service, redis_url)
     app.conf.update(_configured)
 
 
 def _lazy_settings() -> dict[str, Any]:
     # Evaluated when Celery first reads its configuration, never at import time. Worker
     # processes started by `newswatch run` learn their config from their environment.
+    # Only the service settings: Flower, beat and `newswatch health` need no feeds,
+    # topics or alert secrets (workers load the whole config when they run a task).
     if _configured is not None:
         return _configured
-    config = load_config()
-    return celery_settings(config, redis_url_for(config))
+    directory = default_config_dir()
+    service = load_service(directory)
+    return celery_settings(service, _redis_url(service, directory))
 
 
 # Transient failures of Redis or the disk: the task is retried with backoff instead of
@@ -165,7 +172,7 @@ signals.after_setup_logger.connect(_quiet_the_tick, weak=False)
 def _log_format(logger: logging.Logger | None = None, **_: Any) -> None:
     """Workers and beat log as `log_format` says (text, or one JSON object per line)."""
     try:
-        log_format = load_config().service.log_format
+        log_format = load_service().log_format
     except ConfigError:
         log_format = "text"
     logs.use_format(logger or logging.getLogger(), log_format)
