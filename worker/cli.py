@@ -493,6 +493,24 @@ def web(
 
 
 @cli.command()
+def health(
+    worker: Annotated[
+        list[str] | None,
+        typer.Option("--worker", help="A worker on this host by its -n name (worker, poller)."),
+    ] = None,
+    timeout: Annotated[float, typer.Option(help="Seconds each check may take.")] = 5.0,
+) -> None:
+    """Check this node: Redis answers, and each --worker here answers a ping (exit 1 if not)."""
+    from worker.health import check_node
+
+    checks = check_node(worker or [], timeout)
+    for check in checks:
+        typer.echo(check.line(), err=not check.healthy)
+    if not all(check.healthy for check in checks):
+        raise typer.Exit(1)
+
+
+@cli.command()
 def demo(
     keep: Annotated[
         Path | None, typer.Option(help="Keep the demo's config, corpus and data in this folder.")

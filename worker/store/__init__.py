@@ -155,6 +155,18 @@ def connect(url: str) -> redis.Redis:
     )
 
 
+def ping(url: str, timeout: float) -> str | None:
+    """None when the Redis at `url` answers PING within `timeout` seconds, else why not."""
+    client = redis.Redis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout)
+    try:
+        client.ping()
+    except (redis.RedisError, OSError) as error:
+        return f"{type(error).__name__}: {error}"
+    finally:
+        client.close()
+    return None
+
+
 class Store:
     """Typed access to newswatch's Redis keys."""
 
