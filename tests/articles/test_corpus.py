@@ -131,3 +131,13 @@ def test_readers_skip_torn_lines_with_a_warning(
     assert len(torn) == 2 and "line 2" in torn[0] and "line 4" in torn[1]
     corpus.append(record(5, "005_e.txt"))  # the torn tail is ended, not joined to this line
     assert [r.file for r in corpus.records()] == ["001_a.txt", "003_c.txt", "005_e.txt"]
+
+
+def test_a_document_is_as_readable_as_the_manifest(tmp_path: Path) -> None:
+    """The corpus is read by people (a compose bind mount, a shared folder), not only by
+    the worker's own user: documents get the manifest's permissions, not mkstemp's 0600."""
+    corpus = Corpus(tmp_path / "c")
+    corpus.append(record(1, "001_00000000000000aa.txt"))
+    path = corpus.write_document("001_00000000000000aa.txt", "satu\ndua")
+    assert path.stat().st_mode & 0o777 == corpus.manifest_path.stat().st_mode & 0o777
+    assert path.stat().st_mode & 0o044 == 0o044  # group and others can read (umask 022)

@@ -13,7 +13,7 @@ import json
 import logging
 import os
 import re
-import tempfile
+import uuid
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
@@ -121,7 +121,10 @@ class Corpus:
         """Write (or rewrite) a document atomically: temporary file, fsync, rename."""
         self.directory.mkdir(parents=True, exist_ok=True)
         target = self.directory / name
-        handle, temporary = tempfile.mkstemp(prefix=".tmp-", suffix=".txt", dir=self.directory)
+        # Created 0644 less the umask, as the manifest is (not mkstemp's 0600): people
+        # read the corpus too, not only the worker's own user.
+        temporary = self.directory / f".tmp-{uuid.uuid4().hex}.txt"
+        handle = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
         try:
             with os.fdopen(handle, "wb") as stream:
                 stream.write(text.encode("utf-8"))
