@@ -141,3 +141,19 @@ def test_a_document_is_as_readable_as_the_manifest(tmp_path: Path) -> None:
     path = corpus.write_document("001_00000000000000aa.txt", "satu\ndua")
     assert path.stat().st_mode & 0o777 == corpus.manifest_path.stat().st_mode & 0o777
     assert path.stat().st_mode & 0o044 == 0o044  # group and others can read (umask 022)
+
+
+def test_a_failed_document_write_keeps_the_old_text_and_no_temporary_file(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    corpus = Corpus(tmp_path / "c")
+    corpus.write_document("001_00000000000000aa.txt", "satu\ndua")
+
+    def failing_fsync(fd: int) -> None:  # the disk reports the error when flushed
+        raise OSError(errno.EIO, "Input/output error")
+
+    monkeypatch.setattr(corpus_module.os, "fsync", failing_fsync)
+    with pytest.raises(OSError):
+        corpus.write_document("001_00000000000000aa.txt", "tiga\nempat")
+    monkeypatch.undo()
+    assert [p.name for p in (tmp_path / "c").iterdir()] == ["001_00000000000000aa.txt"]
+    assert (tmp_path / "c" / "001_00000000000000aa.txt").read_text() == "satu\ndua"
