@@ -311,7 +311,9 @@ def page_to_document(
     Lines this source repeats across its documents are boilerplate and are dropped;
     `learn=False` reads without the store (nothing remembered, nothing dropped).
     """
-    article = extract_article(html, url) if html is not None else None
+    # The page's own date is only a fallback for an entry without one (htmldate's search
+    # is a good part of a page's extraction time).
+    article = extract_article(html, url, with_date=published is None) if html is not None else None
     candidates = [clean_line(p) for p in article.paragraphs] if article else []
     if not learn:
         return make_document(

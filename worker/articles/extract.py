@@ -37,7 +37,6 @@ class Article:
     title: str
     paragraphs: tuple[str, ...]
     published: datetime | None
-    site_name: str | None = None
     html_language: str | None = None
 
 
@@ -103,24 +102,33 @@ def same_site(first: str, second: str) -> bool:
     return a == b or a.endswith("." + b) or b.endswith("." + a)
 
 
-def extract_article(html: str, url: str) -> Article:
-    """Extract the body and metadata of an article page (empty paragraphs if none)."""
+def extract_article(html: str, url: str, *, with_date: bool = True) -> Article:
+    """Extract the body and metadata of an article page (empty paragraphs if none).
+
+    `with_date=False` skips looking for the publication date (the feed gave one)."""
     # Imported here, not at the top: commands that only read Redis import this package.
     import trafilatura
     import trafilatura.settings
+    from trafilatura.utils import load_html
 
-    document = trafilatura.bare_extraction(
-        html,
-        url=url,
-        with_metadata=True,
-        include_comments=False,
-        include_tables=False,
-        include_images=False,
-        include_links=False,
-        deduplicate=False,
-        favor_precision=True,
+    # One parse, with trafilatura's own parser: bare_extraction works on a copy of the
+    # tree, and the title, date, canonical link and language are read from the original.
+    tree = load_html(html)
+    document = (
+        trafilatura.bare_extraction(
+            tree,
+            url=url,
+            with_metadata=False,
+            include_comments=False,
+            include_tables=False,
+            include_images=False,
+            include_links=False,
+            deduplicate=False,
+            favor_precision=True,
+        )
+        if tree is not None
+        else None
     )
-    tree = _parse_tree(html)
     declared = _link_canonical(tree, url)
     # A page names its canonical URL for its own site only: one on another host would let
     # any page claim (and overwrite) another outlet's article.
@@ -136,22 +144,36 @@ def extract_article(html: str, url: str) -> Article:
             html_language=language,
         )
     text = document.text or ""
+    title, date = _title_and_date(tree, url, with_date)
     return Article(
         url=url,
         canonical_url=canonical_url(canonical),
-        title=(document.title or _title(tree) or "").strip(),
+        title=(title or _title(tree) or "").strip(),
         paragraphs=tuple(line for line in text.split("\n") if line.strip()),
-        published=_published(document.date),
-        site_name=document.sitename or None,
+        published=_published(date),
         html_language=language,
     )
 
 
-def _parse_tree(html: str) -> lxml.html.HtmlElement | None:
+def _title_and_date(
+    tree: lxml.html.HtmlElement, url: str, with_date: bool
+) -> tuple[str | None, str | None]:
+    """The page's title and publication date as trafilatura's metadata pass finds them
+    (meta tags, JSON-LD, headings; htmldate), without the passes for what newswatch does
+    not keep (author, site name, categories, tags, licence)."""
+    from htmldate import find_date
+    from trafilatura.metadata import examine_meta, extract_meta_json, extract_title
+    from trafilatura.settings import set_date_params
+
+    metadata = examine_meta(tree)
     try:
-        return lxml.html.document_fromstring(html)
-    except (lxml.etree.ParserError, ValueError):
-        return None
+        metadata = extract_meta_json(tree, metadata)
+    except Exception as error:  # trafilatura's JSON-LD reader fails on odd markup
+        log.info("JSON-LD metadata of %s unreadable: %s", url, error)
+    title = metadata.title or extract_title(tree)
+    if not with_date:
+        return title, None
+    return title, find_date(tree, **{**set_date_params(True), "url": metadata.url or url})
 
 
 def _link_canonical(tree: lxml.html.HtmlElement | None, url: str) -> str | None:
