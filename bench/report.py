@@ -120,6 +120,17 @@ def rows() -> list[tuple[str, str]]:
                 f"{load['worker_rss_mb_max']} MB max; queue depth max {load['queue_max']}",
             )
         )
+    if entries := _load("entries"):
+        found.append(
+            (
+                f"One entry in process, {entries['pages']} standard pages",
+                f"{entries['cpu_ms_per_entry_median']} ms CPU per entry, "
+                f"{entries['cpu_ratio_median']}× trafilatura.extract's "
+                f"{entries['trafilatura_cpu_ms_per_page_median']} ms (median; total "
+                f"{entries['cpu_ratio_total']}×); {entries['redis_commands_per_entry']} Redis "
+                f"commands in {entries['redis_round_trips_per_entry']} round trips per entry",
+            )
+        )
     if startup := _load("startup"):
         commands = startup["commands"]
         found.append(
