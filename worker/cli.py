@@ -331,9 +331,10 @@ def test_alert(
     from worker.alerts.events import channel_test
 
     settings = _config(config)
-    channels = [channel] if channel else sorted(settings.alerts.channels)
+    known = sorted(settings.alerts.channels)
     if channel and channel not in settings.alerts.channels:
-        _fail(f"no channel named {channel!r} (known: {', '.join(channels) or 'none'})")
+        _fail(f"no channel named {channel!r} (known: {', '.join(known) or 'none'})")
+    channels = [channel] if channel else known
     if not channels:
         _fail("no channels are configured in alerts.yaml")
     failed = 0

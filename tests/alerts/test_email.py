@@ -4,7 +4,7 @@ from pathlib import Path
 from tests.alerts.conftest import Mailbox, figure_event, make_runtime
 from worker import pipeline
 from worker.alerts.email import render, single_line
-from worker.alerts.events import AlertEvent
+from worker.alerts.events import AlertEvent, payload
 from worker.store.embedded import free_port
 
 HOSTILE = 'Troops <img src=x onerror=alert(1)>\r\nBcc: victim@example.org\n=0A'
@@ -162,3 +162,17 @@ def test_a_digest_refused_for_good_is_recorded_failed_and_not_retried(
     tries = mailbox.rcpt_attempts
     assert pipeline.flush_digests(rt, now=now + 10**6) == 0
     assert mailbox.rcpt_attempts == tries
+
+
+def test_a_range_keeps_both_ends_and_the_mail_says_who_confirms_it() -> None:
+    event = figure_event()
+    current = event.current.model_copy(update={"value": 11000, "value_max": 12000,
+                                               "qualifier": "about"})
+    event = event.model_copy(update={"current": current, "sources": 2})
+    assert payload(event)["current"]["value_max"] == 12000
+    message = render([event], "newswatch@localhost", ["desk@example.org"])
+    text = message.get_body(("plain",)).get_content()
+    assert "about 11,000–12,000 (was about 10,000)" in message["Subject"]
+    assert "Current value: about 11,000–12,000" in text
+    assert "Sources: 2 confirm the current value" in text
+    assert "Current published: 2024-11-13T10:15:00+00:00" in text

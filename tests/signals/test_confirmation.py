@@ -127,3 +127,29 @@ def test_reindex_keeps_publication_dates(tmp_path: Path, redis_url: str) -> None
     after = [(s.reading.value, s.reading.document.published, s.reading.document.date_source)
              for s in rt.store.figure_history(TOPIC, FIGURE)]
     assert after == before
+
+
+def test_figures_shows_ranges_unconfirmed_readings_and_dates(
+        tmp_path: Path, redis_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from typer.testing import CliRunner
+
+    from worker.cli import cli
+
+    rt = runtime(tmp_path, redis_url)
+    reading(rt, 2000, "a", 1)
+    reading(rt, 9000, "b", 2)  # more than twice the confirmed value, one source: held
+    url = "https://c.example/range"
+    ref = DocumentRef(id=document_id(url), url=url, source="c",
+                      published=(DAY + timedelta(days=3)).isoformat(), date_source="feed")
+    signals = pipeline.Signals(
+        observations=(FigureObservation(FIGURE, 2500, 3000, "about",
+                                        "about 2,500 to 3,000 troops", 1),),
+        entities=(), names=(), name_keys=frozenset())
+    with rt.store.topic_lock(TOPIC):
+        events = pipeline.apply_signals(rt, rt.config.topics[TOPIC], signals, ref, emit=True)
+    assert changes(events) == [(2000, 2500, 1)] and events[0].current.value_max == 3000
+    monkeypatch.setenv("NEWSWATCH_REDIS_URL", redis_url)
+    shown = CliRunner().invoke(cli, ["figures", "--config", str(tmp_path / "config")]).output
+    assert "North Korean troops in Russia: about 2,500–3,000 (confirmed by 1 source(s): c;" in shown
+    assert "unconfirmed: 9,000 (1 source(s): b; published 2026-11-03T00:00:00+00:00;" in shown
+    assert "2026-11-02T00:00:00+00:00  2,000  a" in shown

@@ -29,7 +29,7 @@ MAX_CANDIDATES = 5
 
 DateSource = Literal["feed", "page", "fetched", "unknown"]
 Verdict = Literal[
-    "first", "changed", "confirmed", "same", "held", "behind", "late", "ignored", "corroborated"
+    "first", "changed", "confirmed", "same", "held", "behind", "late", "ignored"
 ]
 
 
