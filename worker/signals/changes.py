@@ -28,9 +28,7 @@ CONSISTENT_WITHIN = 0.10
 MAX_CANDIDATES = 5
 
 DateSource = Literal["feed", "page", "fetched", "unknown"]
-Verdict = Literal[
-    "first", "changed", "confirmed", "same", "held", "behind", "late", "ignored"
-]
+Verdict = Literal["first", "changed", "confirmed", "same", "held", "behind", "late", "ignored"]
 
 
 class Record(BaseModel):
