@@ -299,9 +299,8 @@ def load_service(
     env = os.environ if env is None else env
     problems = Problems()
     source = _read_yaml(directory / "newswatch.yaml", problems, required=False)
-    service = _validate(
-        ServiceSettings, _apply_env_overrides(source.data or {}, env), source, env, problems
-    )
+    raw, overridden = _apply_env_overrides(source.data or {}, env)
+    service = _validate(ServiceSettings, raw, source, env, problems, overridden=overridden)
     if service is None or problems:
         raise ConfigError(problems.all())
     return service
@@ -329,8 +328,10 @@ def load_config(
         return _read_yaml(path, problems, required=required, text=texts.get(path.name))
 
     service_file = read(directory / "newswatch.yaml")
-    service_raw = _apply_env_overrides(service_file.data or {}, env)
-    service = _validate(ServiceSettings, service_raw, service_file, env, problems)
+    service_raw, overridden = _apply_env_overrides(service_file.data or {}, env)
+    service = _validate(
+        ServiceSettings, service_raw, service_file, env, problems, overridden=overridden
+    )
 
     # Topic files first: every topic named by a file counts as existing even when the file
     # is invalid, so a mistake in it is reported once, not again at every reference to it.
@@ -512,25 +513,29 @@ def literal(text: str) -> str:
     return text.replace("${", "$${")
 
 
-def _apply_env_overrides(raw: Any, env: Mapping[str, str]) -> Any:
+def _apply_env_overrides(raw: Any, env: Mapping[str, str]) -> tuple[Any, dict[Location, str]]:
+    """newswatch.yaml with `NEWSWATCH_<KEY>` variables applied, and which key each set."""
     if not isinstance(raw, dict):
-        return raw
+        return raw, {}
     merged = dict(raw)
+    overridden: dict[Location, str] = {}
     for name in ServiceSettings.model_fields:
         variable = f"NEWSWATCH_{name.upper()}"
         if variable in env and name != "smtp":
             merged[name] = env[variable]
+            overridden[(name,)] = variable
     smtp = merged.get("smtp") or {}
     if not isinstance(smtp, dict):
-        return merged  # `smtp: localhost`: validation names the key and what it expects
+        return merged, overridden  # `smtp: localhost`: validation names the key
     smtp = dict(smtp)
     for name in SmtpSettings.model_fields:
         variable = f"NEWSWATCH_SMTP_{name.upper()}"
         if variable in env:
             smtp[name] = env[variable]
+            overridden[("smtp", name)] = variable
     if smtp:
         merged["smtp"] = smtp
-    return merged
+    return merged, overridden
 
 
 def _validate(
@@ -540,8 +545,10 @@ def _validate(
     env: Mapping[str, str],
     problems: Problems,
     prefix: Location = (),
+    overridden: Mapping[Location, str] | None = None,
 ) -> M | None:
-    """The settings, or None after reporting every problem in them."""
+    """The settings, or None after reporting every problem in them (a value set by an
+    environment variable, `overridden`, is reported as the variable's)."""
     if raw is None:
         return None
     missing: list[tuple[Location, str]] = []
@@ -557,7 +564,14 @@ def _validate(
         unset = {key for key, _ in missing}
         for location, message in validation_problems(model, error, prefix):
             # A value whose variable is unset is reported as that, not as empty.
-            if not any(location[: len(key)] == key for key in unset):
+            if any(location[: len(key)] == key for key in unset):
+                continue
+            setter = next(
+                (v for key, v in (overridden or {}).items() if location[: len(key)] == key), None
+            )
+            if setter:
+                problems.add(source.path, f"{message} (set by {setter})", location)
+            else:
                 problems.at(source, location, message)
         return None
     return None if missing else settings

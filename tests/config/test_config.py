@@ -202,3 +202,22 @@ def test_an_unset_variable_does_not_hide_the_other_mistakes_in_its_file(tmp_path
         f"{alerts}:2: channels.hook.secret: environment variable NOT_SET is not set",
         f"{alerts}:3: channels.mail.digest: 'sometimes' is not a duration such as 30s, 15m or 2h",
     ]
+
+
+def test_a_bad_value_from_the_environment_names_its_variable(tmp_path: Path) -> None:
+    config_dir = write_config(tmp_path)
+    problems = check_config_with_env(config_dir, {"NEWSWATCH_POLL_INTERVAL": "often",
+                                                  "NEWSWATCH_SMTP_PORT": "smtp"})
+    service = config_dir / "newswatch.yaml"
+    assert sorted(problems) == [
+        f"{service}: poll_interval: 'often' is not a duration such as 30s, 15m or 2h "
+        "(set by NEWSWATCH_POLL_INTERVAL)",
+        f"{service}: smtp.port: Input should be a valid integer, unable to parse string as an "
+        "integer (found 'smtp') (set by NEWSWATCH_SMTP_PORT)",
+    ]
+
+
+def check_config_with_env(config_dir: Path, env: dict[str, str]) -> list[str]:
+    with pytest.raises(ConfigError) as error:
+        load_config(config_dir, env=env)
+    return error.value.problems
