@@ -120,3 +120,10 @@ def test_history_is_in_publication_order_and_late_repeats_add_their_source() -> 
         history = record_step(history, verdict, before, state, item, INCREASE) or history
     assert [(s.reading.value, s.reading.sources, s.previous) for s in history] == [
         (2000, ("a", "c"), None), (3000, ("b",), 2000)]
+
+
+def test_a_late_larger_reading_still_moves_an_increase_figure() -> None:
+    verdicts, state = run(INCREASE, reading(2000, day=1), reading(3000, day=5),
+                          reading(4000, "b", day=3))
+    assert verdicts == ["first", "changed", "changed"]
+    assert state.confirmed is not None and state.confirmed.value == 4000

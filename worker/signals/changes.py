@@ -6,7 +6,7 @@ on `decrease`, the latest by publication time on `change`. A reading that jumps 
 document is held as unconfirmed until another document (another outlet, or a later
 article) reports a consistent value; a copy of the same article does not confirm it.
 `planned` readings (projections, plans) never move a figure. A reading published before
-the confirmed one arrives late: it never moves the figure backwards.
+the confirmed one arrives late: it never moves a `change` figure backwards.
 """
 
 from __future__ import annotations
@@ -195,8 +195,8 @@ def judge(
     if _far(new, old, direction):
         held = (*state.unconfirmed, reading)[-MAX_CANDIDATES:]
         return "held", state.model_copy(update={"unconfirmed": held})
-    if late:
-        return "late", state
+    # On `increase` and `decrease` the largest (smallest) value is news whenever it comes;
+    # only `change`, which follows the latest reading, has a "backwards".
     rest = tuple(c for c in state.unconfirmed if _still_past(c, reading, settings))
     return "changed", FigureState(confirmed=reading, unconfirmed=rest)
 
