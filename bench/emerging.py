@@ -22,7 +22,7 @@ import yaml
 
 from bench.common import ROOT, write_result
 from worker.config import TopicSettings, load_config
-from worker.signals.emerging import emerging_names
+from worker.signals.emerging import emerging_names, same_entity
 from worker.signals.entities import all_name_keys, proper_names, untracked
 from worker.text import fold
 
@@ -88,7 +88,7 @@ def suggestions(read: Reader, settings: TopicSettings | None = None) -> list[str
                 len(documents[key]) >= settings.emerging.min_documents
                 and len(sources[key]) >= settings.emerging.min_sources
             )
-            if due and key not in {fold(r) for r in raised}:
+            if due and not any(same_entity(name, other) for other in raised):
                 raised.append(name)
     return raised
 

@@ -51,7 +51,7 @@ from worker.errors import DeliveryError, FetchError, NewswatchError, TooLargeErr
 from worker.feeds import Discovery, Entry, FeedState, Schedule, discover, refresh
 from worker.net import FetchPolicy, fetch, make_client
 from worker.signals.changes import DateSource, DocumentRef, FigureReading, judge, record_step
-from worker.signals.emerging import emerging_names
+from worker.signals.emerging import emerging_names, same_entity
 from worker.signals.entities import all_name_keys, tracked_entities
 from worker.signals.figures import FigureObservation, observe_figures
 from worker.store import Store, connect
@@ -701,8 +701,13 @@ def apply_signals(
         for name, (documents, sources) in store.record_names(
             topic.id, words, original, ref.source
         ).items():
-            if documents >= topic.emerging.min_documents and sources >= topic.emerging.min_sources:
-                events.append(alert_events.entity_emerging(topic.id, name, documents, sources, ref))
+            if documents < topic.emerging.min_documents or sources < topic.emerging.min_sources:
+                continue
+            # "Belousov" after "Andrei Belousov" (or the reverse) is no new suggestion.
+            if any(same_entity(name, other) for other in store.emerged_names(topic.id)):
+                continue
+            store.add_emerged_name(topic.id, name)
+            events.append(alert_events.entity_emerging(topic.id, name, documents, sources, ref))
     return [event for event in events if store.save_event(event)]
 
 

@@ -55,3 +55,13 @@ def test_the_labelled_set_keeps_its_precision_and_none_of_the_listed_noise() -> 
     assert result["precision"] >= PRECISION_FLOOR, result
     assert result["listed_noise"] == [], result
     assert {"Kim Yong Bok", "Choe Son Hui", "Rustem Umerov"} <= set(result["names"])
+
+
+def test_forms_of_a_name_already_suggested_are_the_same_entity() -> None:
+    from worker.signals.emerging import same_entity
+
+    assert same_entity("Belousov", "Andrei Belousov")
+    assert same_entity("Andrei Belousova", "Belousov")
+    assert not same_entity("Kim Jong Un", "Kim Yong Bok")
+    assert not same_entity("Sergei Shoigu", "Sergei Lavrov")
+    assert not same_entity("Andrei Belousov", "Pavel Belousov")

@@ -293,3 +293,15 @@ def emerging_names(
                 if name:
                     found.add(name)
     return found
+
+
+def same_entity(name: str, other: str) -> bool:
+    """Two forms of one name: "Belousov" and "Andrei Belousov", "Belousova" and "Belousov"
+    (the same last word, give or take a case ending, and no other word in conflict)."""
+    a, b = fold(name).split(), fold(other).split()
+    if a == b:
+        return True
+    short, long = sorted((a[-1], b[-1]), key=len)
+    if len(short) < 4 or not long.startswith(short) or len(long) - len(short) > 2:
+        return False
+    return set(a[:-1]) <= set(b[:-1]) or set(b[:-1]) <= set(a[:-1])

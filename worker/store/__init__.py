@@ -451,6 +451,13 @@ class Store:
         if keys:
             self.r.sadd(f"{P}known-names:{topic}", *keys)
 
+    def emerged_names(self, topic: str) -> list[str]:
+        """The names already suggested as emerging on a topic."""
+        return sorted(cast(set[str], self.r.smembers(f"{P}emerged:{topic}")))
+
+    def add_emerged_name(self, topic: str, name: str) -> None:
+        self.r.sadd(f"{P}emerged:{topic}", name)
+
     def record_names(
         self, topic: str, names: Mapping[str, Iterable[str]], doc_id: str, source: str
     ) -> dict[str, tuple[int, int]]:
@@ -589,6 +596,7 @@ class Store:
             "known-names:*",
             "name-docs:*",
             "name-sources:*",
+            "emerged:*",
         )
         for pattern in patterns:
             keys = list(self.r.scan_iter(f"{P}{pattern}", count=1000))
