@@ -23,15 +23,19 @@ _LEAD = re.compile(
     re.DOTALL | re.IGNORECASE,
 )
 _PAGE_ROOTS = {b"html", b"head", b"body"}
+_FEED_ROOTS = {b"rss", b"feed", b"rdf", b"channel"}
 
 
 def is_web_page(probe: bytes) -> bool:
-    """True when an (ASCII-compatible) document is HTML: an html doctype or root element."""
+    """True when an (ASCII-compatible) document is HTML: its root element is, or it has an
+    html doctype and a root that is no feed's (some generators put `<!DOCTYPE html>` on top
+    of an Atom feed)."""
     match = _LEAD.match(probe.removeprefix(b"\xef\xbb\xbf"))
     if match is None:
         return False
+    root = match.group("root").lower().split(b":")[-1]
     doctype = (match.group("doctype") or b"").lower()
-    return doctype == b"html" or match.group("root").lower().split(b":")[-1] in _PAGE_ROOTS
+    return root in _PAGE_ROOTS or (doctype == b"html" and root not in _FEED_ROOTS)
 
 
 class _Links(HTMLParser):
