@@ -40,6 +40,24 @@ class Item:
 
 def load_topics(folder: Path = SET) -> dict[str, TopicSettings]:
     """The set's topics: the base topic files plus every language's vocabulary."""
+    return {
+        topic_id: TopicSettings.model_validate(
+            {k: v for k, v in raw.items() if k not in ("seeds", "corpus")}
+        )
+        for topic_id, raw in merged_topics(folder).items()
+    }
+
+
+def write_config(target: Path) -> None:
+    """A config folder holding the set's merged topics, for `newswatch explain --config`."""
+    (target / "topics").mkdir(parents=True, exist_ok=True)
+    (target / "newswatch.yaml").write_text("data_dir: data\n")
+    for topic_id, raw in merged_topics().items():
+        text = yaml.safe_dump(raw, allow_unicode=True, sort_keys=False, width=100)
+        (target / "topics" / f"{topic_id}.yaml").write_text(text, encoding="utf-8")
+
+
+def merged_topics(folder: Path = SET) -> dict[str, dict[str, Any]]:
     topics: dict[str, dict[str, Any]] = {}
     for path in sorted((folder / "topics").glob("*.yaml")):
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
@@ -54,14 +72,13 @@ def load_topics(folder: Path = SET) -> dict[str, TopicSettings]:
                 for key in ("units", "context", "exclude"):
                     if words and words.get(key):
                         topic["figures"][figure].setdefault(key, []).extend(words[key])
-            for group, names in enumerate((extra.get("relevance") or {}).get("any", [])):
-                topic["relevance"]["all"][group]["any"].extend(names)
-    return {
-        topic_id: TopicSettings.model_validate(
-            {k: v for k, v in raw.items() if k not in ("seeds", "corpus")}
-        )
-        for topic_id, raw in topics.items()
-    }
+    for topic in topics.values():
+        # A relevance group naming an entity takes every language's names of that entity.
+        for group in topic["relevance"]["all"]:
+            for names in topic["entities"].values():
+                if set(group["any"]) & set(names):
+                    group["any"].extend(n for n in names if n not in group["any"])
+    return topics
 
 
 def _reading(entry: dict[str, Any]) -> Reading:
@@ -117,12 +134,13 @@ def naive(item: Item, topic: TopicSettings, words: int = 3) -> list[Reading]:
     return found
 
 
-def _score(counts: Counter[str]) -> dict[str, float | int]:
+def _score(counts: Counter[str]) -> dict[str, float | int | None]:
+    """Precision is undefined (None) for a reader that read nothing."""
     tp, fp, fn = counts["tp"], counts["fp"], counts["fn"]
-    precision = tp / (tp + fp) if tp + fp else 1.0
+    precision = round(tp / (tp + fp), 3) if tp + fp else None
     recall = tp / (tp + fn) if tp + fn else 1.0
     return {
-        "precision": round(precision, 3),
+        "precision": precision,
         "recall": round(recall, 3),
         "tp": tp,
         "fp": fp,
@@ -196,19 +214,22 @@ def main(verbose: bool = False) -> dict[str, Any]:
     )
     for language, row in result["languages"].items():
         print(
-            f"  {language} ({row['items']:3d}): P {row['newswatch']['precision']:.3f} "
-            f"R {row['newswatch']['recall']:.3f} | naive P {row['naive']['precision']:.3f} "
-            f"R {row['naive']['recall']:.3f}"
+            f"  {language} ({row['items']:3d}): P {row['newswatch']['precision']} "
+            f"R {row['newswatch']['recall']} | naive P {row['naive']['precision']} "
+            f"R {row['naive']['recall']}"
         )
     for figure, row in result["figures"].items():
         print(
-            f"  {figure:15s} P {row['newswatch']['precision']:.3f} "
-            f"R {row['newswatch']['recall']:.3f} | naive P {row['naive']['precision']:.3f} "
-            f"R {row['naive']['recall']:.3f}"
+            f"  {figure:15s} P {row['newswatch']['precision']} "
+            f"R {row['newswatch']['recall']} | naive P {row['naive']['precision']} "
+            f"R {row['naive']['recall']}"
         )
     write_result("figures", result)
     return result
 
 
 if __name__ == "__main__":
-    main(verbose="-v" in sys.argv)
+    if "--write-config" in sys.argv:
+        write_config(Path(sys.argv[sys.argv.index("--write-config") + 1]))
+    else:
+        main(verbose="-v" in sys.argv)

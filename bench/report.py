@@ -9,6 +9,7 @@ from typing import Any
 from bench.common import RESULTS, ROOT
 
 START, END = "<!-- bench-table -->", "<!-- /bench-table -->"
+FIGURES_START, FIGURES_END = "<!-- figures-table -->", "<!-- /figures-table -->"
 
 
 def _load(name: str) -> dict[str, Any] | None:
@@ -103,6 +104,16 @@ def rows() -> list[tuple[str, str]]:
                 f"{raw['real']} of {raw['suggested']} (precision {raw['precision']})",
             )
         )
+    if figures := _load("figures"):
+        ours, naive = figures["newswatch"], figures["naive"]
+        found.append(
+            (
+                f"Figure reader, development set ({figures['items']} passages, "
+                f"{len(figures['languages'])} languages)",
+                f"precision {ours['precision']}, recall {ours['recall']}; naive baseline "
+                f"precision {naive['precision']}, recall {naive['recall']} (by language below)",
+            )
+        )
     if delivery := _load("delivery"):
         found.append(
             (
@@ -153,6 +164,41 @@ def rows() -> list[tuple[str, str]]:
     return found
 
 
+def figures_rows() -> list[str]:
+    """The figure reader's precision and recall per language and per figure."""
+    figures = _load("figures")
+    if not figures:
+        return []
+    lines = [
+        "| language or figure | passages | precision | recall | naive precision | naive recall |",
+        "|---|---|---|---|---|---|",
+    ]
+    for name, row in [
+        ("all", {**figures, "items": figures["items"]}),
+        *figures["languages"].items(),
+    ]:
+        ours, naive = row["newswatch"], row["naive"]
+        lines.append(
+            f"| {name} | {row['items']} | {ours['precision']} | {ours['recall']} "
+            f"| {naive['precision'] if naive['precision'] is not None else '–'} "
+            f"| {naive['recall']} |"
+        )
+    for name, row in figures["figures"].items():
+        ours, naive = row["newswatch"], row["naive"]
+        lines.append(
+            f"| `{name}` | | {ours['precision']} | {ours['recall']} "
+            f"| {naive['precision'] if naive['precision'] is not None else '–'} "
+            f"| {naive['recall']} |"
+        )
+    return lines
+
+
+def _replace(text: str, start: str, end: str, body: str) -> str:
+    return re.sub(
+        re.escape(start) + ".*?" + re.escape(end), f"{start}\n{body}\n{end}", text, flags=re.DOTALL
+    )
+
+
 def update_readme() -> None:
     readme = ROOT / "README.md"
     table = "\n".join(
@@ -162,10 +208,9 @@ def update_readme() -> None:
             *(f"| {name} | {figure} |" for name, figure in rows()),
         ]
     )
-    text = readme.read_text()
-    text = re.sub(
-        re.escape(START) + ".*?" + re.escape(END), f"{START}\n{table}\n{END}", text, flags=re.DOTALL
-    )
+    text = _replace(readme.read_text(), START, END, table)
+    if lines := figures_rows():
+        text = _replace(text, FIGURES_START, FIGURES_END, "\n".join(lines))
     readme.write_text(text)
     print(table)
 

@@ -16,6 +16,7 @@ ALL = [
     "extraction",
     "signals",
     "emerging",
+    "figures",
     "delivery",
     "feeds",
     "dedupe",

@@ -223,16 +223,33 @@ def explain(
     item: Annotated[str, typer.Argument(help="A file (HTML or text) or a URL.")],
     topic: Annotated[str, typer.Option(help="The topic to read it for.")],
     json_lines: Annotated[bool, typer.Option("--json", help="JSON lines for scripts.")] = False,
+    language: Annotated[
+        str | None, typer.Option(help="The document's language (default: detected).")
+    ] = None,
     config: ConfigOption = None,
 ) -> None:
     """Whether a document is on topic, and what each of its numbers was read as, and why."""
     from worker import pipeline
+    from worker.articles.language import detect_language
     from worker.signals.explain import as_json_lines, as_text
     from worker.signals.explain import explain as explain_document
 
     settings = _config(config)
     if topic not in settings.topics:
         _fail(f"no topic named {topic!r}")
+    path = Path(item)
+    if not item.startswith(("http://", "https://")) and path.is_file():
+        if path.stat().st_size > settings.service.max_download_bytes:
+            _fail(f"{item}: larger than max_download_bytes")
+        raw = path.read_text(encoding="utf-8", errors="replace")
+        if "<" not in raw[:2000]:
+            # A passage as written, however short: one paragraph a line.
+            text, title = raw.strip("\n"), ""
+            language = language or detect_language(text)
+            explanation = explain_document(text, language, settings.topics[topic], title)
+            for line in (as_json_lines if json_lines else as_text)(explanation):
+                echo(line)
+            return
     rt = pipeline.Runtime(settings, "")  # no Redis: nothing is stored or remembered
     try:
         document = pipeline.read_article(rt, item, learn=False)
@@ -241,7 +258,7 @@ def explain(
     if document is None:
         _fail(f"{item}: no article text found")
     explanation = explain_document(
-        document.text, document.language, settings.topics[topic], document.title
+        document.text, language or document.language, settings.topics[topic], document.title
     )
     for line in (as_json_lines if json_lines else as_text)(explanation):
         echo(line)

@@ -6,11 +6,11 @@ import pytest
 from bench.figures import evaluate
 
 # Floors a little under the measured figures, so a change that loses readings fails here.
-PRECISION_FLOOR = 0.84
-RECALL_FLOOR = 0.67
+PRECISION_FLOOR = 0.88
+RECALL_FLOOR = 0.78
 RECALL_FLOOR_BY_LANGUAGE = {
-    "ar": 0.5, "cs": 0.55, "de": 0.55, "en": 0.8, "es": 0.65, "fr": 0.65, "id": 0.72,
-    "ja": 0.7, "ko": 0.55, "pt": 0.75, "ru": 0.5, "uk": 0.65, "zh": 0.72,
+    "ar": 0.52, "cs": 0.82, "de": 0.73, "en": 0.86, "es": 0.74, "fr": 0.88, "id": 0.83,
+    "ja": 0.74, "ko": 0.8, "pt": 0.8, "ru": 0.75, "uk": 0.7, "zh": 0.87,
 }  # fmt: skip
 
 
@@ -37,4 +37,4 @@ def test_each_language_stays_above_its_recall_floor(result: dict, language: str)
 
 def test_the_reader_beats_the_naive_baseline(result: dict) -> None:
     ours, naive = result["newswatch"], result["naive"]
-    assert ours["precision"] > naive["precision"] and ours["recall"] > naive["recall"]
+    assert ours["precision"] > (naive["precision"] or 0) and ours["recall"] > naive["recall"]
