@@ -25,11 +25,11 @@ from worker.config import (
     load_config,
     load_service,
 )
-from worker.config_edit import Added, NewFeed, add_feeds
 from worker.errors import ConfigError, NewswatchError
 from worker.terminal import printable
 
 if TYPE_CHECKING:
+    from worker.config_edit import Added, NewFeed
     from worker.runs import RunSummary
     from worker.store import Store
 
@@ -412,6 +412,9 @@ def _config_dir(config: Path | None) -> Path:
 
 
 def _add_feeds(directory: Path, feeds: list[NewFeed]) -> Added:
+    # ruamel.yaml is imported by these two commands only: every other one starts sooner.
+    from worker.config_edit import add_feeds
+
     try:
         return add_feeds(directory, feeds)
     except ConfigError as error:
@@ -448,6 +451,8 @@ def feeds_add(
             others = f" (it also advertises {', '.join(found.others)})" if found.others else ""
             echo(f"{found.page} is a web page; adding the feed it advertises{others}")
         url = found.url
+    from worker.config_edit import NewFeed
+
     added = _add_feeds(directory, [NewFeed(url, tuple(topic), name)])
     echo(f"added {len(added.feeds)} feed(s) to {added.path}")
 
@@ -457,6 +462,7 @@ def feeds_import(
     opml: Path, topic: Annotated[list[str], typer.Option("--topic")], config: ConfigOption = None
 ) -> None:
     """Import the feeds of an OPML file into feeds.yaml; its folders become comments."""
+    from worker.config_edit import NewFeed
     from worker.feeds.opml import read_opml
 
     if not opml.is_file():
