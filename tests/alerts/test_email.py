@@ -176,3 +176,37 @@ def test_a_range_keeps_both_ends_and_the_mail_says_who_confirms_it() -> None:
     assert "Current value: about 11,000–12,000" in text
     assert "Sources: 2 confirm the current value" in text
     assert "Current published: 2024-11-13T10:15:00+00:00" in text
+
+
+def test_a_server_dripping_its_greeting_is_cut_at_the_timeout(tmp_path: Path,
+                                                              redis_url: str) -> None:
+    import socket
+    import threading
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    stop = threading.Event()
+
+    def drip() -> None:
+        connection, _ = listener.accept()
+        with connection:
+            for byte in b"220 " + b"x" * 400:  # a byte every 0.1 s: never idle for 3 s
+                if stop.is_set():
+                    return
+                try:
+                    connection.sendall(bytes([byte]))
+                except OSError:
+                    return
+                time.sleep(0.1)
+
+    threading.Thread(target=drip, daemon=True).start()
+    rt = email_runtime(tmp_path, redis_url, listener.getsockname()[1])  # timeout: 3s
+    event = queue(rt, figure_event())
+    started = time.monotonic()
+    outcome = pipeline.deliver(rt, event.id, "mail")
+    elapsed = time.monotonic() - started
+    stop.set()
+    listener.close()
+    assert outcome.state == "retrying" and "in all" in outcome.detail
+    assert elapsed < 8

@@ -7,10 +7,13 @@ inject a header, CVE-2024-6923).
 
 from __future__ import annotations
 
+import contextlib
 import html
 import re
 import smtplib
+import socket
 import ssl
+import threading
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 
@@ -111,15 +114,21 @@ def send_email(
     name: str, channel: EmailChannel, smtp: SmtpSettings, events: list[AlertEvent]
 ) -> None:
     message = render(events, smtp.sender, channel.to)
+    client: smtplib.SMTP
+    if smtp.security == "tls":
+        client = smtplib.SMTP_SSL(timeout=smtp.timeout, context=_tls_context(smtp))
+    else:
+        client = smtplib.SMTP(timeout=smtp.timeout)
+    # Connected below, once the deadline runs; TLS checks the certificate against _host,
+    # which only the constructor's own connect would have set.
+    client._host = smtp.host  # type: ignore[attr-defined]  # set by smtplib, not in its stubs
+    # smtplib's timeout counts each wait, so a server answering a byte at a time would hold
+    # the delivery for ever; at the deadline the connection is cut from outside.
+    deadline = threading.Timer(smtp.timeout, _cut, (client,))
+    deadline.start()
     try:
-        client: smtplib.SMTP
-        if smtp.security == "tls":
-            client = smtplib.SMTP_SSL(
-                smtp.host, smtp.port, timeout=smtp.timeout, context=_tls_context(smtp)
-            )
-        else:
-            client = smtplib.SMTP(smtp.host, smtp.port, timeout=smtp.timeout)
         with client:
+            client.connect(smtp.host, smtp.port)
             if smtp.security == "starttls":
                 client.starttls(context=_tls_context(smtp))
             if smtp.username:
@@ -140,10 +149,22 @@ def send_email(
             name, f"SMTP {error.smtp_code}: {error.smtp_error!r}", retryable=not permanent
         ) from error
     except (OSError, smtplib.SMTPException) as error:
-        raise DeliveryError(name, f"SMTP {smtp.host}:{smtp.port}: {error}") from error
+        reason = (
+            str(error) if deadline.is_alive() else f"took longer than {smtp.timeout:g} s in all"
+        )
+        raise DeliveryError(name, f"SMTP {smtp.host}:{smtp.port}: {reason}") from error
+    finally:
+        deadline.cancel()
     if refused:
         # Retrying would send the message again to those who accepted it.
         raise DeliveryError(name, f"some recipients refused: {_refusals(refused)}", retryable=False)
+
+
+def _cut(client: smtplib.SMTP) -> None:
+    connection = getattr(client, "sock", None)
+    if connection is not None:
+        with contextlib.suppress(OSError):  # already closed
+            connection.shutdown(socket.SHUT_RDWR)
 
 
 def _refusals(refused: dict[str, tuple[int, bytes]]) -> str:
