@@ -85,6 +85,7 @@ class LanguageData:
     adverbial_particles: tuple[str, ...]
     participle_prefixes: tuple[str, ...]
     place_prepositions: tuple[str, ...]
+    rates: tuple[str, ...]
     prefixes: tuple[str, ...]
     max_suffix: int
     stemmer: str | None = field(default=None)
@@ -167,6 +168,7 @@ def language_data(language: str | None) -> LanguageData:
         adverbial_particles=_words(raw.get("adverbial_particles")),
         participle_prefixes=_words(raw.get("participle_prefixes")),
         place_prepositions=_words(raw.get("place_prepositions")),
+        rates=_words(raw.get("rates")),
         prefixes=_words(raw.get("prefixes")),
         max_suffix=int(raw.get("max_suffix", 3)),
         stemmer=_SNOWBALL.get(code),

@@ -258,6 +258,24 @@ def _unit(
     return None
 
 
+def _has_word(
+    folded: str, start: int, end: int, words: tuple[str, ...], data: LanguageData
+) -> str | None:
+    text = folded[start:end]
+    for word in words:
+        at = text.find(word)
+        if at == -1:
+            continue
+        if data.script in ("cjk", "hangul"):
+            return word
+        after = at + len(word)
+        if (at == 0 or not text[at - 1].isalnum()) and (
+            after == len(text) or not text[after].isalnum()
+        ):
+            return word
+    return None
+
+
 def _ends_with_any(text: str, phrases: tuple[str, ...]) -> bool:
     stripped = text.rstrip()
     return any(
@@ -307,9 +325,11 @@ def _adverbial(folded: str, mention: _Mention, data: LanguageData, actors: set[s
     named = folded[mention.start : mention.end]  # Hangul names carry their particle
     if any(after.startswith(p) or named.endswith(p) for p in data.adverbial_particles):
         return True
+    before = folded[max(0, mention.start - 12) : mention.start]
+    if data.script == "cjk":  # 在俄罗斯, 向俄罗斯: a place or goal, whoever it is
+        return any(before.endswith(p) for p in data.place_prepositions)
     if mention.entity in actors:
         return False
-    before = folded[max(0, mention.start - 12) : mention.start]
     return _ends_with_any(before, data.place_prepositions)
 
 
@@ -397,7 +417,9 @@ def _about(
         spoken = _reported_from(folded, phrase, data)
         reported = [m for m in subjects if m.start >= spoken]
         return (reported or subjects)[0].entity, "the subject of its clause"
-    earlier = [m for m in mentions if m.end <= phrase.clause]
+    earlier = [
+        m for m in mentions if m.end <= phrase.clause and not _adverbial(folded, m, data, actors)
+    ]
     if earlier:
         # The nearest clause before that names one ("In Bangkok, the number … rose to 18").
         first = len(earlier) - 1
@@ -442,6 +464,9 @@ def _judge(
             )
         ):
             return False, f"counts '{folded[unit.end : unit.end + 4]}'"
+    rate = _has_word(folded, phrase.left, phrase.right, data.rates, data)
+    if rate:
+        return False, f"a rate ('{rate}')"
     if quantity.word and unit.start < phrase.end:
         return False, "a number word without its noun after it"
     if quantity.year_like and not _counts(folded, quantity, unit, data):
