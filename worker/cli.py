@@ -12,7 +12,6 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
 
-import redis
 import typer
 
 from worker.config import (
@@ -558,7 +557,11 @@ def main() -> None:
     except NewswatchError as error:
         echo(f"newswatch: {error}", fg=typer.colors.RED, err=True)
         sys.exit(1)
-    except redis.RedisError as error:
+    except Exception as error:
+        from worker.store import STORE_ERRORS  # redis stays with the store (and off --help)
+
+        if not isinstance(error, STORE_ERRORS):
+            raise
         echo(
             f"newswatch: Redis: {error} (is it running? redis_url in newswatch.yaml, "
             "or NEWSWATCH_REDIS_URL)",

@@ -30,6 +30,8 @@ if TYPE_CHECKING:
     from worker.feeds import FeedState
 
 P = "nw:"
+# What a caller outside the store catches to say "Redis is unreachable or refused".
+STORE_ERRORS: tuple[type[Exception], ...] = (redis.RedisError,)
 # The most documents an LSH band bucket keeps (the newest); see _LSH_ADD.
 BUCKET_CAPACITY = 32
 
