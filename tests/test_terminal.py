@@ -44,3 +44,12 @@ def test_log_lines_carry_no_raw_control_characters() -> None:
     assert PrintableLogs().filter(record)
     assert record.getMessage() == ("article https://a.example/\\x1b[2J could not be fetched "
                                    "(HTTP 500 \\x9b)")
+
+
+def test_every_command_prints_through_the_one_escaping_echo() -> None:
+    from tests.conftest import ROOT
+
+    source = (ROOT / "worker" / "cli.py").read_text(encoding="utf-8")
+    direct = [line.strip() for line in source.splitlines()
+              if ("typer.echo(" in line or "typer.secho(" in line) and "printable(" not in line]
+    assert direct == []

@@ -509,7 +509,7 @@ def web(
     settings = _config(config)
     _logging(verbose, settings)
     with launcher.redis_for(settings) as services:
-        typer.echo(f"newswatch web: http://{host}:{port}/ (Redis at {services.redis_url})")
+        echo(f"newswatch web: http://{host}:{port}/ (Redis at {services.redis_url})")
         web_view.serve(
             settings, services.redis_url, web_view.Credentials(user, password), host, port
         )
@@ -528,7 +528,7 @@ def health(
 
     checks = check_node(worker or [], timeout)
     for check in checks:
-        typer.echo(check.line(), err=not check.healthy)
+        echo(check.line(), err=not check.healthy)
     if not all(check.healthy for check in checks):
         raise typer.Exit(1)
 
