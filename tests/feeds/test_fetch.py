@@ -322,3 +322,16 @@ def test_a_resolver_that_never_answers_is_cut_at_the_deadline(
     with pytest.raises(DeadlineError, match="in all"):
         get("http://slow-dns.example/feed", FetchPolicy(timeout=1.0, allow_private_networks=True))
     assert time.monotonic() - started < 4
+
+
+def test_a_task_s_time_limit_is_not_taken_for_a_failed_download(
+        site: LoopbackServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    from billiard.exceptions import SoftTimeLimitExceeded
+
+    def out_of_time(*args, **kwargs):
+        raise SoftTimeLimitExceeded()
+
+    site.serve("/feed", "<rss/>")
+    monkeypatch.setattr(fetch_module, "_read_body", out_of_time)
+    with pytest.raises(SoftTimeLimitExceeded):
+        get(f"{site.base}/feed")

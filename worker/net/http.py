@@ -39,7 +39,6 @@ from worker.errors import (
     DeadlineError,
     FetchError,
     HTTPStatusError,
-    NewswatchError,
     TooLargeError,
 )
 from worker.net.addresses import is_metadata_address, is_public_address
@@ -265,6 +264,9 @@ def check_url(url: str) -> httpx.URL:
     return parsed
 
 
+_PROVOKED = (OSError, ValueError, LookupError, httpx.InvalidURL, httpx.StreamError)
+
+
 @dataclass
 class Exchange:
     """One exchange under a deadline; `url` is the hop under way, named in errors."""
@@ -288,12 +290,11 @@ def exchange(url: str, seconds: float) -> Iterator[Exchange]:
         if is_blocked(error):
             raise BlockedAddressError(current.url, str(error)) from error
         raise FetchError(current.url, f"{type(error).__name__}: {error}") from error
-    except NewswatchError:
-        raise
-    except Exception as error:
-        # Anything else a hostile server or URL can provoke (an IDNA label that does not
+    except _PROVOKED as error:
+        # What else a hostile server or URL can provoke (an IDNA label that does not
         # decode, a redirect httpx cannot parse, a header that is not Latin-1…) is a
-        # failed download the caller records, never a crash.
+        # failed download the caller records, never a crash. Other exceptions (a task's
+        # soft time limit among them) go through untouched.
         raise FetchError(current.url, f"{type(error).__name__}: {error}") from error
     finally:
         _deadline.reset(token)
