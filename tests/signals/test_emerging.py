@@ -65,3 +65,11 @@ def test_forms_of_a_name_already_suggested_are_the_same_entity() -> None:
     assert not same_entity("Kim Jong Un", "Kim Yong Bok")
     assert not same_entity("Sergei Shoigu", "Sergei Lavrov")
     assert not same_entity("Andrei Belousov", "Pavel Belousov")
+
+
+def test_the_calendar_names_file_matches_babel() -> None:
+    # Written by `python -m worker.signals.emerging`; run it again after a Babel upgrade.
+    from worker.signals.emerging import babel_calendar_names, calendar_names
+
+    assert calendar_names() == babel_calendar_names()
+    assert {"kamis", "thursday", "marz", "marzo"} <= calendar_names()

@@ -20,6 +20,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import lru_cache
+from importlib import resources
 
 import simplemma
 from simplemma.strategies.dictionaries.dictionary_factory import SUPPORTED_LANGUAGES
@@ -82,9 +83,21 @@ ABBREVIATIONS = frozenset(
 )  # fmt: skip
 
 
+# Written by `python -m worker.signals.emerging` from Babel; a test checks it still matches.
+CALENDAR_FILE = "lang/calendar-names.txt"
+
+
 @lru_cache(maxsize=1)
 def calendar_names() -> frozenset[str]:
-    """Day and month names, folded, in every language CLDR has (wide forms)."""
+    """Day and month names, folded, in every language CLDR has (wide forms), as listed in
+    lang/calendar-names.txt: reading them from Babel loads every CLDR locale, which cost
+    each worker process about 150 MB that it never gave back."""
+    text = (resources.files("worker") / CALENDAR_FILE).read_text(encoding="utf-8")
+    return frozenset(line for line in text.split("\n") if line)
+
+
+def babel_calendar_names() -> frozenset[str]:
+    """The same names, from Babel's CLDR data (for writing and checking the file)."""
     from babel import Locale
     from babel.localedata import locale_identifiers
 
@@ -305,3 +318,11 @@ def same_entity(name: str, other: str) -> bool:
     if len(short) < 4 or not long.startswith(short) or len(long) - len(short) > 2:
         return False
     return set(a[:-1]) <= set(b[:-1]) or set(b[:-1]) <= set(a[:-1])
+
+
+if __name__ == "__main__":
+    target = resources.files("worker") / CALENDAR_FILE
+    names = sorted(babel_calendar_names())
+    with resources.as_file(target) as path:
+        path.write_text("\n".join(names) + "\n", encoding="utf-8")
+    print(f"{len(names)} names written to {CALENDAR_FILE}")
