@@ -44,6 +44,7 @@ from worker.articles.corpus import (
     list_documents,
     text_sha256,
 )
+from worker.articles.language import detect_language
 from worker.articles.normalise import clean_line
 from worker.config import Config, EmailChannel, FeedSettings, ServiceSettings, TopicSettings
 from worker.config import feed_id as feed_id  # where callers have always found it
@@ -117,6 +118,21 @@ def fetch_policy(service: ServiceSettings) -> FetchPolicy:
         user_agent=service.user_agent,
         allow_private_networks=service.allow_private_networks,
     )
+
+
+def preload() -> None:
+    """Import and load what article processing needs (trafilatura, htmldate, the language
+    model) now: called in a prefork worker's main process, so the pool's children share
+    these pages instead of each loading its own copy after the fork."""
+    extract_article(_PRELOAD_PAGE, "https://preload.invalid/", with_date=True)
+    detect_language(_PRELOAD_PAGE)
+
+
+_PRELOAD_PAGE = (
+    "<html lang='en'><head><title>Preload</title></head><body><article>"
+    + "<p>The article stage is loaded before the worker forks its pool.</p>" * 4
+    + "</article></body></html>"
+)
 
 
 # -- feeds ------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ stable id, and a delivery already made is not made again.
 from __future__ import annotations
 
 import functools
+import gc
 import logging
 import os
 import time
@@ -15,7 +16,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from celery import Task
-from celery.signals import task_postrun, task_prerun
+from celery.signals import celeryd_after_setup, task_postrun, task_prerun
 
 from worker import pipeline
 from worker.alerts.events import AlertEvent
@@ -36,6 +37,18 @@ def runtime() -> pipeline.Runtime:
         config = load_config()
         _runtime = pipeline.Runtime(config, redis_url_for(config))
     return _runtime
+
+
+@celeryd_after_setup.connect
+def _load_before_fork(instance: Any = None, **_: Any) -> None:
+    """A prefork worker loads the article stage before it forks its pool; the poller
+    (threads) never processes an article and does not."""
+    pool = getattr(instance, "pool_cls", None)
+    if "prefork" in getattr(pool, "__module__", str(pool)):
+        pipeline.preload()
+        # Out of the collector's reach, so its passes in a child do not write to (and
+        # copy) every page the parent loaded (the gc module's advice for fork servers).
+        gc.freeze()
 
 
 def use(rt: pipeline.Runtime) -> None:
