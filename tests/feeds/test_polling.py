@@ -77,6 +77,8 @@ def test_an_entry_claim_survives_redelivery_but_not_a_second_hand_off(redis_url:
     assert not store.claim_entry("e1", "task-b", 60)   # a duplicate hand-off
     store.finish_entry("e1")
     assert not store.claim_entry("e1", "task-a", 60)
+    # The finished claim is not kept forever, but far longer than a redelivery can come.
+    assert 7 * 86400 < store.r.ttl("nw:entry:e1") <= 14 * 86400
 
 
 def test_one_host_is_never_polled_beyond_its_limit(tmp_path: Path, redis_url: str,

@@ -32,6 +32,8 @@ if TYPE_CHECKING:
 P = "nw:"
 # What a caller outside the store catches to say "Redis is unreachable or refused".
 STORE_ERRORS: tuple[type[Exception], ...] = (redis.RedisError,)
+# How long a processed entry's claim refuses a second hand-off (seconds).
+ENTRY_DONE_TTL = 14 * 86400
 # The most documents an LSH band bucket keeps (the newest); see _LSH_ADD.
 BUCKET_CAPACITY = 32
 
@@ -285,7 +287,11 @@ class Store:
         return self.r.get(key) == token
 
     def finish_entry(self, entry_id: str) -> None:
-        self.r.set(f"{P}entry:{entry_id}", "done")
+        # Kept long past the last moment a second hand-off can come (a redelivery within
+        # the visibility timeout, a leftover re-sent by the feed's next poll), then
+        # dropped: one key per entry ever seen would grow Redis without bound. A hand-off
+        # after that finds its document already held ("unchanged") and its events stored.
+        self.r.set(f"{P}entry:{entry_id}", "done", ex=ENTRY_DONE_TTL)
 
     def release_entry(self, entry_id: str) -> None:
         self.r.delete(f"{P}entry:{entry_id}")
