@@ -4,12 +4,17 @@ A farm process serves N feeds (on 50 loopback hosts), each listing M new entries
 pages hold distinct on-topic articles. All feeds are polled at once (as a tick after a
 burst would), and the workers (prefork for articles, threads for polls) take it from
 there. Measured: entries processed per second, end-to-end latency from the burst to each
-entry's completion (median, 95th percentile), worker memory (RSS of every worker
-process, sampled each second) and queue depth over time.
+entry's completion (median, 95th percentile), worker memory (PSS, which counts a page
+shared by forked children once, summed over every worker process, sampled each second;
+idle before the burst and the peak under load), Redis memory after the run and queue
+depth over time. The baseline, measured in the same run after the workers stop: plain
+`trafilatura.extract` on the same pages in as many processes as the article pool has
+(pages per second), and the ratio of newswatch's entries per second to it.
 """
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import random
 import sys
@@ -21,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import redis
+import trafilatura
 import yaml
 
 from bench.common import FarmHandler, median, percentile, start_farm, write_result
@@ -75,20 +81,42 @@ def farm_handler(per_feed: int) -> type[FarmHandler]:
     return Handler
 
 
-def rss_mb(pids: list[int]) -> float:
+def pss_mb(pids: list[int], by_process: dict[str, float] | None = None) -> float:
+    """Proportional set size of the processes and their children, in MB; the largest
+    seen for each (worker n, child n.k) is kept in `by_process`."""
     total = 0
-    for pid in pids:
+    for number, pid in enumerate(pids):
         try:
-            for child in [
-                pid,
-                *map(int, Path(f"/proc/{pid}/task/{pid}/children").read_text().split()),
-            ]:
-                for line in Path(f"/proc/{child}/status").read_text().splitlines():
-                    if line.startswith("VmRSS:"):
-                        total += int(line.split()[1])
-        except (OSError, ValueError):
+            children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+        except OSError:
             continue
+        for index, process in enumerate([pid, *map(int, children)]):
+            try:
+                rollup = Path(f"/proc/{process}/smaps_rollup").read_text()
+            except OSError:
+                continue
+            for line in rollup.splitlines():
+                if line.startswith("Pss:"):
+                    kb = int(line.split()[1])
+                    total += kb
+                    if by_process is not None:
+                        name = f"worker {number}" + (f" child {index}" if index else "")
+                        by_process[name] = max(by_process.get(name, 0.0), kb / 1024)
     return total / 1024
+
+
+def _extract(page: bytes) -> None:
+    trafilatura.extract(page.decode("utf-8"))
+
+
+def trafilatura_pages_per_second(feeds: int, per_feed: int, processes: int) -> float:
+    """Plain trafilatura on the same pages, in `processes` processes."""
+    pages = [article(f, i) for f in range(feeds) for i in range(per_feed)]
+    with multiprocessing.Pool(processes) as pool:
+        pool.map(_extract, pages[:processes])  # imports and warm-up
+        started = time.perf_counter()
+        pool.map(_extract, pages, chunksize=16)
+        return len(pages) / (time.perf_counter() - started)
 
 
 def main(feeds: int = 500, per_feed: int = 20, timeout: float = 1800) -> dict[str, Any]:
@@ -133,6 +161,7 @@ def main(feeds: int = 500, per_feed: int = 20, timeout: float = 1800) -> dict[st
     services = launcher.Services(server.url)
     launcher.start_workers(services, settings, quiet=True)
     samples: list[dict[str, float]] = []
+    by_process: dict[str, float] = {}
     try:
         assert launcher.wait_for_worker(60), "workers did not start"
         rt = tasks.runtime()
@@ -147,7 +176,7 @@ def main(feeds: int = 500, per_feed: int = 20, timeout: float = 1800) -> dict[st
                 samples.append(
                     {
                         "t": time.time(),
-                        "rss_mb": rss_mb(pids),
+                        "pss_mb": pss_mb(pids, by_process),
                         "queue": client.llen("newswatch"),
                         "io_queue": client.llen("newswatch.io"),
                     }
@@ -156,6 +185,8 @@ def main(feeds: int = 500, per_feed: int = 20, timeout: float = 1800) -> dict[st
 
         sampler = threading.Thread(target=sample, daemon=True)
         sampler.start()
+        time.sleep(3)  # idle samples, workers started and waiting
+        idle_pss = max(s["pss_mb"] for s in samples)
         burst = time.time()
         for f in range(feeds):
             tasks.send(
@@ -170,10 +201,12 @@ def main(feeds: int = 500, per_feed: int = 20, timeout: float = 1800) -> dict[st
         sampler.join()
         finished = rt.store.run_marks(run, "entries")
         stats = rt.store.stats(run)
+        redis_mb = int(client.info("memory")["used_memory"]) / 2**20
     finally:
         launcher.stop_children(services, timeout=30)
         server.stop()
         farm.kill()
+    baseline = trafilatura_pages_per_second(feeds, per_feed, processes=2)
     latencies = [t - burst for t in finished]
     elapsed = max(finished) - burst if finished else float("nan")
     figures = {
@@ -186,24 +219,32 @@ def main(feeds: int = 500, per_feed: int = 20, timeout: float = 1800) -> dict[st
         "entries_per_second": round(len(finished) / elapsed, 1) if finished else 0,
         "latency_s_median": round(median(latencies), 1),
         "latency_s_p95": round(percentile(latencies, 0.95), 1),
-        "worker_rss_mb_max": round(max(s["rss_mb"] for s in samples), 1),
+        "trafilatura_pages_per_second": round(baseline, 1),
+        "worker_pss_mb_idle": round(idle_pss, 1),
+        "worker_pss_mb_max": round(max(s["pss_mb"] for s in samples), 1),
+        "redis_used_memory_mb": round(redis_mb, 1),
+        "pss_mb_max_by_process": {k: round(v, 1) for k, v in sorted(by_process.items())},
         "queue_max": max(s["queue"] + s["io_queue"] for s in samples),
         "queue_depth": [
             {
                 "t": round(s["t"] - burst, 1),
                 "articles": s["queue"],
                 "polls_and_deliveries": s["io_queue"],
-                "rss_mb": round(s["rss_mb"], 1),
+                "pss_mb": round(s["pss_mb"], 1),
             }
             for s in samples[::5]
         ],
     }
+    figures["ratio_to_trafilatura"] = round(figures["entries_per_second"] / baseline, 3)
     print(
         f"load: {figures['processed']:,} of {figures['entries']:,} entries in "
-        f"{figures['seconds']} s ({figures['entries_per_second']} entries/s); latency median "
-        f"{figures['latency_s_median']} s, p95 {figures['latency_s_p95']} s; worker RSS max "
-        f"{figures['worker_rss_mb_max']} MB; queue max {figures['queue_max']}"
+        f"{figures['seconds']} s ({figures['entries_per_second']} entries/s, "
+        f"{figures['ratio_to_trafilatura']}× trafilatura alone at {baseline:.1f} pages/s); "
+        f"latency median {figures['latency_s_median']} s, p95 {figures['latency_s_p95']} s; "
+        f"worker PSS {figures['worker_pss_mb_idle']} MB idle, {figures['worker_pss_mb_max']} "
+        f"MB max; Redis {figures['redis_used_memory_mb']} MB; queue max {figures['queue_max']}"
     )
+    print("  PSS max by process (MB):", figures["pss_mb_max_by_process"])
     write_result("load", figures)
     return figures
 

@@ -123,12 +123,23 @@ def rows() -> list[tuple[str, str]]:
             )
         )
     if load := _load("load"):
+        if "worker_pss_mb_max" in load:
+            memory = (
+                f"worker PSS {load['worker_pss_mb_idle']} MB idle, "
+                f"{load['worker_pss_mb_max']} MB max; Redis {load['redis_used_memory_mb']} MB"
+            )
+            speed = (
+                f"{load['entries_per_second']} entries/s, {load['ratio_to_trafilatura']}× "
+                f"trafilatura alone ({load['trafilatura_pages_per_second']} pages/s)"
+            )
+        else:
+            memory = f"worker RSS {load['worker_rss_mb_max']} MB max"
+            speed = f"{load['entries_per_second']} entries/s"
         found.append(
             (
                 f"Load: {load['entries']:,} entries across {load['feeds']} feeds",
-                f"{load['entries_per_second']} entries/s; end-to-end {load['latency_s_median']}"
-                f" s median, {load['latency_s_p95']} s p95; worker RSS "
-                f"{load['worker_rss_mb_max']} MB max; queue depth max {load['queue_max']}",
+                f"{speed}; end-to-end {load['latency_s_median']} s median, "
+                f"{load['latency_s_p95']} s p95; {memory}; queue depth max {load['queue_max']}",
             )
         )
     if entries := _load("entries"):
