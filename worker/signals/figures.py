@@ -220,8 +220,8 @@ def _unit(
     ("38,000 killed or wounded").
     """
     after = folded[phrase.end : phrase.right]
+    words = list(_WORD.finditer(after))[:UNIT_WORDS_AFTER]
     if data.script in ("spaced", "arabic"):
-        words = list(_WORD.finditer(after))[:UNIT_WORDS_AFTER]
         limit = phrase.end + (words[-1].end() if words else 0)
     else:
         limit = min(phrase.right, phrase.end + 12)
@@ -233,13 +233,16 @@ def _unit(
     ):
         return match
     if figure.context:
-        near = phrase.end + (
-            words[1].end() if data.script in ("spaced", "arabic") and len(words) > 1 else 0
-        )
+        # A predicate within three words after it: "2.700 han resultado heridos".
+        near = phrase.end + (words[min(2, len(words) - 1)].end() if words else 0)
         if data.script not in ("spaced", "arabic"):
             near = min(phrase.right, phrase.end + 6)
         context = word_matcher(tuple(figure.context), language)
         if match := context.search(folded, phrase.end, near, source):
+            return match
+        if match := lemma_search(
+            source, phrase.end, min(near, len(source)), tuple(figure.context), language
+        ):
             return match
     before = list(units.finditer(folded, phrase.left, phrase.start, source))
     if before:
@@ -428,8 +431,6 @@ def _about(
         ):
             first -= 1
         return earlier[first].entity, "the subject of its sentence"
-    if mentions and any(m.start < phrase.start for m in mentions):
-        return mentions[0].entity, "the subject of its sentence"
     return discourse.entity()
 
 
