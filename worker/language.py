@@ -86,6 +86,7 @@ class LanguageData:
     participle_prefixes: tuple[str, ...]
     place_prepositions: tuple[str, ...]
     rates: tuple[str, ...]
+    articles: tuple[str, ...]
     prefixes: tuple[str, ...]
     max_suffix: int
     stemmer: str | None = field(default=None)
@@ -169,6 +170,7 @@ def language_data(language: str | None) -> LanguageData:
         participle_prefixes=_words(raw.get("participle_prefixes")),
         place_prepositions=_words(raw.get("place_prepositions")),
         rates=_words(raw.get("rates")),
+        articles=_words(raw.get("articles")),
         prefixes=_words(raw.get("prefixes")),
         max_suffix=int(raw.get("max_suffix", 3)),
         stemmer=_SNOWBALL.get(code),

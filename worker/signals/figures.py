@@ -34,6 +34,7 @@ MAX_DOCUMENT_CHARACTERS = 200_000
 MAX_NUMBERS_PER_DOCUMENT = 2_000
 _CLAUSE_MARKS = ',;:()“”"，、；：（）'
 PARTITIVE = "(a share of the count before)"
+ELIDED = "(the noun of the count before)"
 _CLAUSE_MARK = re.compile(rf"(?!(?<=\d),\d)[{re.escape(_CLAUSE_MARKS)}]")
 _WORD = re.compile(r"[^\W_]+(?:[.'’\-][^\W_]+)*")
 
@@ -279,6 +280,19 @@ def _has_word(
     return None
 
 
+def _context_near(
+    folded: str, source: str, phrase: _Phrase, figure: FigureSettings, language: str | None
+) -> bool:
+    """A context word within a few words after the number ("2 тысяч погибли")."""
+    words = list(_WORD.finditer(folded, phrase.end, phrase.right))[:3]
+    near = words[-1].end() if words else phrase.end
+    matcher = word_matcher(tuple(figure.context), language)
+    return bool(
+        matcher.search(folded, phrase.end, near, source)
+        or lemma_search(source, phrase.end, min(near, len(source)), tuple(figure.context), language)
+    )
+
+
 def _ends_with_any(text: str, phrases: tuple[str, ...]) -> bool:
     stripped = text.rstrip()
     return any(
@@ -446,9 +460,21 @@ def _judge(
     language: str | None,
     data: LanguageData,
     previous: str | None,
+    unit: WordMatch | None,
+    elided: WordMatch | None = None,
 ) -> tuple[bool, str]:
-    """Whether `quantity` is an observation of `figure`, and why (or why not)."""
-    unit = _unit(folded, source, phrase, figure, language, data)
+    """Whether `quantity` is an observation of `figure`, and why (or why not).
+
+    `elided` is the unit of the count before it in the sentence, which a number without
+    its own may share ("200 soldados norcoreanos y unos 400 rusos").
+    """
+    named_after = next((m for m in mentions if phrase.end <= m.start <= phrase.end + 2), None)
+    shares = unit is None and elided is not None and not quantity.word
+    if shares and (
+        named_after is not None
+        or (figure.context and _context_near(folded, source, phrase, figure, language))
+    ):
+        unit = WordMatch(phrase.end, phrase.end, ELIDED)
     if unit is None:
         return False, "no unit"
     if data.script == "cjk" and unit.name in data.counters and unit.start >= phrase.end:
@@ -472,7 +498,8 @@ def _judge(
         return False, "a number word without its noun after it"
     if quantity.year_like and not _counts(folded, quantity, unit, data):
         return False, "a year"
-    span = (phrase.left, phrase.right)
+    # A number sharing the noun of the count before shares its predicate too.
+    span = (phrase.clause if unit.name == ELIDED else phrase.left, phrase.right)
     if figure.exclude:
         excluded = word_matcher(tuple(figure.exclude), language).search(
             folded, *span, source
@@ -492,7 +519,10 @@ def _judge(
         if u.start != unit.start
     ]
     actors = {f.about for f in topic.figures.values()}
-    entity, how = _about(folded, phrase, units, mentions, discourse, data, actors, previous)
+    if unit.name == ELIDED and named_after is not None:
+        entity, how = named_after.entity, "named after it, the noun shared with the count before"
+    else:
+        entity, how = _about(folded, phrase, units, mentions, discourse, data, actors, previous)
     if entity is None:
         return False, "about no entity of the topic"
     if entity != figure.about:
@@ -529,6 +559,7 @@ def _read_sentence(
     mentions = _mentions(folded, topic, language, sentence.text)
     phrases = _phrases(folded, quantities, data)
     previous: str | None = None  # the entity of the count before, for "4,000 of them"
+    units_before: dict[str, WordMatch] = {}  # each figure's unit of the counts before
     for quantity, phrase in zip(quantities, phrases, strict=True):
         if len(reading.numbers) >= MAX_NUMBERS_PER_DOCUMENT:
             reading.capped = True
@@ -538,6 +569,7 @@ def _read_sentence(
         read = False
         entity = None
         for figure_id, figure in topic.figures.items():
+            own = _unit(folded, sentence.text, phrase, figure, language, data)
             ok, reason = _judge(
                 folded,
                 sentence.text,
@@ -550,7 +582,11 @@ def _read_sentence(
                 language,
                 data,
                 previous,
+                own,
+                units_before.get(figure_id),
             )
+            if own is not None:
+                units_before[figure_id] = own
             if ok:
                 read = True
                 entity = figure.about

@@ -356,11 +356,16 @@ def _phone_number(folded: str, candidate: _Candidate) -> int:
 
 def _qualifier(folded: str, start: int, end: int, data: LanguageData) -> str:
     before = folded[max(0, start - WINDOW) : start]
-    for qualifier, phrases in data.qualifiers.items():
-        if _ends_with(before, phrases, data):
-            return qualifier
-    if _ends_with(before, data.passing, data):
-        return "more than"
+    article = _ends_with(before, data.articles, data)
+    # "superan las 3.000", "passed the 2,000": the article may stand between.
+    for text in (before, before.rstrip()[: -len(article)] if article else None):
+        if text is None:
+            continue
+        for qualifier, phrases in data.qualifiers.items():
+            if _ends_with(text, phrases, data):
+                return qualifier
+        if _ends_with(text, data.passing, data):
+            return "more than"
     after = folded[end : end + WINDOW].lstrip()
     counter = _starts_with(after, data.counters, data)
     first_word = _patterns(data).word.match(after)
