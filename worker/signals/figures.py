@@ -519,6 +519,7 @@ def _judge(
         if u.start != unit.start
     ]
     actors = {f.about for f in topic.figures.values()}
+    entity: str | None
     if unit.name == ELIDED and named_after is not None:
         entity, how = named_after.entity, "named after it, the noun shared with the count before"
     else:
@@ -567,7 +568,7 @@ def _read_sentence(
         reading.work += (phrase.right - phrase.left) * max(1, len(topic.figures))
         reasons = []
         read = False
-        entity = None
+        entity: str | None = None
         for figure_id, figure in topic.figures.items():
             own = _unit(folded, sentence.text, phrase, figure, language, data)
             ok, reason = _judge(
