@@ -32,7 +32,7 @@ UNIT_WORDS_AFTER = 4
 # hostile page must not cost more than a bounded amount of work.
 MAX_DOCUMENT_CHARACTERS = 200_000
 MAX_NUMBERS_PER_DOCUMENT = 2_000
-_CLAUSE_MARKS = ',;:()“”"，、；：（）'
+_CLAUSE_MARKS = ',;:()“”"，、；：（）،؛'
 PARTITIVE = "(a share of the count before)"
 ELIDED = "(the noun of the count before)"
 _CLAUSE_MARK = re.compile(rf"(?!(?<=\d),\d)[{re.escape(_CLAUSE_MARKS)}]")

@@ -30,7 +30,7 @@ WINDOW = 60
 MAX_NUMBERS_PER_SENTENCE = 64
 
 _SPACES = "\u00a0\u202f\u2009 "
-_CLAUSE_MARKS = ',;:()“”"，、；：（）'
+_CLAUSE_MARKS = ',;:()“”"，、；：（）،؛'
 _TIME_ZONES = ("wib", "wita", "wit", "gmt", "utc", "am", "pm", "a.m", "p.m", "uhr", "h", "kst")
 _PHONE_WORDS = ("tel", "tel.", "telp", "phone", "hotline", "call", "hp", "fax", "whatsapp")
 
@@ -114,6 +114,10 @@ def _patterns(data: LanguageData) -> _Patterns:
     suffixes = _alternation(list(data.suffix_scale))
     if spaced:
         before, after = r"(?<![\w\-./,:])", r"(?![\w.,]\d)"
+        if data.script == "arabic":
+            # "و2376", "ب600": and, with, to are written on the number they lead.
+            clitics = "".join(p for p in data.prefixes if len(p) == 1)
+            before = rf"(?:{before}|(?<=(?<!\w)[{clitics}]))"
         suffix = rf"(?P<suffix>(?:{suffixes})(?!\w))?" if data.suffix_scale else ""
     else:
         before, after = r"(?<![0-9a-z\-./,:])", r"(?![.,]\d)"
