@@ -43,6 +43,14 @@ REPORTS = [
     ("2025-01-20", "https://wire.example/c", "After the winter",
      "About 14,000 North Korean troops are now in Russia, a NATO official said.\n"
      "The official did not say how many had been wounded."),
+    # A range: the chart shows it as a band from one end to the other.
+    ("2025-02-10", "https://wire.example/r", "A range",
+     "Between 14,500 and 15,000 North Korean troops are now in Russia, analysts estimate.\n"
+     "The estimate rests on satellite images of the camps."),
+    # Far past the confirmed value, from one source: held unconfirmed, never a step.
+    ("2025-03-01", "https://blog.example/u", "A claim",
+     "A blogger claims 60,000 North Korean troops are now in Russia.\n"
+     "No other outlet has reported the number."),
 ]
 
 
@@ -58,7 +66,7 @@ def ingest(rt: pipeline.Runtime, published: str, url: str, title: str, text: str
     document = Document(
         id=document_id(url), url=url, canonical_url=url, title=title, text=text,
         published=datetime.fromisoformat(published).replace(tzinfo=UTC), language="en",
-        source=url.split("/")[2],
+        source=url.split("/")[2], date_source="feed",
     )
     result = pipeline.process_document(rt, document, [TOPIC], None)
     for event in result.events:

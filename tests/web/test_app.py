@@ -25,9 +25,13 @@ def test_everything_but_healthz_needs_the_credentials(web_view: Site) -> None:
 def test_a_figure_history_is_in_publication_order_with_its_documents(web_view: Site) -> None:
     history = web_view.get(f"/api/topics/{TOPIC}/figures/{FIGURE}").json()
     dated = [p for p in history["points"] if p["time_from"] != "undated"]
-    assert [p["value"] for p in dated] == [11000, 12000, 14000]
+    assert [(p["value"], p["upper"], p["confirmed"]) for p in dated] == [
+        (11000, None, True), (12000, None, True), (14000, None, True), (14500, 15000, True),
+        (60000, None, False)]  # one blog's far jump is held unconfirmed
     assert [p["document"]["published"][:10] for p in dated] == [r[0] for r in REPORTS]
-    assert history["figure"]["current"]["value"] == 14000
+    assert [p["time_from"] for p in dated] == ["feed"] * len(REPORTS)
+    current = history["figure"]["current"]
+    assert (current["value"], current["upper"]) == (14500, 15000)
     assert history["figure"]["points"] == len(history["points"])
     for point in dated:
         document = web_view.get(f"/api/topics/{TOPIC}/documents/{point['document']['id']}")
@@ -38,12 +42,15 @@ def test_a_figure_history_is_in_publication_order_with_its_documents(web_view: S
     for number, point in enumerate(history["points"]):
         assert f'id="p{number}"' in page
     assert "Seoul&#39;s spy agency" in page
+    held = page.index(f'<tr id="p{len(history["points"]) - 1}" class="unconfirmed">')
+    assert "60,000" in page[held:held + 400]
+    assert "14,500–15,000" in page
 
 
 def test_the_alert_log_shows_each_channels_state_attempts_and_error(web_view: Site) -> None:
     alerts = web_view.get("/api/alerts").json()
     changes = [a for a in alerts if a["type"] == "figure.changed"]
-    assert {a["event"]["current"]["value"] for a in changes} == {11000, 12000, 14000}
+    assert {a["event"]["current"]["value"] for a in changes} == {11000, 12000, 14000, 14500}
     for alert in alerts:
         [delivery] = alert["deliveries"]
         assert delivery["channel"] == "desk-webhook"

@@ -23,13 +23,15 @@ def wait_for(driver: Any, script: str, deadline: float = 60.0) -> Any:
     raise AssertionError(f"never true in the page: {script}")
 
 
-# How many pixels of the chart's canvas hold the confirmed series' colour (#1f5fa8).
+# How many pixels of a chart's canvas hold a colour: the confirmed line and points are
+# #1f5fa8, the unconfirmed points' rings #c0392b.
 PAINTED = """
-const canvas = document.querySelector(arguments[0] + ' canvas');
+const [selector, r, g, b] = arguments;
+const canvas = document.querySelector(selector + ' canvas');
 const data = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
 let n = 0;
 for (let i = 0; i < data.length; i += 4)
-  if (Math.abs(data[i] - 31) < 8 && Math.abs(data[i + 1] - 95) < 8 && Math.abs(data[i + 2] - 168) < 8) n++;
+  if (Math.abs(data[i] - r) < 8 && Math.abs(data[i + 1] - g) < 8 && Math.abs(data[i + 2] - b) < 8) n++;
 return n;
 """
 
@@ -41,12 +43,14 @@ def test_a_figure_chart_renders_every_reading(web_view: Site) -> None:
         drawn = wait_for(browser, f"return document.querySelector('#chart-{FIGURE}')"
                                   ".dataset.points")
         assert int(drawn) == len(points) == len(REPORTS) + 1  # the seed's reading too
-        chart = browser.execute_script(
-            f"const c = window.newswatchCharts['{FIGURE}'];"
-            "return {xs: c.data[0], values: c.data[1]};")
-        assert chart["xs"] == [p["time"] for p in points]
-        assert chart["values"][-3:] == [11000, 12000, 14000]
-        assert browser.execute_script(PAINTED, f"#chart-{FIGURE}") > 100
+        xs, confirmed, unconfirmed, top, bottom = browser.execute_script(
+            f"return window.newswatchCharts['{FIGURE}'].data;")
+        assert xs == [p["time"] for p in points]
+        assert confirmed[-5:] == [11000, 12000, 14000, 14500, None]
+        assert unconfirmed[-2:] == [None, 60000]  # held: a point off the line
+        assert (bottom[-2], top[-2]) == (14500, 15000)  # the range's band
+        assert browser.execute_script(PAINTED, f"#chart-{FIGURE}", 31, 95, 168) > 100
+        assert browser.execute_script(PAINTED, f"#chart-{FIGURE}", 192, 57, 43) > 10
 
         # A click on the last point opens the reading: its quote, document and sources.
         left, top, width, height = browser.execute_script(
@@ -62,7 +66,7 @@ def test_a_figure_chart_renders_every_reading(web_view: Site) -> None:
         assert browser.execute_script("return location.hash") == f"#p{len(points) - 1}"
         row = browser.execute_script(f"return document.getElementById('p{len(points) - 1}')"
                                      ".innerText")
-        assert "About 14,000 North Korean troops" in row and "wire.example" in row
+        assert "A blogger claims 60,000" in row and "unconfirmed" in row and "blog.example" in row
 
 
 def test_search_finds_a_planted_document(web_view: Site) -> None:
