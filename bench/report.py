@@ -163,6 +163,27 @@ def rows() -> list[tuple[str, str]]:
                 f"{startup['bare_python_s_median']} s)",
             )
         )
+    if web := _load("web"):
+        pages = web["pages"]
+        browser = web.get("browser") or {}
+        found.append(
+            (
+                f"Web view, a topic of {web['documents']:,} documents and "
+                f"{web['figure_readings']:,} figure readings",
+                f"slowest page {web['slowest_page_ms_median']} ms median (topic charts "
+                f"{pages['topic (figure charts)']['ms_median']} ms, search "
+                f"{pages['corpus search']['ms_median']} ms, /metrics "
+                f"{pages['metrics']['ms_median']} ms)"
+                + (
+                    f"; in Chromium, topic page loaded in "
+                    f"{browser['topic (figure charts)']['ms_median']} ms"
+                    if "topic (figure charts)" in browser
+                    else ""
+                )
+                + f"; search index built in {web['index_build_s']} s, 10 new documents "
+                f"read in {web['index_refresh_10_new_ms']} ms",
+            )
+        )
     if faults := _load("faults"):
         found.append(
             (

@@ -21,6 +21,7 @@ ALL = [
     "feeds",
     "dedupe",
     "load",
+    "web",
     "faults",
 ]
 

@@ -59,7 +59,16 @@ def test_every_variable_compose_and_config_use_is_in_env_example() -> None:
     assert used - documented == set()
 
 
-@pytest.mark.parametrize("name", ["worker", "poller", "beat", "flower", "webhook-receiver"])
+def test_the_web_view_is_published_on_loopback_and_checked_by_healthz() -> None:
+    web = SERVICES["web"]
+    assert web["command"][3] == "web" and web["ports"] == ["127.0.0.1:8000:8000"]
+    assert any("/healthz" in part for part in web["healthcheck"]["test"])
+    example = (ROOT / ".env.example").read_text()
+    assert "NEWSWATCH_WEB_USER=" in example and "NEWSWATCH_WEB_PASSWORD=" in example
+
+
+@pytest.mark.parametrize("name", ["worker", "poller", "beat", "flower", "webhook-receiver",
+                                  "web"])
 def test_each_service_command_runs_locally(name: str) -> None:
     command = [part.replace("$$HOSTNAME", "x") for part in SERVICES[name]["command"]]
     if command[0] == "celery":

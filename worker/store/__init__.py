@@ -656,3 +656,20 @@ class Store:
     def event_ids(self) -> list[str]:
         """Every stored event's id, oldest first."""
         return cast(list[str], self.r.zrange(f"{P}events", 0, -1))
+
+    def events_by_id(self, event_ids: list[str]) -> list[AlertEvent]:
+        """The stored events of `event_ids`, in that order, in one round trip."""
+        if not event_ids:
+            return []
+        raw = cast(list[str | None], self.r.mget([f"{P}event:{i}" for i in event_ids]))
+        return [from_payload(v) for v in raw if v is not None]
+
+    def deliveries_of(self, event_ids: list[str]) -> dict[str, dict[str, Delivery]]:
+        """Every channel's delivery of each event, in one round trip (the alert log's page)."""
+        pipe = self.r.pipeline(transaction=False)
+        for event_id in event_ids:
+            pipe.hgetall(f"{P}deliveries:{event_id}")
+        return {
+            event_id: {c: Delivery.from_json(json.loads(v)) for c, v in raw.items()}
+            for event_id, raw in zip(event_ids, pipe.execute(), strict=True)
+        }

@@ -105,6 +105,7 @@ def _chart_data(history: FigureHistory, link: str) -> Markup:
     """The points of a figure's chart, as JSON safe inside a <script> element."""
     data = {
         "label": history.figure.label,
+        "link": link,
         "points": [
             {
                 "t": p.time,
@@ -113,9 +114,8 @@ def _chart_data(history: FigureHistory, link: str) -> Markup:
                 "c": p.confirmed,
                 "q": p.qualifier,
                 "s": p.document.source,
-                "href": f"{link}#p{i}",
             }
-            for i, p in enumerate(history.points)
+            for p in history.points
         ],
     }
     text = json.dumps(data, ensure_ascii=False)

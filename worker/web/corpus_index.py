@@ -24,6 +24,8 @@ from worker.articles.corpus import DOCUMENT_NAME, MANIFEST, ManifestRecord
 
 log = logging.getLogger(__name__)
 
+# Bumped when the tables change: an index of another version is built again.
+SCHEMA_VERSION = 2
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS folders (
     topic TEXT NOT NULL, folder TEXT NOT NULL, path TEXT NOT NULL,
@@ -46,7 +48,7 @@ CREATE TABLE IF NOT EXISTS manifest (
 CREATE INDEX IF NOT EXISTS manifest_by_id ON manifest (topic, id);
 CREATE INDEX IF NOT EXISTS manifest_by_original ON manifest (topic, duplicate_of);
 CREATE VIRTUAL TABLE IF NOT EXISTS documents_text USING fts5(
-    title, body, tokenize = 'unicode61 remove_diacritics 2'
+    topic UNINDEXED, title, body, tokenize = 'unicode61 remove_diacritics 2'
 );
 """
 # Column lists are constants spliced into queries; every value is a bound parameter.
@@ -102,6 +104,12 @@ class CorpusIndex:
         with self._lock:
             self._db.execute("PRAGMA journal_mode = WAL")
             self._db.execute("PRAGMA synchronous = NORMAL")
+            version = self._db.execute("PRAGMA user_version").fetchone()[0]
+            if version != SCHEMA_VERSION:
+                # Only an index: dropped and built again from the corpus folders.
+                for table in ("folders", "documents", "manifest", "documents_text"):
+                    self._db.execute(f"DROP TABLE IF EXISTS {table}")
+                self._db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
             self._db.executescript(SCHEMA)
 
     def close(self) -> None:
@@ -291,8 +299,8 @@ class CorpusIndex:
             )
             db.execute("DELETE FROM documents_text WHERE rowid = ?", (rowid,))
         db.execute(
-            "INSERT INTO documents_text (rowid, title, body) VALUES (?, ?, ?)",
-            (rowid, fields[0], body),
+            "INSERT INTO documents_text (rowid, topic, title, body) VALUES (?, ?, ?, ?)",
+            (rowid, topic, fields[0], body),
         )
         return 1
 
@@ -315,20 +323,41 @@ class CorpusIndex:
         expression = match_expression(query)
         if expression is None:
             return DocumentPage(0, [])
-        columns = ", ".join(f"d.{c}" for c in _COLUMNS.split(", "))
+        # The full-text index drives every step (the topic is a column of it): joined
+        # with `documents` first, SQLite would run the match once per document.
         with self._lock:
             total = self._db.execute(
-                "SELECT count(*) FROM documents_text t JOIN documents d ON d.rowid = t.rowid "
-                "WHERE documents_text MATCH ? AND d.topic = ?",
+                "SELECT count(*) FROM documents_text WHERE documents_text MATCH ? AND topic = ?",
                 (expression, topic),
             ).fetchone()[0]
-            rows = self._db.execute(
-                f"SELECT {columns}, snippet(documents_text, 1, '\x02', '\x03', '…', 24) "  # noqa: S608
-                "FROM documents_text t JOIN documents d ON d.rowid = t.rowid "
-                "WHERE documents_text MATCH ? AND d.topic = ? ORDER BY t.rank LIMIT ? OFFSET ?",
-                (expression, topic, limit, offset),
-            ).fetchall()
-        return DocumentPage(int(total), [_document(row[:-1], row[-1]) for row in rows])
+            # Ranked first, then snippets for the page's hits only (a snippet costs a
+            # pass over the document's text).
+            ranked = [
+                row[0]
+                for row in self._db.execute(
+                    "SELECT rowid FROM documents_text WHERE documents_text MATCH ? "
+                    "AND topic = ? ORDER BY rank LIMIT ? OFFSET ?",
+                    (expression, topic, limit, offset),
+                )
+            ]
+            marks = ", ".join("?" * len(ranked))
+            snippets = dict(
+                self._db.execute(
+                    "SELECT rowid, snippet(documents_text, 2, '\x02', '\x03', '…', 24) "  # noqa: S608
+                    f"FROM documents_text WHERE documents_text MATCH ? AND rowid IN ({marks})",
+                    (expression, *ranked),
+                ).fetchall()
+            )
+            rows = {
+                row[0]: row
+                for row in self._db.execute(
+                    f"SELECT {_COLUMNS} FROM documents WHERE rowid IN ({marks})",  # noqa: S608
+                    ranked,
+                )
+            }
+        return DocumentPage(
+            int(total), [_document(rows[r], snippets.get(r)) for r in ranked if r in rows]
+        )
 
     def document(self, topic: str, doc_id: str) -> IndexedDocument | None:
         with self._lock:

@@ -282,21 +282,22 @@ class Desk:
 
     # -- alerts and feeds ----------------------------------------------------------------
     def alerts(self, limit: int = 100) -> list[AlertRow]:
-        rows = []
-        for event in self.store.recent_events(limit):
-            deliveries = self.store.deliveries(event.id)
-            rows.append(
-                AlertRow(
-                    id=event.id,
-                    type=event.type,
-                    topic=getattr(event, "topic", None),
-                    detected_at=event.detected_at,
-                    summary=summary_line(event),
-                    deliveries=[channel_delivery(c, raw) for c, raw in sorted(deliveries.items())],
-                    event=payload(event),
-                )
+        events = self.store.recent_events(limit)
+        deliveries = self.store.deliveries_of([event.id for event in events])
+        return [
+            AlertRow(
+                id=event.id,
+                type=event.type,
+                topic=getattr(event, "topic", None),
+                detected_at=event.detected_at,
+                summary=summary_line(event),
+                deliveries=[
+                    channel_delivery(c, d) for c, d in sorted(deliveries[event.id].items())
+                ],
+                event=payload(event),
             )
-        return rows
+            for event in events
+        ]
 
     def feeds(self) -> list[FeedRow]:
         from worker.pipeline import feed_id

@@ -104,15 +104,14 @@ class StoreCollector(Collector):
         store = self.desk.store
         types: Counter[str] = Counter()
         states: Counter[tuple[str, str]] = Counter()
-        for event_id in store.event_ids():
-            kind = self._event_types.get(event_id)
-            if kind is None:
-                event = store.event(event_id)
-                if event is None:
-                    continue
-                kind = self._event_types[event_id] = event.type
-            types[kind] += 1
-            for channel, delivery in store.deliveries(event_id).items():
+        ids = store.event_ids()
+        unknown = [i for i in ids if i not in self._event_types]
+        for event in store.events_by_id(unknown):
+            self._event_types[event.id] = event.type
+        for event_id, channels in store.deliveries_of(ids).items():
+            if event_id in self._event_types:
+                types[self._event_types[event_id]] += 1
+            for channel, delivery in channels.items():
                 states[(channel, channel_delivery(channel, delivery).state)] += 1
         alerts = CounterMetricFamily("newswatch_alerts", "Alert events by type.", labels=["type"])
         for kind, count in sorted(types.items()):

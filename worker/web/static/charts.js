@@ -70,7 +70,8 @@
     element.appendChild(readout);
     chart.over.addEventListener("click", () => {
       const index = chart.cursor.idx;
-      if (index != null && points[index]) window.location.href = points[index].href;
+      // Each point's row on the figure's page: its quote, document and sources.
+      if (index != null && points[index]) window.location.href = `${data.link}#p${index}`;
     });
     chart.over.title = "Click a point for its quote, document and sources";
     charts[element.dataset.figure] = chart;
