@@ -283,13 +283,15 @@ def _has_word(
 def _context_near(
     folded: str, source: str, phrase: _Phrase, figure: FigureSettings, language: str | None
 ) -> bool:
-    """A context word within a few words after the number ("2 тысяч погибли")."""
+    """A context word of the number's own phrase: a few words after it ("2 тысяч погибли")
+    or before it ("وأصيب 3900 آخرون")."""
     words = list(_WORD.finditer(folded, phrase.end, phrase.right))[:3]
     near = words[-1].end() if words else phrase.end
     matcher = word_matcher(tuple(figure.context), language)
+    names = tuple(figure.context)
     return bool(
-        matcher.search(folded, phrase.end, near, source)
-        or lemma_search(source, phrase.end, min(near, len(source)), tuple(figure.context), language)
+        matcher.search(folded, phrase.left, near, source)
+        or lemma_search(source, phrase.left, min(near, len(source)), names, language)
     )
 
 
@@ -330,7 +332,14 @@ def _with_unit(
     )
     between = folded[mention.end : unit.start]
     # Without spaces between words, "with it" is a character or two (朝鲜士兵, 俄军的士兵).
-    close = len(_WORD.findall(between)) <= 1 if spaced else len(between.strip()) <= 2
+    # At most a possessive ending between ("Myanmar's toll"), or a character or two where
+    # words have no spaces (朝鲜士兵, 俄军的士兵).
+    words = _WORD.findall(between)
+    close = (
+        (len(words) == 0 or (len(words) == 1 and len(words[0]) <= 2))
+        if spaced
+        else (len(between.strip()) <= 2)
+    )
     right_before = mention.end <= unit.start and phrase.left <= mention.start and close
     return inside or right_after or right_before
 
@@ -413,7 +422,8 @@ def _about(
         for mention in mentions:
             if data.adverbial_particles and _adverbial(folded, mention, data, actors):
                 continue
-            if _with_unit(folded, phrase, unit, mention, index == 0, data.script == "spaced"):
+            spaced = data.script in ("spaced", "arabic")
+            if _with_unit(folded, phrase, unit, mention, index == 0, spaced):
                 return mention.entity, "named with its unit"
     if previous and _partitive(folded, phrase, data):
         return previous, "a share of the count before it"
