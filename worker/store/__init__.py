@@ -34,6 +34,8 @@ P = "nw:"
 STORE_ERRORS: tuple[type[Exception], ...] = (redis.RedisError,)
 # How long a processed entry's claim refuses a second hand-off (seconds).
 ENTRY_DONE_TTL = 14 * 86400
+# A source's line counter is pruned of lines seen once past this many lines (_COUNT_LINES).
+LINES_KEPT = 5000
 # The most documents an LSH band bucket keeps (the newest); see _LSH_ADD.
 BUCKET_CAPACITY = 32
 
@@ -82,12 +84,21 @@ for i = 1, #KEYS do
 end
 return table.concat(found, ',')
 """
-# Count each line key (ARGV) once more in the source's line counter (KEYS[1]).
+# Count each line key (ARGV but the last) once more in the source's line counter
+# (KEYS[1]). Past ARGV[#ARGV] lines, the lines counted once are dropped: a source's
+# article text is nearly all lines seen once, and its boilerplate, on every page, is
+# counted again long before the next pruning, so the counter stays small and still works.
 _COUNT_LINES = """
-for i = 1, #ARGV do
+for i = 1, #ARGV - 1 do
   redis.call('HINCRBY', KEYS[1], ARGV[i], 1)
 end
-return #ARGV
+if redis.call('HLEN', KEYS[1]) > tonumber(ARGV[#ARGV]) then
+  local counts = redis.call('HGETALL', KEYS[1])
+  for i = 1, #counts, 2 do
+    if counts[i + 1] == '1' then redis.call('HDEL', KEYS[1], counts[i]) end
+  end
+end
+return #ARGV - 1
 """
 # For each untracked name: skip it when every one of its words (ARGV[i + 2], space
 # separated) is a known name word (KEYS[1]); otherwise add the document (ARGV[1]) and
@@ -174,9 +185,15 @@ def ping(url: str, timeout: float) -> str | None:
 class Store:
     """Typed access to newswatch's Redis keys."""
 
-    def __init__(self, client: redis.Redis, bucket_capacity: int = BUCKET_CAPACITY) -> None:
+    def __init__(
+        self,
+        client: redis.Redis,
+        bucket_capacity: int = BUCKET_CAPACITY,
+        lines_kept: int = LINES_KEPT,
+    ) -> None:
         self.r = client
         self.bucket_capacity = bucket_capacity
+        self.lines_kept = lines_kept
         self._claim_due = client.register_script(_CLAIM_DUE)
         self._next_sequence = client.register_script(_NEXT_SEQUENCE)
         self._lsh_add = client.register_script(_LSH_ADD)
@@ -308,7 +325,7 @@ class Store:
         """Count each short line once for this document of `source`."""
         keys = sorted({_line_key(line) for line in lines if line and len(line) <= 300})
         if keys:
-            self._count_lines(keys=[f"{P}lines:{source}"], args=keys)
+            self._count_lines(keys=[f"{P}lines:{source}"], args=[*keys, self.lines_kept])
 
     @contextmanager
     def host_slot(self, host: str, limit: int, ttl: float = 120.0) -> Iterator[bool]:
