@@ -6,8 +6,8 @@ burst would), and the workers (prefork for articles, threads for polls) take it 
 there. Measured: entries processed per second, end-to-end latency from the burst to each
 entry's completion (median, 95th percentile), worker memory (PSS, which counts a page
 shared by forked children once, summed over every worker process, sampled each second;
-idle before the burst and the peak under load), Redis memory after the run and queue
-depth over time. The baseline, measured in the same run after the workers stop: plain
+idle before the burst and the peak under load), Redis memory after the run and after the
+same run again (every feed polled again, listing what was handled), and queue depth. The baseline, measured in the same run after the workers stop: plain
 `trafilatura.extract` on the same pages in as many processes as the article pool has
 (pages per second), and the ratio of newswatch's entries per second to it.
 """
@@ -187,21 +187,28 @@ def main(feeds: int = 500, per_feed: int = 20, timeout: float = 1800) -> dict[st
         sampler.start()
         time.sleep(3)  # idle samples, workers started and waiting
         idle_pss = max(s["pss_mb"] for s in samples)
+
+        def poll_every_feed(run: str) -> None:
+            for f in range(feeds):
+                tasks.send(
+                    tasks.poll_feed,
+                    pipeline.feed_id(f"http://127.0.0.{2 + f % HOSTS}:{port}/feed/{f}"),
+                    run=run,
+                )
+            deadline = time.monotonic() + timeout
+            while rt.store.run_pending(run) > 0 and time.monotonic() < deadline:
+                time.sleep(0.5)
+
         burst = time.time()
-        for f in range(feeds):
-            tasks.send(
-                tasks.poll_feed,
-                pipeline.feed_id(f"http://127.0.0.{2 + f % HOSTS}:{port}/feed/{f}"),
-                run=run,
-            )
-        deadline = time.monotonic() + timeout
-        while rt.store.run_pending(run) > 0 and time.monotonic() < deadline:
-            time.sleep(0.5)
+        poll_every_feed(run)
         stop.set()
         sampler.join()
         finished = rt.store.run_marks(run, "entries")
         stats = rt.store.stats(run)
         redis_mb = int(client.info("memory")["used_memory"]) / 2**20
+        # The same run again: every feed lists the same entries, all already handled.
+        poll_every_feed(uuid.uuid4().hex[:12])
+        redis_mb_again = int(client.info("memory")["used_memory"]) / 2**20
     finally:
         launcher.stop_children(services, timeout=30)
         server.stop()
@@ -223,6 +230,7 @@ def main(feeds: int = 500, per_feed: int = 20, timeout: float = 1800) -> dict[st
         "worker_pss_mb_idle": round(idle_pss, 1),
         "worker_pss_mb_max": round(max(s["pss_mb"] for s in samples), 1),
         "redis_used_memory_mb": round(redis_mb, 1),
+        "redis_used_memory_mb_after_second_run": round(redis_mb_again, 1),
         "pss_mb_max_by_process": {k: round(v, 1) for k, v in sorted(by_process.items())},
         "queue_max": max(s["queue"] + s["io_queue"] for s in samples),
         "queue_depth": [
@@ -242,7 +250,8 @@ def main(feeds: int = 500, per_feed: int = 20, timeout: float = 1800) -> dict[st
         f"{figures['ratio_to_trafilatura']}× trafilatura alone at {baseline:.1f} pages/s); "
         f"latency median {figures['latency_s_median']} s, p95 {figures['latency_s_p95']} s; "
         f"worker PSS {figures['worker_pss_mb_idle']} MB idle, {figures['worker_pss_mb_max']} "
-        f"MB max; Redis {figures['redis_used_memory_mb']} MB; queue max {figures['queue_max']}"
+        f"MB max; Redis {figures['redis_used_memory_mb']} MB, "
+        f"{figures['redis_used_memory_mb_after_second_run']} MB after the same run again; queue max {figures['queue_max']}"
     )
     print("  PSS max by process (MB):", figures["pss_mb_max_by_process"])
     write_result("load", figures)

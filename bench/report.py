@@ -126,7 +126,8 @@ def rows() -> list[tuple[str, str]]:
         if "worker_pss_mb_max" in load:
             memory = (
                 f"worker PSS {load['worker_pss_mb_idle']} MB idle, "
-                f"{load['worker_pss_mb_max']} MB max; Redis {load['redis_used_memory_mb']} MB"
+                f"{load['worker_pss_mb_max']} MB max; Redis {load['redis_used_memory_mb']} MB, "
+                f"{load['redis_used_memory_mb_after_second_run']} MB after the same run again"
             )
             speed = (
                 f"{load['entries_per_second']} entries/s, {load['ratio_to_trafilatura']}× "
