@@ -81,8 +81,23 @@ def test_a_later_consistent_reading_from_the_same_source_confirms() -> None:
 
 
 def test_a_lower_value_does_not_move_an_increase_figure() -> None:
-    verdicts, _ = run(INCREASE, reading(10000), reading(3000, day=2))
+    verdicts, _ = run(INCREASE, reading(10000), reading(9000, day=2))
     assert verdicts == ["first", "behind"]
+    # Confirmed by two outlets, a far lower reading is only behind.
+    verdicts, _ = run(INCREASE, reading(10000, "a"), reading(10000, "b", day=2),
+                      reading(3000, "c", day=3), reading(3100, "d", day=4))
+    assert verdicts == ["first", "same", "behind", "behind"]
+
+
+def test_a_first_reading_that_was_an_outlier_is_corrected_when_two_others_agree() -> None:
+    # "could top 10,000" misread as a count, first; then the real counts.
+    verdicts, state = run(EXACT, reading(10000, "a"), reading(2056, "b", day=2),
+                          reading(2100, "c", day=3), reading(3000, "d", day=4))
+    assert verdicts == ["first", "held", "corrected", "changed"]
+    assert state.confirmed is not None and state.confirmed.value == 3000
+    assert [c.value for c in state.unconfirmed] == [10000]
+    verdict, state = judge(state, reading(10000, "e", day=5), EXACT)
+    assert verdict == "confirmed" and state.confirmed.sources == ("a", "e")
 
 
 def test_decrease_and_change_directions() -> None:

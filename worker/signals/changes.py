@@ -5,7 +5,9 @@ on `decrease`, the latest by publication time on `change`. A reading that jumps 
 `JUMP_RATIO` times past it (above double, or below half, of the confirmed value) from one
 document is held as unconfirmed until another document (another outlet, or a later
 article) reports a consistent value; a copy of the same article does not confirm it.
-`planned` readings (projections, plans) never move a figure. A reading published before
+`planned` readings (projections, plans) never move a figure. When the confirmed value
+rests on one document and two others agree on a value far behind it, that one document
+was the outlier: the figure is corrected, without an alert, and the outlier held. A reading published before
 the confirmed one arrives late: it never moves a `change` figure backwards.
 """
 
@@ -28,7 +30,9 @@ CONSISTENT_WITHIN = 0.10
 MAX_CANDIDATES = 5
 
 DateSource = Literal["feed", "page", "fetched", "unknown"]
-Verdict = Literal["first", "changed", "confirmed", "same", "held", "behind", "late", "ignored"]
+Verdict = Literal[
+    "first", "changed", "confirmed", "corrected", "same", "held", "behind", "late", "ignored"
+]
 
 
 class Record(BaseModel):
@@ -130,6 +134,15 @@ def _far(new: float, old: float, direction: str) -> bool:
     return {"increase": up, "decrease": down, "change": up or down}[direction]
 
 
+def _far_behind(new: float, old: float, direction: str) -> bool:
+    """Less than half (more than double, on `decrease`) of the confirmed value."""
+    if old <= 0:
+        return False
+    return {"increase": new < old / JUMP_RATIO, "decrease": new > old * JUMP_RATIO}.get(
+        direction, False
+    )
+
+
 def _consistent(a: float, b: float, settings: FigureSettings) -> bool:
     return abs(a - b) <= abs(b) * max(settings.tolerance, CONSISTENT_WITHIN)
 
@@ -183,12 +196,22 @@ def judge(
             for i, c in enumerate(state.unconfirmed)
             if i != index and _still_past(c, confirmed, settings)
         )
-        return "confirmed", FigureState(confirmed=confirmed, unconfirmed=rest)
+        if _moved(candidate.comparable(direction), old, settings):
+            return "confirmed", FigureState(confirmed=confirmed, unconfirmed=rest)
+        # Two documents agree far below a value only one document gave: that one was the
+        # outlier (the figure's first reading, say). Corrected without an alert; the
+        # outlier is held, and alerts if a second source ever confirms it.
+        held = (*rest, current)[-MAX_CANDIDATES:]
+        return "corrected", FigureState(confirmed=confirmed, unconfirmed=held)
     if not _moved(new, old, settings):
         if abs(new - old) <= abs(old) * settings.tolerance:
             if set(reading.sources) <= set(current.sources):
                 return "same", state
             return "same", state.model_copy(update={"confirmed": current.joined(reading)})
+        if _far_behind(new, old, direction) and len(current.documents) <= 1:
+            # Far below a value one document gave: held, in case that one is the outlier.
+            held = (*state.unconfirmed, reading)[-MAX_CANDIDATES:]
+            return "held", state.model_copy(update={"unconfirmed": held})
         return "behind", state
     if late and direction == "change":
         return "late", state
@@ -214,7 +237,7 @@ def record_step(
     A move of the confirmed value adds a step; a reading that repeats a step's value
     (in order, or arriving late) adds its source to that step.
     """
-    if verdict in ("first", "changed", "confirmed"):
+    if verdict in ("first", "changed", "confirmed", "corrected"):
         assert after.confirmed is not None
         previous = before.confirmed.value if before.confirmed else None
         steps = [*history, FigureStep(reading=after.confirmed, previous=previous)]
