@@ -7,8 +7,9 @@ document is held as unconfirmed until another document (another outlet, or a lat
 article) reports a consistent value; a copy of the same article does not confirm it.
 `planned` readings (projections, plans) never move a figure. When the confirmed value
 rests on one document and two others agree on a value far behind it, that one document
-was the outlier: the figure is corrected, without an alert, and the outlier held. A reading published before
-the confirmed one arrives late: it never moves a `change` figure backwards.
+was the outlier: the figure is corrected, without an alert, and the outlier held. A
+reading published before the confirmed one arrives late: it never moves a `change` figure
+backwards.
 """
 
 from __future__ import annotations
