@@ -34,6 +34,8 @@ MAX_DOCUMENT_CHARACTERS = 200_000
 MAX_NUMBERS_PER_DOCUMENT = 2_000
 _CLAUSE_MARKS = ',;:()“”"，、；：（）،؛'
 PARTITIVE = "(a share of the count before)"
+# A place marked as the topic of the clause ("in Thailand, 22 died") is what it is about.
+_TOPIC_PARTICLES = ("では", "でも", "には", "에서는", "에서도", "에는")
 ELIDED = "(the noun of the count before)"
 _CLAUSE_MARK = re.compile(rf"(?!(?<=\d),\d)[{re.escape(_CLAUSE_MARKS)}]")
 _WORD = re.compile(r"[^\W_]+(?:[.'’\-][^\W_]+)*")
@@ -349,6 +351,8 @@ def _adverbial(folded: str, mention: _Mention, data: LanguageData, actors: set[s
     by a preposition when the entity is only ever a place to the topic (в Курской области)."""
     after = folded[mention.end : mention.end + 4]
     named = folded[mention.start : mention.end]  # Hangul names carry their particle
+    if any(after.startswith(p) or named.endswith(p) for p in _TOPIC_PARTICLES):
+        return False  # "タイでは22人", "태국에서는": the topic of what follows
     if any(after.startswith(p) or named.endswith(p) for p in data.adverbial_particles):
         return True
     before = folded[max(0, mention.start - 12) : mention.start]
@@ -491,9 +495,13 @@ def _judge(
         # "5万名观众": a counter followed by another noun counts that noun.
         following = folded[unit.end : unit.end + 1]
         particle = "\u3041" <= following <= "\u309f"  # hiragana: が, を, の…
+        qualified = any(
+            folded.startswith(p, unit.end) for ps in data.qualifiers_after.values() for p in ps
+        )  # "300人近く", "1万人超", "3000人余り"
         if (
             following.isalpha()
             and not particle
+            and not qualified
             and not any(
                 word_matcher(tuple(words), language).search(folded, unit.end, unit.end + 6)
                 for words in (figure.units, figure.context, figure.exclude)
