@@ -210,8 +210,9 @@ class _Context:
     sources: frozenset[str]
     ignore: frozenset[str]
 
-    def not_part(self, word: str, at_start: bool, last: bool = False) -> bool:
-        """A word at either end of a sequence that is not part of the name."""
+    def not_part(self, word: str, at_start: bool, last: bool = False, alone: bool = True) -> bool:
+        """A word at either end of a sequence that is not part of the name; `at_start`: it
+        opens a sentence, `alone`: no capitalised word follows it."""
         folded = fold(word)
         # "Kim Jong Un": a capitalised "Un" ending a name is not the article "un".
         if folded in NOT_NAMES and not (last and len(folded) <= 2):
@@ -225,12 +226,16 @@ class _Context:
         if _tracked_form([word], self.names, self.language):
             return True  # "Nordkoreas Soldaten", "Russian Defence"
         if at_start and folded not in self.mid:
-            return folded in self.lower or _known_word(word.lower(), self.language)
+            # "Welcome to…" is a word; "Kim Jong Un told…" starts a name, whatever the
+            # dictionary says of "Kim".
+            return folded in self.lower or (alone and _known_word(word.lower(), self.language))
         return False
 
     def candidate(self, words: list[str], at_start: bool) -> str | None:
         """The name in a piece of a capitalised sequence, or None."""
-        if words and self.not_part(words[0], at_start):
+        while words and self.not_part(words[-1], False, last=True):
+            words = words[:-1]
+        if words and self.not_part(words[0], at_start, alone=len(words) == 1):
             words = words[1:]
         while words and self.not_part(words[0], False):
             words = words[1:]
@@ -300,7 +305,8 @@ def emerging_names(
     for sentence in sentences(text):
         for match in _NAME.finditer(sentence.text):
             before = sentence.text[: match.start()].rstrip()
-            starts = match.start() == 0 or before[-1:] in _QUOTES
+            # After a colon a new sentence starts, too ("Read more: How…", "Photo: Rail…").
+            starts = match.start() == 0 or before[-1:] in _QUOTES + ":"
             for number, piece in enumerate(_pieces(match.group().split(), context.names)):
                 name = context.candidate(piece, starts and number == 0)
                 if name:
