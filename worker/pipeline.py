@@ -694,10 +694,11 @@ def apply_signals(
         verdict, after = judge(before, reading, settings)
         if after != before:
             store.save_figure(topic.id, observation.figure, after)
-        history = store.figure_history(topic.id, observation.figure)
-        steps = record_step(history, verdict, before, after, reading, settings)
-        if steps is not None:
-            store.save_figure_history(topic.id, observation.figure, steps)
+        if verdict not in ("held", "ignored"):  # the only verdicts that never touch history
+            history = store.figure_history(topic.id, observation.figure)
+            steps = record_step(history, verdict, before, after, reading, settings)
+            if steps is not None:
+                store.save_figure_history(topic.id, observation.figure, steps)
         if emit and verdict in ("first", "changed", "confirmed"):
             assert after.confirmed is not None
             events.append(
