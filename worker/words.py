@@ -111,7 +111,10 @@ def _word_pattern(lower: str, data: LanguageData) -> str:
     if not word[-1].isalnum():
         return escaped
     if data.script == "arabic":
-        # Endings (ا، ة، ين، ون، ات) on short roots: "شخصا" for شخص.
+        # Endings (ا، ة، ين، ون، ات) on short roots: "شخصا" for شخص. A final ة, ى or ي
+        # gives way to them (إصابة → إصابات, لقي → لقوا, توفي → توفوا).
+        if len(word) >= 3 and word[-1] in "ةىي":
+            return rf"{re.escape(word[:-1])}\w{{0,{data.max_suffix}}}(?!\w)"
         return rf"{escaped}\w{{0,{data.max_suffix}}}(?!\w)"
     if data.script == "hangul":
         if len(word) == 1:  # a counter such as 명: only its particles may follow
@@ -231,7 +234,9 @@ def word_matcher(names: tuple[str, ...], language: str | None) -> WordMatcher:
         left = ""
     for name in dict.fromkeys(n.strip() for n in names if n.strip()):
         words = tuple(name.lower().split())
-        body = r"[\s\u00a0-]+".join(_word_pattern(w, data) for w in words)
+        # Arabic adjectives take the article too ("الكوريين الشماليين" for كوري شمالي).
+        joiner = r"[\s\u00a0-]+" + ("(?:ال)?" if data.script == "arabic" else "")
+        body = joiner.join(_word_pattern(w, data) for w in words)
         # A Hangul counter (명) may stand against the digits or syllables before it.
         own_left = "" if data.script == "hangul" and len(name) == 1 else left
         index = len(entries)
