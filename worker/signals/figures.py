@@ -320,18 +320,30 @@ def _partitive(folded: str, phrase: _Phrase, data: LanguageData) -> WordMatch | 
 
 
 def _with_unit(
-    folded: str, phrase: _Phrase, unit: WordMatch, mention: _Mention, own: bool, spaced: bool
+    folded: str, phrase: _Phrase, unit: WordMatch, mention: _Mention, own: bool, data: LanguageData
 ) -> bool:
     """Whether an entity is named with the unit: between it and the number (for the
     number's own unit), right after it, or right before it ("Myanmar's toll", "러시아군 사상자")."""
+    spaced = data.script in ("spaced", "arabic")
     low, high = min(phrase.end, unit.start), max(phrase.start, unit.end)
     # Between a unit and the number after it stand complements ("tués à Koursk a dépassé").
     inside = own and unit.start >= phrase.end and low <= mention.start and mention.end <= high
     # Only where modifiers may follow the noun ("troops from North Korea" is not; but
     # Korean, Japanese and Chinese put every modifier before it).
-    right_after = (
-        spaced and mention.start >= unit.end and not folded[unit.end : mention.start].strip()
-    )
+    gap = folded[unit.end : mention.start]
+    right_after = spaced and mention.start >= unit.end and not gap.strip()
+    if data.script == "arabic":
+        # The possessor follows the noun, with its own noun between ("خسائر الجيش الروسي":
+        # the losses of the Russian army), never a preposition ("جندي إلى روسيا"); a name
+        # before the unit is not its possessor.
+        words = _WORD.findall(gap)
+        possessor = (
+            mention.start >= unit.end
+            and len(words) <= 1
+            and not _CLAUSE_MARK.search(gap)
+            and not any(w in data.place_prepositions for w in words)
+        )
+        return inside or right_after or possessor
     between = folded[mention.end : unit.start]
     # Without spaces between words, "with it" is a character or two (朝鲜士兵, 俄军的士兵).
     # At most a possessive ending between ("Myanmar's toll"), or a character or two where
@@ -426,8 +438,7 @@ def _about(
         for mention in mentions:
             if data.adverbial_particles and _adverbial(folded, mention, data, actors):
                 continue
-            spaced = data.script in ("spaced", "arabic")
-            if _with_unit(folded, phrase, unit, mention, index == 0, spaced):
+            if _with_unit(folded, phrase, unit, mention, index == 0, data):
                 return mention.entity, "named with its unit"
     if previous and _partitive(folded, phrase, data):
         return previous, "a share of the count before it"
