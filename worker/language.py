@@ -87,6 +87,8 @@ class LanguageData:
     place_prepositions: tuple[str, ...]
     rates: tuple[str, ...]
     articles: tuple[str, ...]
+    function_words: frozenset[str]
+    ordinal_dot: bool
     prefixes: tuple[str, ...]
     max_suffix: int
     stemmer: str | None = field(default=None)
@@ -171,6 +173,8 @@ def language_data(language: str | None) -> LanguageData:
         place_prepositions=_words(raw.get("place_prepositions")),
         rates=_words(raw.get("rates")),
         articles=_words(raw.get("articles")),
+        function_words=frozenset(_words(raw.get("function_words"))),
+        ordinal_dot=bool(raw.get("ordinal_dot", False)),
         prefixes=_words(raw.get("prefixes")),
         max_suffix=int(raw.get("max_suffix", 3)),
         stemmer=_SNOWBALL.get(code),

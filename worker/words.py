@@ -232,7 +232,8 @@ def word_matcher(names: tuple[str, ...], language: str | None) -> WordMatcher:
         left = rf"(?<!\w)(?:{prefixes})?" if prefixes else r"(?<!\w)"
     else:
         left = ""
-    for name in dict.fromkeys(n.strip() for n in names if n.strip()):
+    usable = (n.strip() for n in names if n.strip() and fold(n.strip()) not in data.function_words)
+    for name in dict.fromkeys(usable):
         words = tuple(name.lower().split())
         # Arabic adjectives take the article too ("الكوريين الشماليين" for كوري شمالي).
         joiner = r"[\s\u00a0-]+" + ("(?:ال)?" if data.script == "arabic" else "")
@@ -272,9 +273,10 @@ def lemma_search(
     data = language_data(language)
     if data.code not in _SIMPLEMMA or data.script != "spaced":
         return None
-    wanted = _lemmas(names, data.code)
+    wanted = _lemmas(names, data.code) - data.function_words
     for token in _TOKEN.finditer(source, start, end):
-        if fold(lemma(token.group().lower(), data.code)) in wanted:
+        word = token.group().lower()
+        if fold(word) not in data.function_words and fold(lemma(word, data.code)) in wanted:
             return WordMatch(token.start(), token.end(), token.group())
     return None
 

@@ -316,6 +316,12 @@ def _is_trap(folded: str, candidate: _Candidate, digits: str, data: LanguageData
         return True
     if re.match(r"[:.]\d{2}(?!\d)", after) or re.fullmatch(r"\d{1,2}:\d{2}", digits):
         return True
+    if re.match(r"(?::|\s*[比対대]\s*)\d", after) or before.endswith(":"):
+        return True  # a score: 3:1, 2比1, 2対1, 2대1
+    if data.ordinal_dot and re.match(r"\.\s+[^\W\d_]", after) and len(digits) <= 3:
+        month = _words(after[1:], 1, data)
+        if not month or month[0] not in data.months:
+            return True  # "das 11. Korps"
     if before.rstrip().endswith(("$", "€", "£", "¥", "₩")) or _ends_with(
         before, data.money_before, data
     ):
