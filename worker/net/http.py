@@ -232,9 +232,23 @@ def is_blocked(error: BaseException) -> bool:
     return _caused_by(error, _Blocked)
 
 
+# Idle connections a worker process keeps open for the next request to their host, and
+# for how long (seconds).
+KEPT_CONNECTIONS = 512
+KEEPALIVE_EXPIRY = 120.0
+
+
 def make_client(policy: FetchPolicy) -> httpx.Client:
     """An httpx client whose every connection goes through the address check."""
-    transport = httpx.HTTPTransport(retries=0)
+    # httpx keeps 20 idle connections by default: polling more hosts than that, every
+    # repoll found its host's connection evicted and opened (and, over TLS, shook hands
+    # for) a new one. Servers close what they do not want kept.
+    limits = httpx.Limits(
+        max_connections=KEPT_CONNECTIONS,
+        max_keepalive_connections=KEPT_CONNECTIONS,
+        keepalive_expiry=KEEPALIVE_EXPIRY,
+    )
+    transport = httpx.HTTPTransport(retries=0, limits=limits)
     # httpx offers no public hook for the network backend; the pool's is the one place
     # that sees the address actually connected to, and every socket operation.
     transport._pool._network_backend = _GuardedBackend(policy.allow_private_networks)
