@@ -70,6 +70,16 @@ def rows() -> list[tuple[str, str]]:
                 f"precision {chosen['precision']}, recall {chosen['recall']}",
             )
         )
+        if hot := dedupe.get("hot_bucket"):
+            found.append(
+                (
+                    f"LSH hot bucket: {hot['documents_in_hot_bucket']:,} documents sharing a band",
+                    f"query {hot['query_ms_median']} ms median ({hot['query_ratio_to_ordinary']}× "
+                    f"an ordinary query), {hot['query_ms_p99']} ms p99; insert "
+                    f"{hot['insert_ms_first']} ms first, {hot['insert_ms_last']} ms last; near "
+                    f"copies found {hot['near_copies_found']}",
+                )
+            )
         for row in dedupe["index"]:
             found.append(
                 (
@@ -140,7 +150,15 @@ def rows() -> list[tuple[str, str]]:
             (
                 f"Load: {load['entries']:,} entries across {load['feeds']} feeds",
                 f"{speed}; end-to-end {load['latency_s_median']} s median, "
-                f"{load['latency_s_p95']} s p95; {memory}; queue depth max {load['queue_max']}",
+                f"{load['latency_s_p95']} s p95"
+                + (
+                    f"; publication to webhook {load['publication_to_webhook_s_median']} s "
+                    f"median, {load['publication_to_webhook_s_p95']} s p95 "
+                    f"({load['webhooks']} alerts)"
+                    if "webhooks" in load
+                    else ""
+                )
+                + f"; {memory}; queue depth max {load['queue_max']}",
             )
         )
     if entries := _load("entries"):
@@ -152,6 +170,16 @@ def rows() -> list[tuple[str, str]]:
                 f"{entries['trafilatura_cpu_ms_per_page_median']} ms (median; total "
                 f"{entries['cpu_ratio_total']}×); {entries['redis_commands_per_entry']} Redis "
                 f"commands in {entries['redis_round_trips_per_entry']} round trips per entry",
+            )
+        )
+    if polls := _load("polls"):
+        found.append(
+            (
+                f"Unchanged feeds through the real poller, {polls['feeds']} feeds",
+                f"{polls['poller_feeds_per_second']} feeds/s, {polls['ratio']}× an in-process "
+                f"httpx async loop ({polls['async_loop_feeds_per_second']} feeds/s); "
+                f"{polls['new_connections_per_repoll']} new connections per repoll; "
+                f"{polls['redis_commands_per_poll']} Redis commands per poll, Celery included",
             )
         )
     if startup := _load("startup"):
