@@ -89,6 +89,7 @@ class LanguageData:
     articles: tuple[str, ...]
     function_words: frozenset[str]
     ordinal_dot: bool
+    approximate_suffixes: tuple[str, ...]
     prefixes: tuple[str, ...]
     max_suffix: int
     stemmer: str | None = field(default=None)
@@ -175,6 +176,7 @@ def language_data(language: str | None) -> LanguageData:
         articles=_words(raw.get("articles")),
         function_words=frozenset(_words(raw.get("function_words"))),
         ordinal_dot=bool(raw.get("ordinal_dot", False)),
+        approximate_suffixes=_words(raw.get("approximate_suffixes")),
         prefixes=_words(raw.get("prefixes")),
         max_suffix=int(raw.get("max_suffix", 3)),
         stemmer=_SNOWBALL.get(code),

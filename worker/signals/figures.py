@@ -16,7 +16,7 @@ from __future__ import annotations
 import bisect
 import logging
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 
 from worker.config import FigureSettings, TopicSettings
@@ -591,6 +591,13 @@ def _read_sentence(
     previous: str | None = None  # the entity of the count before, for "4,000 of them"
     units_before: dict[str, WordMatch] = {}  # each figure's unit of the counts before
     for quantity, phrase in zip(quantities, phrases, strict=True):
+        if (
+            data.script == "arabic"
+            and quantity.qualifier == "exact"
+            and _has_word(folded, phrase.clause, phrase.start, data.passing, data)
+        ):
+            # Arabic puts the verb first: "تجاوز عدد القتلى في ميانمار 3000".
+            quantity = replace(quantity, qualifier="more than")
         if len(reading.numbers) >= MAX_NUMBERS_PER_DOCUMENT:
             reading.capped = True
             break

@@ -329,7 +329,15 @@ def _is_trap(folded: str, candidate: _Candidate, digits: str, data: LanguageData
     next_words = _words(after, 2, data)
     previous = _last_words(before, 3, data)
     if spaced:
-        if re.match(r"-[^\W\d_]", after) and not _scale_after(folded, end, data)[1] > end:
+        approximate = any(
+            after.startswith(s) and not after[len(s) : len(s) + 1].isalnum()
+            for s in data.approximate_suffixes
+        )
+        if (
+            re.match(r"-[^\W\d_]", after)
+            and not approximate
+            and not _scale_after(folded, end, data)[1] > end
+        ):
             return True  # "a 30-storey tower", "a 120-day mission": a modifier, not a count
         if next_words and next_words[0].rstrip(".") in _TIME_ZONES and len(digits) <= 5:
             return True
@@ -497,7 +505,8 @@ def read_quantities(
         qualifier = _qualifier(folded, start, end, data)
         if _ends_with(folded[max(0, start - 16) : start], data.range_openers, data):
             qualifier = _qualifier(folded, start - len(paired or ""), end, data)
-        if round_word and qualifier == "exact":
+        suffix = next((s for s in data.approximate_suffixes if folded.startswith(s, end)), None)
+        if (round_word or suffix) and qualifier == "exact":
             qualifier = "about"
         if is_planned(folded, start, end, data):
             qualifier = "planned"
