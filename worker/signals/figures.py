@@ -165,6 +165,17 @@ def _clause_marks(folded: str) -> list[int]:
     return [m.start() for m in _CLAUSE_MARK.finditer(folded)]
 
 
+def _second_subject(text: str, data: LanguageData) -> int | None:
+    """Where a conjunction followed by an article begins ("e o de feridos", "and the
+    number of injured"): the words after it are another subject's, not this number's."""
+    if not data.articles:
+        return None
+    conjunctions = "|".join(re.escape(c) for c in data.conjunctions)
+    articles = "|".join(re.escape(a) for a in data.articles)
+    match = re.search(rf"(?<!\w)(?:{conjunctions})\s+(?:{articles})(?!\w)", text)
+    return match.start() if match else None
+
+
 def _split(gap: str, data: LanguageData) -> int:
     """Where the words between two numbers stop belonging to the first: at a conjunction,
     else after a few words."""
@@ -205,6 +216,9 @@ def _phrases(folded: str, quantities: list[Quantity], data: LanguageData) -> lis
         if i + 1 < len(quantities) and quantities[i + 1].start < clause_end:
             following = quantities[i + 1]
             right = quantity.end + _split(folded[quantity.end : following.start], data)
+        elif (cut := _second_subject(folded[quantity.end : right], data)) is not None:
+            # "3.564 e o de feridos": a conjunction with an article starts another subject.
+            right = quantity.end + cut
         phrases.append(_Phrase(left, quantity.start, quantity.end, right, clause))
     return phrases
 
@@ -493,7 +507,15 @@ def _judge(
     `elided` is the unit of the count before it in the sentence, which a number without
     its own may share ("200 soldados norcoreanos y unos 400 rusos").
     """
-    named_after = next((m for m in mentions if phrase.end <= m.start <= phrase.end + 2), None)
+    named_after = next(
+        (
+            m
+            for m in mentions
+            if phrase.end <= m.start <= phrase.end + 6
+            and len(folded[phrase.end : m.start].strip()) <= 3  # "22 na Tailândia"
+        ),
+        None,
+    )
     shares = unit is None and elided is not None and not quantity.word
     if shares and (
         named_after is not None
