@@ -72,9 +72,12 @@ def same_word(word: str, base: str, language: str) -> bool:
         return True
     for prefix in data.participle_prefixes:
         # A participle of the base verb: gefallen (fallen), gekommen (kommen).
-        if word.startswith(prefix) and not base.startswith(prefix):
-            if same_word(word[len(prefix) :], base, language):
-                return True
+        if (
+            word.startswith(prefix)
+            and not base.startswith(prefix)
+            and same_word(word[len(prefix) :], base, language)
+        ):
+            return True
     if data.code not in _SIMPLEMMA:
         return False
     found = lemma(word, data.code)
