@@ -22,7 +22,7 @@ from functools import lru_cache
 from worker.config import FigureSettings, TopicSettings
 from worker.language import LanguageData, language_data
 from worker.signals.numbers import WINDOW, Quantity, read_quantities
-from worker.text import Sentence, normalise, sentences
+from worker.text import Sentence, fold, normalise, sentences
 from worker.words import WordMatch, lemma_search, word_matcher
 
 log = logging.getLogger(__name__)
@@ -34,8 +34,11 @@ MAX_DOCUMENT_CHARACTERS = 200_000
 MAX_NUMBERS_PER_DOCUMENT = 2_000
 _CLAUSE_MARKS = ',;:()“”"，、；：（）،؛'
 PARTITIVE = "(a share of the count before)"
+# Korean verb endings that close a clause and join the next: 숨지고, 다쳤으며, 늘었고.
+_KO_CONNECTIVES = ("고", "며", "으며", "서", "나", "는데", "지만")
 # A place marked as the topic of the clause ("in Thailand, 22 died") is what it is about.
-_TOPIC_PARTICLES = ("では", "でも", "には", "에서는", "에서도", "에는")
+# (Folded, as the text is: folding takes the voicing mark off で.)
+_TOPIC_PARTICLES = tuple(fold(p) for p in ("では", "でも", "には", "에서는", "에서도", "에는"))
 ELIDED = "(the noun of the count before)"
 _CLAUSE_MARK = re.compile(rf"(?!(?<=\d),\d)[{re.escape(_CLAUSE_MARKS)}]")
 _WORD = re.compile(r"[^\W_]+(?:[.'’\-][^\W_]+)*")
@@ -190,6 +193,11 @@ def _split(gap: str, data: LanguageData) -> int:
         if at != -1 and (best == -1 or at < best):
             best = at
     words = list(_WORD.finditer(gap))
+    if data.script == "hangul" and best == -1:
+        # Korean puts the verb after its number and the noun before the next one:
+        # "1644명이 숨지고 | 3408명이", "7.7 | 지진의 사망자가 1002명".
+        joined = next((w.end() for w in words if w.group().endswith(_KO_CONNECTIVES)), None)
+        return joined if joined is not None else (words[0].end() if words and gap[:1] != " " else 0)
     if data.script == "arabic":
         # "و" (and) is written on the word it joins: "1700 وعدد المصابين 3400".
         joined = next((w.start() for w in words if w.group().startswith("و")), -1)
