@@ -124,3 +124,19 @@ def test_the_api_is_described_by_an_openapi_document(web_view: Site) -> None:
     spec = web_view.get("/api/openapi.json").json()
     assert {"/api/topics", "/api/topics/{topic_id}/figures/{figure_id}", "/api/alerts",
             "/api/feeds", "/api/topics/{topic_id}/documents"} <= set(spec["paths"])
+
+
+def test_a_long_history_is_charted_whole_and_tabled_by_windows(web_view: Site) -> None:
+    from worker.signals.changes import FigureStep
+
+    store = web_view.desk.store
+    [first, *_] = store.figure_history(TOPIC, FIGURE)
+    steps = [FigureStep(reading=first.reading.model_copy(update={"value": 20_000 + n}))
+             for n in range(250)]
+    store.save_figure_history(TOPIC, FIGURE, steps)
+    newest = web_view.get(f"/topics/{TOPIC}/figures/{FIGURE}").text
+    rows = [int(n) for n in re.findall(r'<tr id="p(\d+)"', newest)]
+    assert rows == list(range(151, 251)) and "‹ earlier" in newest  # 250 steps, 1 held
+    assert newest.count('"v": ') == 250 + 1  # every reading on the chart (and the held one)
+    around = web_view.get(f"/topics/{TOPIC}/figures/{FIGURE}", params={"around": 10}).text
+    assert [int(n) for n in re.findall(r'<tr id="p(\d+)"', around)] == list(range(0, 100))

@@ -48,6 +48,7 @@ def test_search_finds_documents_by_every_word_and_by_prefix(tmp_path: Path) -> N
     assert index.search("t", "Korea").total == 1  # a prefix of "Korean"
     assert index.search("t", "kursk harvest").total == 0  # every word is required
     assert index.search("other-topic", "kursk").total == 0
+    assert index.search("t", "topic").total == 0  # the index's own topic terms are not text
 
 
 def test_operators_and_quotes_in_a_query_are_words_not_syntax(tmp_path: Path) -> None:

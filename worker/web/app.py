@@ -36,6 +36,7 @@ from worker.web.metrics import registry_for
 
 HERE = Path(__file__).resolve().parent
 PAGE_SIZE = 50
+TABLE_ROWS = 100  # readings in a figure page's table at once
 # Paths a load balancer or compose healthcheck may call without credentials.
 OPEN_PATHS = frozenset({"/healthz"})
 
@@ -195,9 +196,26 @@ def create_app(desk: Desk, credentials: Credentials) -> FastAPI:
         response_class=HTMLResponse,
         include_in_schema=False,
     )
-    def figure_page(topic_id: str, figure_id: str) -> HTMLResponse:
+    def figure_page(
+        topic_id: str,
+        figure_id: str,
+        around: Annotated[int | None, Query(ge=0, description="a reading's index")] = None,
+    ) -> HTMLResponse:
         topic = topic_or_404(topic_id)
-        return page("figure.html", topic=topic, history=figure_or_404(topic, figure_id))
+        history = figure_or_404(topic, figure_id)
+        # The table shows a window of readings (the newest, or those around the one a
+        # click on the chart asked for); the chart always shows every one.
+        count = len(history.points)
+        start = count - TABLE_ROWS if around is None else around - TABLE_ROWS // 2
+        start = max(0, min(start, count - TABLE_ROWS))
+        return page(
+            "figure.html",
+            topic=topic,
+            history=history,
+            start=start,
+            end=min(count, start + TABLE_ROWS),
+            window=TABLE_ROWS,
+        )
 
     @app.get("/topics/{topic_id}/documents", response_class=HTMLResponse, include_in_schema=False)
     def corpus_page(

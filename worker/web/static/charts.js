@@ -71,7 +71,7 @@
     chart.over.addEventListener("click", () => {
       const index = chart.cursor.idx;
       // Each point's row on the figure's page: its quote, document and sources.
-      if (index != null && points[index]) window.location.href = `${data.link}#p${index}`;
+      if (index != null && points[index]) window.location.href = `${data.link}?around=${index}#p${index}`;
     });
     chart.over.title = "Click a point for its quote, document and sources";
     charts[element.dataset.figure] = chart;
