@@ -11,6 +11,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -21,6 +22,30 @@ from worker.store.embedded import free_port
 DOCS = Path(__file__).resolve().parent
 AUTH = ("desk", "screenshots")
 TOPIC = "nk-troops-russia"
+
+
+def add_later_readings(kept: Path) -> None:
+    """Two readings after the demo's, so the chart shows a range (a band) and a far jump
+    from one source (held unconfirmed): ingested into the demo's own Redis and corpus."""
+    from worker import pipeline
+    from worker.articles import Document
+    from worker.articles.corpus import document_id
+    from worker.config import load_config
+
+    config = load_config(kept / "config")
+    redis_url = (config.data_dir / "redis" / "url").read_text().strip()
+    rt = pipeline.Runtime(config, redis_url)
+    now = datetime.now(UTC)
+    for hours, url, title, text in (
+        (1, "https://analysts.example/range", "Analysts: 12,500 to 13,000",
+         "Between 12,500 and 13,000 North Korean troops are now in Russia, analysts estimate."),
+        (2, "https://blog.example/claim", "A blogger's claim",
+         "A blogger claims 40,000 North Korean troops are now in Russia."),
+    ):
+        pipeline.process_document(rt, Document(
+            id=document_id(url), url=url, canonical_url=url, title=title, text=text,
+            published=now + timedelta(hours=hours), language="en",
+            source=url.split("/")[2], date_source="feed"), [TOPIC], None)
 
 
 def main() -> None:
@@ -42,6 +67,7 @@ def main() -> None:
                     break
             except httpx.HTTPError:
                 time.sleep(0.3)
+        add_later_readings(kept)
         search = httpx.get(f"{base}/api/topics/{TOPIC}/documents", params={"q": "Kursk"},
                            auth=AUTH, timeout=30).json()
         document = search["documents"][0]["id"]

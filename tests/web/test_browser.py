@@ -45,21 +45,23 @@ def test_a_figure_chart_renders_every_reading(web_view: Site) -> None:
         assert int(drawn) == len(points) == len(REPORTS) + 1  # the seed's reading too
         xs, confirmed, unconfirmed, top, bottom = browser.execute_script(
             f"return window.newswatchCharts['{FIGURE}'].data;")
-        assert xs == [p["time"] for p in points]
-        assert confirmed[-5:] == [11000, 12000, 14000, 14500, None]
-        assert unconfirmed[-2:] == [None, 60000]  # held: a point off the line
-        assert (bottom[-2], top[-2]) == (14500, 15000)  # the range's band
+        # After the readings, one more x where only the band goes on to the chart's edge.
+        assert xs[:-1] == [p["time"] for p in points] and xs[-1] > xs[-2]
+        assert confirmed[-6:] == [11000, 12000, 14000, 14500, None, None]
+        assert unconfirmed[-3:] == [None, 60000, None]  # held: a point off the line
+        assert (bottom[-3], top[-3]) == (14500, 15000)  # the range's band
+        assert (bottom[-1], top[-1]) == (14500, 15000)  # held until the next change
         assert browser.execute_script(PAINTED, f"#chart-{FIGURE}", 31, 95, 168) > 100
         assert browser.execute_script(PAINTED, f"#chart-{FIGURE}", 192, 57, 43) > 10
 
         # A click on the last point opens the reading: its quote, document and sources.
         left, top, width, height = browser.execute_script(
             f"const c = window.newswatchCharts['{FIGURE}'];"
-            "const i = c.data[0].length - 1;"
-            "return [c.valToPos(c.data[0][i], 'x'), c.valToPos(c.data[1][i], 'y'),"
+            "const i = c.data[0].length - 2;"  # the last reading (the held one)
+            "return [c.valToPos(c.data[0][i], 'x'), c.valToPos(c.data[2][i] ?? c.data[1][i], 'y'),"
             " c.over.clientWidth, c.over.clientHeight];")
         over = browser.find_element("css selector", f"#chart-{FIGURE} .u-over")
-        # The last point sits on the plot's right edge: aim a pixel inside it.
+        # Aim a pixel inside the plot, should the point sit on its edge.
         x, y = min(left, width - 2) - width / 2, min(max(top, 2), height - 2) - height / 2
         ActionChains(browser).move_to_element_with_offset(over, int(x), int(y)).click().perform()
         wait_for(browser, f"return location.pathname.endsWith('/figures/{FIGURE}')")

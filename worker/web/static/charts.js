@@ -16,9 +16,19 @@
     const xs = points.map((p) => p.t);
     const confirmed = points.map((p) => (p.c ? p.v : null));
     const unconfirmed = points.map((p) => (p.c ? null : p.v));
-    const top = points.map((p) => (p.u == null ? p.v : p.u));
-    const bottom = points.map((p) => p.v);
-    const hasRange = points.some((p) => p.u != null);
+    // The band follows the confirmed value only: a held reading is a point apart.
+    const top = points.map((p) => (p.c ? (p.u == null ? p.v : p.u) : null));
+    const bottom = points.map((p) => (p.c ? p.v : null));
+    const hasRange = points.some((p) => p.c && p.u != null);
+    // One step past the last reading, where only the band goes on: the current value
+    // (and its range) holds until the next change.
+    const last = xs[xs.length - 1];
+    const lastConfirmed = points.filter((p) => p.c).pop();
+    xs.push(last + Math.max((last - xs[0]) * 0.04, 3600));
+    confirmed.push(null);
+    unconfirmed.push(null);
+    top.push(lastConfirmed ? (lastConfirmed.u == null ? lastConfirmed.v : lastConfirmed.u) : null);
+    bottom.push(lastConfirmed ? lastConfirmed.v : null);
     const value = (u, v) => (v == null ? "—" : number.format(v));
     const readout = document.createElement("div");
     readout.className = "readout small muted";
@@ -37,9 +47,11 @@
         { label: "unconfirmed", stroke: "#c0392b", width: 0, paths: () => null,
           points: { show: true, size: 9, width: 2, fill: "#fff" }, value },
         { label: "range top", show: hasRange, stroke: "rgba(31,95,168,0.35)", width: 1,
-          points: { show: false }, value },
+          spanGaps: true, paths: uPlot.paths.stepped({ align: 1 }), points: { show: false },
+          value },
         { label: "range bottom", show: hasRange, stroke: "rgba(31,95,168,0.35)", width: 1,
-          points: { show: false }, value },
+          spanGaps: true, paths: uPlot.paths.stepped({ align: 1 }), points: { show: false },
+          value },
       ],
       bands: hasRange ? [{ series: [3, 4], fill: "rgba(31,95,168,0.15)" }] : [],
       axes: [{}, { size: 70, values: (u, ticks) => ticks.map((t) => number.format(t)) }],
