@@ -143,6 +143,12 @@ def rows() -> list[tuple[str, str]]:
                 f"{load['entries_per_second']} entries/s, {load['ratio_to_trafilatura']}× "
                 f"trafilatura alone ({load['trafilatura_pages_per_second']} pages/s)"
             )
+            if "cpu_ratio_to_trafilatura" in load:
+                speed += (
+                    f"; by CPU {load['worker_cpu_ms_per_entry']} ms per entry, "
+                    f"{load['cpu_ratio_to_trafilatura']}× trafilatura's "
+                    f"{load['trafilatura_cpu_ms_per_page']} ms per page"
+                )
         else:
             memory = f"worker RSS {load['worker_rss_mb_max']} MB max"
             speed = f"{load['entries_per_second']} entries/s"

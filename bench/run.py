@@ -14,11 +14,13 @@ from bench.report import update_readme
 ALL = [
     "startup",
     "extraction",
+    "entries",
     "signals",
     "emerging",
     "figures",
     "delivery",
     "feeds",
+    "polls",
     "dedupe",
     "load",
     "web",
