@@ -177,10 +177,13 @@ class WordMatcher:
         lemmatiser see the diacritics when folding kept every position."""
         stop = len(folded) if end is None else end
         original = source.lower() if source is not None and len(source) == len(folded) else None
+        function_words = language_data(self.language).function_words
         for match in self.pattern.finditer(folded, start, stop):
             group = match.lastgroup
             if group is None:
                 continue
+            if match.group(group) in function_words:
+                continue  # "los" is not a form of "lose" in Spanish text
             index = int(group[1:])
             name, words = self.names[index]
             if self._confirmed(match.start(group), match.end(group), folded, original, words):
