@@ -83,8 +83,9 @@ def same_word(word: str, base: str, language: str) -> bool:
     found = lemma(word, data.code)
     if fold(found) in (fold(base), fold(lemma(base, data.code))):
         return True
-    # A form the lemmatiser does not know is judged by its stem alone, when there is none.
-    return found == word and data.stemmer is None
+    # A form the lemmatiser does not know is judged by its stem alone, when there is none
+    # ("раніше" is a word of its own, not a form of "ранений").
+    return found == word and data.stemmer is None and not simplemma.is_known(word, lang=data.code)
 
 
 # Korean vowels (jamo indices) that contract with the past/connective 어/아: 지 → 져, 졌.
