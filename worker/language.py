@@ -93,6 +93,8 @@ class LanguageData:
     prefixes: tuple[str, ...]
     max_suffix: int
     stemmer: str | None = field(default=None)
+    # Dates are written day first ("28 марта"): a number after a month is not its day.
+    day_first: bool = field(default=False)
 
 
 # Snowball's algorithm names for the languages it covers (simplemma covers the rest).
@@ -180,4 +182,5 @@ def language_data(language: str | None) -> LanguageData:
         prefixes=_words(raw.get("prefixes")),
         max_suffix=int(raw.get("max_suffix", 3)),
         stemmer=_SNOWBALL.get(code),
+        day_first=bool(raw.get("day_first", False)),
     )

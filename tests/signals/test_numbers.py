@@ -54,6 +54,10 @@ def values(sentence: str, language: str) -> list[tuple[float, float | None, str]
     ("около 10 000 военных", "ru", [(10000, None, "about")]),
     ("более 600 тысяч военных", "ru", [(600000, None, "more than")]),
     ("десять тысяч солдат", "ru", [(10000, None, "exact")]),
+    # Day-first dates: the count after "28 марта" is not its day
+    ("28 марта 144 человека погибли", "ru", [(144, None, "exact")]),
+    ("28 березня 144 людини загинули", "uk", [(144, None, "exact")]),
+    ("March 28 saw heavy losses", "en", []),
 ])
 def test_numbers_in_six_languages(sentence: str, language: str,
                                   expected: list[tuple[float, float | None, str]]) -> None:

@@ -353,6 +353,7 @@ def _is_trap(folded: str, candidate: _Candidate, digits: str, data: LanguageData
             return True
         if (
             previous
+            and not data.day_first
             and previous[-1].rstrip(".") in data.months
             and before.rstrip()[-1:] not in ",;"
         ):
