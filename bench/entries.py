@@ -32,7 +32,10 @@ from worker.store.embedded import start_redis
 from worker.words import lemma
 
 # Words nearly every page of the set uses: the topic takes every page, so every stage runs.
-EVERYWHERE = ["the", "a", "of", "and", "to", "in", "is", "de", "la", "le", "et", "und", "der"]
+EVERYWHERE = [
+    "that", "this", "have", "said", "their", "which", "also", "there", "been", "more",
+    "dass", "nicht", "pour", "dans", "para", "como", "но", "что",
+]  # fmt: skip
 
 
 def farm_handler(pages: list[bytes]) -> type[FarmHandler]:
