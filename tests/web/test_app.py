@@ -140,3 +140,36 @@ def test_a_long_history_is_charted_whole_and_tabled_by_windows(web_view: Site) -
     assert newest.count('"v": ') == 250 + 1  # every reading on the chart (and the held one)
     around = web_view.get(f"/topics/{TOPIC}/figures/{FIGURE}", params={"around": 10}).text
     assert [int(n) for n in re.findall(r'<tr id="p(\d+)"', around)] == list(range(0, 100))
+
+
+def test_config_edits_show_without_a_restart_and_bad_ones_are_ignored(web_view: Site) -> None:
+    import time
+
+    import yaml
+
+    path = web_view.desk.config.directory / "topics" / f"{TOPIC}.yaml"
+    topic = yaml.safe_load(path.read_text())
+
+    def title_shown(expected: str) -> bool:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if web_view.get("/api/topics").json()[0]["title"] == expected:
+                return True
+            time.sleep(0.2)
+        return False
+
+    path.write_text(yaml.safe_dump({**topic, "title": "NK troops (edited)"}))
+    assert title_shown("NK troops (edited)")
+    path.write_text(yaml.safe_dump({**topic, "title": "Broken", "duplicate_threshold": 7}))
+    # Once the view has seen the broken edit (its stamp of the folder moved), it keeps
+    # the last valid config.
+    from worker.web.desk import _config_stamp
+
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        title = web_view.get("/api/topics").json()[0]["title"]
+        if web_view.desk._config_stamp == _config_stamp(path.parent.parent):
+            break
+        time.sleep(0.2)
+    assert web_view.desk._config_stamp == _config_stamp(path.parent.parent)
+    assert title == web_view.get("/api/topics").json()[0]["title"] == "NK troops (edited)"

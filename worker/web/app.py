@@ -150,12 +150,12 @@ def create_app(desk: Desk, credentials: Credentials) -> FastAPI:
         redoc_url=None,
     )
     env = templates()
-    env.globals["nav_topics"] = [(t.id, t) for t in desk.config.topics.values()]
     registry = registry_for(desk)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
 
     def page(name: str, **context: Any) -> HTMLResponse:
-        return HTMLResponse(env.get_template(name).render(**context))
+        topics = [(t.id, t) for t in desk.config.topics.values()]
+        return HTMLResponse(env.get_template(name).render(nav_topics=topics, **context))
 
     def topic_or_404(topic_id: str) -> TopicSettings:
         topic = desk.topic_settings(topic_id)

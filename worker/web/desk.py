@@ -7,19 +7,24 @@ what they return into views.
 
 from __future__ import annotations
 
+import logging
 import time
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
 from worker.alerts import Delivery
 from worker.alerts.events import payload, summary_line
-from worker.config import Config, TopicSettings
+from worker.config import Config, TopicSettings, load_config
+from worker.errors import ConfigError
 from worker.signals import changes
 from worker.signals.figures import observe_figures
 from worker.store import Store
 from worker.web.corpus_index import CorpusIndex, IndexedDocument, manifest_fields
+
+log = logging.getLogger(__name__)
 
 
 class _View(BaseModel):
@@ -220,13 +225,53 @@ def _row(document: IndexedDocument) -> DocumentRow:
     return DocumentRow(**{name: getattr(document, name) for name in DocumentRow.model_fields})
 
 
+# How often (seconds) the config folder is checked for edits: a few `stat` calls.
+CONFIG_CHECK_EVERY = 2.0
+
+
+def _config_stamp(directory: Path) -> tuple[tuple[str, int], ...]:
+    """Each config file's name and modification time."""
+    files = [*directory.glob("*.yaml"), *directory.glob("topics/*.y*ml")]
+    stamps = []
+    for path in sorted(files):
+        try:
+            stamps.append((str(path), path.stat().st_mtime_ns))
+        except FileNotFoundError:
+            continue
+    return tuple(stamps)
+
+
 class Desk:
     """Read-only access to everything the web view shows."""
 
     def __init__(self, config: Config, store: Store, index: CorpusIndex) -> None:
-        self.config = config
+        self._config = config
+        self._config_stamp = _config_stamp(config.directory)
+        self._checked = time.monotonic()
         self.store = store
         self.index = index
+
+    @property
+    def config(self) -> Config:
+        """The config folder as it is now: an edit (a topic, a feed) shows without a restart;
+        an edit that does not validate is logged and the last valid config kept."""
+        now = time.monotonic()
+        if now - self._checked < CONFIG_CHECK_EVERY:
+            return self._config
+        self._checked = now
+        stamp = _config_stamp(self._config.directory)
+        if stamp != self._config_stamp:
+            self._config_stamp = stamp
+            try:
+                self._config = load_config(self._config.directory)
+                log.info("config reloaded from %s", self._config.directory)
+            except ConfigError as error:
+                log.warning("config not reloaded: %s", "; ".join(error.problems))
+        return self._config
+
+    @config.setter
+    def config(self, value: Config) -> None:
+        self._config = value
 
     def topic_settings(self, topic_id: str) -> TopicSettings | None:
         return self.config.topics.get(topic_id)
