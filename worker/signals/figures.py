@@ -34,6 +34,7 @@ MAX_DOCUMENT_CHARACTERS = 200_000
 MAX_NUMBERS_PER_DOCUMENT = 2_000
 _CLAUSE_MARKS = ',;:()“”"，、；：（）،؛'
 PARTITIVE = "(a share of the count before)"
+_DASHED = re.compile(r"[—–]\s*(?:[^\W\d_]{1,3}\s+)?$")
 # Korean verb endings that close a clause and join the next: 숨지고, 다쳤으며, 늘었고.
 _KO_CONNECTIVES = ("고", "며", "으며", "서", "나", "는데", "지만")
 # A place marked as the topic of the clause ("in Thailand, 22 died") is what it is about.
@@ -525,11 +526,19 @@ def _judge(
         None,
     )
     shares = unit is None and elided is not None and not quantity.word
+    # "в соседнем Таиланде — 22": a dash stands for the noun and verb of the clause before.
+    gapped = (
+        next((m for m in mentions if phrase.clause <= m.start < phrase.start), None)
+        if shares and _DASHED.search(folded, max(phrase.clause, phrase.start - 12), phrase.start)
+        else None
+    )
     if shares and (
         named_after is not None
+        or gapped is not None
         or (figure.context and _context_near(folded, source, phrase, figure, language))
     ):
         unit = WordMatch(phrase.end, phrase.end, ELIDED)
+        named_after = named_after or gapped
     if unit is None:
         return False, "no unit"
     if data.script == "cjk" and unit.name in data.counters and unit.start >= phrase.end:

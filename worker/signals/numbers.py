@@ -351,11 +351,15 @@ def _is_trap(folded: str, candidate: _Candidate, digits: str, data: LanguageData
             and next_words[1].rstrip(".") in data.months
         ):
             return True
+        # A month before it makes a day (March 28) or a year (März 2025), nothing else:
+        # "28 марта 144 человека" is a count after a date.
+        day_or_year = candidate.value <= 31 or 1800 <= candidate.value <= 2100
         if (
             previous
             and not data.day_first
             and previous[-1].rstrip(".") in data.months
             and before.rstrip()[-1:] not in ",;"
+            and day_or_year
         ):
             return True
     else:
