@@ -173,3 +173,19 @@ def test_config_edits_show_without_a_restart_and_bad_ones_are_ignored(web_view: 
         time.sleep(0.2)
     assert web_view.desk._config_stamp == _config_stamp(path.parent.parent)
     assert title == web_view.get("/api/topics").json()[0]["title"] == "NK troops (edited)"
+
+
+def test_metrics_count_what_the_store_holds(web_view: Site) -> None:
+    from prometheus_client.parser import text_string_to_metric_families
+
+    scrape = web_view.get("/metrics")
+    assert scrape.headers["content-type"].startswith("text/plain; version=")
+    samples = {(s.name, tuple(sorted(s.labels.items()))): s.value
+               for family in text_string_to_metric_families(scrape.text)
+               for s in family.samples}
+    alerts = web_view.get("/api/alerts").json()
+    assert samples[("newswatch_alerts_total", (("type", "figure.changed"),))] == len(alerts)
+    assert samples[("newswatch_deliveries", (("channel", "desk-webhook"),
+                                             ("state", "retrying")))] == len(alerts)
+    assert samples[("newswatch_corpus_documents", (("topic", TOPIC),))] == len(REPORTS) + 1
+    assert samples[("newswatch_feeds_failing", ())] == 0
