@@ -218,8 +218,11 @@ def _phrases(folded: str, quantities: list[Quantity], data: LanguageData) -> lis
         after = bisect.bisect_left(marks, quantity.end)
         clause_end = marks[after] if after < len(marks) else len(folded)
         left = max(clause, quantity.start - 4 * WINDOW)
-        if i > 0 and quantities[i - 1].end > clause:
-            previous = quantities[i - 1]
+        # A year between the predicate and the number owns none of it ("capturó en enero
+        # de 2025 a dos soldados").
+        before = [q for q in quantities[:i] if not q.year_like]
+        if before and before[-1].end > clause:
+            previous = before[-1]
             left = previous.end + _split(folded[previous.end : quantity.start], data)
         right = min(clause_end, quantity.end + 4 * WINDOW)
         if i + 1 < len(quantities) and quantities[i + 1].start < clause_end:
