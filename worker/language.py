@@ -90,6 +90,7 @@ class LanguageData:
     function_words: frozenset[str]
     ordinal_dot: bool
     approximate_suffixes: tuple[str, ...]
+    clause_initial_up_to: tuple[str, ...]
     prefixes: tuple[str, ...]
     max_suffix: int
     stemmer: str | None = field(default=None)
@@ -179,6 +180,7 @@ def language_data(language: str | None) -> LanguageData:
         function_words=frozenset(_words(raw.get("function_words"))),
         ordinal_dot=bool(raw.get("ordinal_dot", False)),
         approximate_suffixes=_words(raw.get("approximate_suffixes")),
+        clause_initial_up_to=_words(raw.get("clause_initial_up_to")),
         prefixes=_words(raw.get("prefixes")),
         max_suffix=int(raw.get("max_suffix", 3)),
         stemmer=_SNOWBALL.get(code),

@@ -640,6 +640,11 @@ def _read_sentence(
         ):
             # Arabic puts the verb first: "تجاوز عدد القتلى في ميانمار 3000".
             quantity = replace(quantity, qualifier="more than")
+        if (
+            quantity.qualifier == "exact"
+            and folded[phrase.clause : phrase.start].strip() in data.clause_initial_up_to
+        ):
+            quantity = replace(quantity, qualifier="up to")
         if len(reading.numbers) >= MAX_NUMBERS_PER_DOCUMENT:
             reading.capped = True
             break
