@@ -189,3 +189,18 @@ def test_metrics_count_what_the_store_holds(web_view: Site) -> None:
                                              ("state", "retrying")))] == len(alerts)
     assert samples[("newswatch_corpus_documents", (("topic", TOPIC),))] == len(REPORTS) + 1
     assert samples[("newswatch_feeds_failing", ())] == 0
+
+
+def test_without_redis_pages_answer_503_saying_so(web_view: Site) -> None:
+    from tests.web.conftest import refused_url, serving
+    from worker.web import make_desk
+
+    away = refused_url().replace("http://", "redis://").replace("/hook", "/0")
+    desk = make_desk(web_view.desk.config, away)
+    with serving(desk) as base:
+        health = httpx.get(f"{base}/healthz", timeout=60)
+        assert health.status_code == 503 and "Connection" in health.json()["redis"]
+        for path in ("/", f"/topics/{TOPIC}", "/api/alerts"):
+            page = httpx.get(base + path, auth=web_view.auth, timeout=60)
+            assert page.status_code == 503, path
+            assert page.text.startswith("newswatch: Redis does not answer")

@@ -6,12 +6,13 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import logging
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import FastAPI, HTTPException, Query
+from fastapi import FastAPI, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, FileSystemLoader, select_autoescape
@@ -34,6 +35,7 @@ from worker.web.desk import (
 )
 from worker.web.metrics import registry_for
 
+log = logging.getLogger(__name__)
 HERE = Path(__file__).resolve().parent
 PAGE_SIZE = 50
 TABLE_ROWS = 100  # readings in a figure page's table at once
@@ -308,6 +310,23 @@ def create_app(desk: Desk, credentials: Credentials) -> FastAPI:
         """200 when Redis answers, 503 when it does not."""
         health: Health = desk.health()
         return JSONResponse(health.model_dump(), status_code=200 if health.status == "ok" else 503)
+
+    @app.exception_handler(Exception)
+    def unavailable(request: Request, error: Exception) -> Response:
+        # Redis away is the failure an operator can act on: say so, with 503, instead
+        # of a bare 500 (anything else is logged and answered 500).
+        health = desk.health()
+        if health.redis is None:
+            log.exception("%s %s failed", request.method, request.url.path)
+            return Response("internal error\n", status_code=500, media_type="text/plain")
+        log.warning("%s %s: Redis does not answer (%s)", request.method, request.url.path,
+                    health.redis)  # fmt: skip
+        return Response(
+            f"newswatch: Redis does not answer ({health.redis})\n",
+            status_code=503,
+            media_type="text/plain",
+            headers={"Retry-After": "10"},
+        )
 
     app.add_middleware(BasicAuth, credentials=credentials)
     return app
