@@ -48,6 +48,7 @@ def values(sentence: str, language: str) -> list[tuple[float, float | None, str]
     ("casi 3 millones de personas", "es", [(3_000_000, None, "nearly")]),
     ("diez mil soldados", "es", [(10000, None, "exact")]),
     ("1,5 millón de personas", "es", [(1_500_000, None, "exact")]),
+    ("con 4 mil 850 heridos", "es", [(4850, None, "exact")]),
     ("fünf Millionen Menschen", "de", [(5_000_000, None, "exact")]),
     ("2 milhões de pessoas", "pt", [(2_000_000, None, "exact")]),
     # Russian

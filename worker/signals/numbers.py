@@ -426,6 +426,10 @@ def _range_end(
     return upper, scale, end
 
 
+# The hundreds after a written thousand ("3 mil 354", Latin American style).
+_RESIDUE = re.compile(r"[ \u00a0](\d{1,3})(?![\d.,:]?\d)")
+
+
 def clause_start(folded: str, position: int) -> int:
     """Where the clause holding `position` begins (after a comma, semicolon, colon…)."""
     low = max(0, position - 4 * WINDOW)
@@ -491,6 +495,9 @@ def read_quantities(
             if scale == 1.0:
                 scale = upper_scale  # "11 to 12 thousand": the scale is written once, at the end
         value *= scale
+        rest = _RESIDUE.match(folded, end) if scale == 1e3 and upper is None else None
+        if rest and value.is_integer():
+            value, end = value + int(rest.group(1)), rest.end()  # "3 mil 354": 3,354
         year_like = (
             not candidate.word
             and scale == 1.0
