@@ -6,11 +6,11 @@ import pytest
 from bench.figures import evaluate
 
 # Floors a little under the measured figures, so a change that loses readings fails here.
-PRECISION_FLOOR = 0.94
-RECALL_FLOOR = 0.87
+PRECISION_FLOOR = 0.95
+RECALL_FLOOR = 0.89
 RECALL_FLOOR_BY_LANGUAGE = {
-    "ar": 0.91, "cs": 0.85, "de": 0.88, "en": 0.88, "es": 0.85, "fr": 0.88, "id": 0.9,
-    "ja": 0.81, "ko": 0.83, "pt": 0.9, "ru": 0.82, "uk": 0.83, "zh": 0.89,
+    "ar": 0.91, "cs": 0.85, "de": 0.88, "en": 0.88, "es": 0.89, "fr": 0.88, "id": 0.9,
+    "ja": 0.85, "ko": 0.87, "pt": 0.9, "ru": 0.86, "uk": 0.96, "zh": 0.89,
 }  # fmt: skip
 
 

@@ -41,7 +41,9 @@ _KO_CONNECTIVES = ("고", "며", "으며", "서", "나", "는데", "지만")
 # (Folded, as the text is: folding takes the voicing mark off で.)
 _TOPIC_PARTICLES = tuple(fold(p) for p in ("では", "でも", "には", "에서는", "에서도", "에는"))
 ELIDED = "(the noun of the count before)"
-_CLAUSE_MARK = re.compile(rf"(?!(?<=\d),\d)[{re.escape(_CLAUSE_MARKS)}]")
+# Not a comma inside a number ("1,002"), nor Japanese 、 after the topic particle は
+# ("死者数は、… 3600人"): the topic belongs to the clause that follows.
+_CLAUSE_MARK = re.compile(rf"(?!(?<=\d),\d)(?!(?<=は)、)[{re.escape(_CLAUSE_MARKS)}]")
 _WORD = re.compile(r"[^\W_]+(?:[.'’\-][^\W_]+)*")
 
 

@@ -552,7 +552,7 @@ def is_planned(folded: str, start: int, end: int, data: LanguageData) -> bool:
     if not data.planned_after:
         return False
     stop = min(
-        (i for i in (folded.find(m, end, end + 2 * WINDOW) for m in ",;。，") if i != -1),
+        (i for i in (folded.find(m, end, end + 2 * WINDOW) for m in ",;。，、") if i != -1),
         default=end + 2 * WINDOW,
     )
     return _has_phrase(folded[end:stop], data.planned_after, data) is not None
