@@ -96,6 +96,8 @@ class LanguageData:
     stemmer: str | None = field(default=None)
     # Dates are written day first ("28 марта"): a number after a month is not its day.
     day_first: bool = field(default=False)
+    # Words after a comma that carry the clause before on ("…, in addition to 30 …").
+    continuing: tuple[str, ...] = field(default=())
 
 
 # Snowball's algorithm names for the languages it covers (simplemma covers the rest).
@@ -185,4 +187,5 @@ def language_data(language: str | None) -> LanguageData:
         max_suffix=int(raw.get("max_suffix", 3)),
         stemmer=_SNOWBALL.get(code),
         day_first=bool(raw.get("day_first", False)),
+        continuing=_words(raw.get("continuing")),
     )

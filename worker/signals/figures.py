@@ -166,9 +166,22 @@ def _first_entity(text: str, topic: TopicSettings, language: str | None) -> str 
     return mentions[0].entity if mentions else None
 
 
-def _clause_marks(folded: str) -> list[int]:
-    """Positions of clause punctuation, not the commas inside numbers ("1,002")."""
-    return [m.start() for m in _CLAUSE_MARK.finditer(folded)]
+def _clause_marks(folded: str, data: LanguageData) -> list[int]:
+    """Positions of clause punctuation, not the commas inside numbers ("1,002"), nor a
+    comma before words that carry the clause on ("…, in addition to 30 North Koreans")."""
+    return [
+        m.start()
+        for m in _CLAUSE_MARK.finditer(folded)
+        if not (data.continuing and _starts_with_any(folded[m.end() : m.end() + 30], data))
+    ]
+
+
+def _starts_with_any(text: str, data: LanguageData) -> bool:
+    stripped = text.lstrip()
+    return any(
+        stripped.startswith(p) and (len(stripped) == len(p) or not stripped[len(p)].isalnum())
+        for p in data.continuing
+    )
 
 
 def _second_subject(text: str, data: LanguageData) -> int | None:
@@ -212,7 +225,7 @@ def _split(gap: str, data: LanguageData) -> int:
 
 
 def _phrases(folded: str, quantities: list[Quantity], data: LanguageData) -> list[_Phrase]:
-    marks = _clause_marks(folded)
+    marks = _clause_marks(folded, data)
     phrases = []
     for i, quantity in enumerate(quantities):
         at = bisect.bisect_left(marks, quantity.start)
@@ -572,7 +585,9 @@ def _judge(
     if quantity.year_like and not _counts(folded, quantity, unit, data):
         return False, "a year"
     # A number sharing the noun of the count before shares its predicate too.
-    span = (phrase.clause if unit.name == ELIDED else phrase.left, phrase.right)
+    # So does one the words before it carry on from it ("…، إضافة إلى 30 جنديا").
+    carried = _ends_with_any(folded[phrase.clause : phrase.start], data.continuing)
+    span = (phrase.clause if unit.name == ELIDED or carried else phrase.left, phrase.right)
     if figure.exclude:
         excluded = word_matcher(tuple(figure.exclude), language).search(
             folded, *span, source
