@@ -355,8 +355,11 @@ def _partitive(folded: str, phrase: _Phrase, data: LanguageData) -> WordMatch | 
             return WordMatch(phrase.end + at, phrase.end + at + len(word), PARTITIVE)
     before = folded[max(phrase.left, phrase.start - 24) : phrase.start].rstrip(" ,")
     for word in data.partitive:
-        if before.endswith(word):
-            return WordMatch(phrase.start - len(word), phrase.start, PARTITIVE)
+        # Right before it, or before its qualifier ("among them about 11,000").
+        at = before.rfind(word)
+        if at != -1 and len(_WORD.findall(before[at + len(word) :])) <= 2:
+            start = phrase.start - len(before) + at
+            return WordMatch(start, start + len(word), PARTITIVE)
     return None
 
 
@@ -485,7 +488,8 @@ def _about(
         return previous, "a share of the count before it"
     if units and units[0].name == PARTITIVE:
         for mention in mentions:
-            if phrase.end <= mention.start < phrase.right:
+            # "11,000 from North Korea"; not a place ("… have reached Kursk").
+            if phrase.end <= mention.start < phrase.right and mention.entity in actors:
                 return mention.entity, "named after the share"
     subjects = [
         m
