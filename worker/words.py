@@ -293,6 +293,25 @@ def lemma_search(
     return None
 
 
+def scattered_search(
+    source: str, start: int, end: int, names: tuple[str, ...], language: str | None
+) -> WordMatch | None:
+    """A phrase of several words whose words all stand, in any order, in
+    `source[start:end]` ("kamen … ums Leben" for ums Leben kommen, "přišlo … o život")."""
+    data = language_data(language)
+    phrases = [[fold(w) for w in n.split()] for n in names if len(n.split()) > 1]
+    if data.script != "spaced" or not phrases:
+        return None
+    tokens = list(_TOKEN.finditer(source, start, end))
+    seen = {fold(t.group()) for t in tokens}
+    seen |= {fold(lemma(t.group().lower(), data.code)) for t in tokens}
+    for words in phrases:
+        if all(w in seen or fold(lemma(w, data.code)) in seen for w in words):
+            first = next(t for t in tokens if fold(t.group()) in words or t is tokens[-1])
+            return WordMatch(first.start(), first.end(), " ".join(words))
+    return None
+
+
 def mentions_any(
     folded: str, names: tuple[str, ...], language: str | None, source: str | None = None
 ) -> bool:

@@ -23,7 +23,7 @@ from worker.config import FigureSettings, TopicSettings
 from worker.language import LanguageData, language_data
 from worker.signals.numbers import WINDOW, Quantity, read_quantities
 from worker.text import Sentence, fold, normalise, sentences
-from worker.words import WordMatch, lemma_search, word_matcher
+from worker.words import WordMatch, lemma_search, scattered_search, word_matcher
 
 log = logging.getLogger(__name__)
 # Words after a number that can still be its unit ("10,000 North Korean troops").
@@ -593,9 +593,11 @@ def _judge(
     carried = _ends_with_any(folded[phrase.clause : phrase.start], data.continuing)
     span = (phrase.clause if unit.name == ELIDED or carried else phrase.left, phrase.right)
     if figure.exclude:
-        excluded = word_matcher(tuple(figure.exclude), language).search(
-            folded, *span, source
-        ) or lemma_search(source, *span, tuple(figure.exclude), language)
+        excluded = (
+            word_matcher(tuple(figure.exclude), language).search(folded, *span, source)
+            or lemma_search(source, *span, tuple(figure.exclude), language)
+            or scattered_search(source, *span, tuple(figure.exclude), language)
+        )
         if excluded:
             return False, f"excluded by '{folded[excluded.start : excluded.end]}'"
     context = word_matcher(tuple(figure.context), language)
@@ -603,6 +605,7 @@ def _judge(
         figure.context
         and not context.search(folded, *span, source)
         and not lemma_search(source, *span, tuple(figure.context), language)
+        and not scattered_search(source, *span, tuple(figure.context), language)
     ):
         return False, "no context word"
     units = [unit] + [
