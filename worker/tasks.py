@@ -16,13 +16,14 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from celery import Task
-from celery.signals import celeryd_after_setup, task_postrun, task_prerun
+from celery.signals import before_task_publish, celeryd_after_setup, task_postrun, task_prerun
 
 from worker import pipeline
 from worker.alerts.events import AlertEvent
 from worker.celery_app import TICK, TRANSIENT_ERRORS, app, configure, redis_url_for
 from worker.config import load_config
 from worker.feeds import Entry
+from worker.store import TaskMeasure
 
 log = logging.getLogger(__name__)
 F = TypeVar("F", bound=Callable[..., Any])
@@ -176,26 +177,42 @@ def deliver(event_id: str, channel: str, run: str | None = None) -> dict[str, An
     return {"event": event_id, "channel": channel, "state": outcome.state, "detail": outcome.detail}
 
 
-# When each task in this process started, by task id: the duration histogram behind
-# /metrics' task latency is recorded in the store, so every worker's tasks count.
-_started: dict[str, float] = {}
+# When each task in this process started, and how long it had waited, by task id: the
+# histograms behind /metrics' task latency are kept in the store, so every worker counts.
+_started: dict[str, tuple[float, float | None]] = {}
+
+
+# Wall-clock time of publication, in each message's headers: the wait from publication
+# to start (queue latency) is measured in whichever worker takes the task.
+SENT_AT = "newswatch_sent_at"
+
+
+@before_task_publish.connect
+def _stamp_publication(headers: dict[str, Any], **_: Any) -> None:
+    headers.setdefault(SENT_AT, time.time())
 
 
 @task_prerun.connect
-def _task_started(task_id: str, **_: Any) -> None:
-    _started[task_id] = time.monotonic()
+def _task_started(task_id: str, task: Task, **_: Any) -> None:
+    sent_at = getattr(task.request, SENT_AT, None)
+    wait = None if sent_at is None else time.time() - float(sent_at)
+    _started[task_id] = (time.monotonic(), wait)
 
 
 @task_postrun.connect
 def _task_finished(task_id: str, task: Task, **_: Any) -> None:
-    started = _started.pop(task_id, None)
-    if started is None:
+    found = _started.pop(task_id, None)
+    if found is None:
         return
+    started, wait = found
+    times: dict[TaskMeasure, float] = {"duration": time.monotonic() - started}
+    if wait is not None:
+        times["wait"] = wait
     try:
-        runtime().store.record_task_duration(task.name, time.monotonic() - started)
+        runtime().store.record_task_times(task.name, times)
     except TRANSIENT_ERRORS as error:
         # A lost sample is no reason to fail a task that has done its work.
-        log.warning("duration of %s %s not recorded: %s", task.name, task_id, error)
+        log.warning("times of %s %s not recorded: %s", task.name, task_id, error)
 
 
 def _route(rt: pipeline.Runtime, event: AlertEvent, run: str | None) -> None:

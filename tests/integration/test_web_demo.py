@@ -94,6 +94,11 @@ def test_api_and_metrics_after_the_demo(tmp_path: Path) -> None:
                     (("task", "newswatch.process_entry"),))] == outcomes
     assert metrics[("newswatch_task_duration_seconds_count",
                     (("task", "newswatch.deliver"),))] == len(printed)
+    # And each waited in its queue a measured time (publication to start).
+    assert metrics[("newswatch_task_wait_seconds_count",
+                    (("task", "newswatch.process_entry"),))] == outcomes
+    assert metrics[("newswatch_task_wait_seconds_sum",
+                    (("task", "newswatch.process_entry"),))] > 0
 
     alerts = api["/api/alerts"]
     assert sorted(a["type"] for a in alerts) == sorted(printed)

@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, Literal, cast
 
 import redis
 
@@ -146,6 +146,10 @@ return redis.call('INCR', KEYS[1])
 # Upper bounds (seconds) of the task duration histogram's buckets, Prometheus's defaults
 # widened to the minutes a slow fetch can take.
 TASK_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0)
+
+
+TaskMeasure = Literal["duration", "wait"]
+_TASK_HISTOGRAMS: dict[str, str] = {"duration": "latency", "wait": "task-wait"}
 
 
 @dataclass(frozen=True)
@@ -649,21 +653,25 @@ class Store:
         lengths = pipe.execute()
         return {queue: sum(lengths[i * 4 : i * 4 + 4]) for i, queue in enumerate(names)}
 
-    def record_task_duration(self, task: str, seconds: float) -> None:
-        """Count one finished task in its duration bucket (a histogram every worker adds to)."""
-        bucket = next((b for b in TASK_BUCKETS if seconds <= b), float("inf"))
+    def record_task_times(self, task: str, times: Mapping[TaskMeasure, float]) -> None:
+        """Count one run of a task in its bucket of each histogram every worker adds to:
+        `duration` (its start to its end), `wait` (its publication to its start); one trip."""
         pipe = self.r.pipeline(transaction=False)
-        pipe.hincrby(f"{P}latency:{task}", "+Inf" if bucket == float("inf") else repr(bucket), 1)
-        pipe.hincrbyfloat(f"{P}latency:{task}", "sum", seconds)
-        pipe.sadd(f"{P}latency:tasks", task)
+        for measure, seconds in times.items():
+            bucket = next((b for b in TASK_BUCKETS if seconds <= b), float("inf"))
+            key = f"{P}{_TASK_HISTOGRAMS[measure]}:{task}"
+            pipe.hincrby(key, "+Inf" if bucket == float("inf") else repr(bucket), 1)
+            pipe.hincrbyfloat(key, "sum", max(0.0, seconds))
+            pipe.sadd(f"{P}{_TASK_HISTOGRAMS[measure]}:tasks", task)
         pipe.execute()
 
-    def task_durations(self) -> dict[str, TaskDurations]:
-        """Each task's duration histogram, as recorded by `record_task_duration`."""
-        tasks = sorted(cast(set[str], self.r.smembers(f"{P}latency:tasks")))
+    def task_times(self, measure: TaskMeasure) -> dict[str, TaskDurations]:
+        """Each task's histogram of `measure`, as recorded by `record_task_times`."""
+        prefix = f"{P}{_TASK_HISTOGRAMS[measure]}"
+        tasks = sorted(cast(set[str], self.r.smembers(f"{prefix}:tasks")))
         pipe = self.r.pipeline(transaction=False)
         for task in tasks:
-            pipe.hgetall(f"{P}latency:{task}")
+            pipe.hgetall(f"{prefix}:{task}")
         found = {}
         for task, raw in zip(tasks, pipe.execute(), strict=True):
             counts = [int(raw.get(repr(b), 0)) for b in TASK_BUCKETS] + [int(raw.get("+Inf", 0))]

@@ -20,7 +20,7 @@ from prometheus_client.core import (
 from prometheus_client.registry import Collector
 
 from worker.celery_app import IO_QUEUE, QUEUE
-from worker.store import TASK_BUCKETS
+from worker.store import TASK_BUCKETS, TaskMeasure
 from worker.web.desk import Desk, channel_delivery
 
 # Counts of `Store.add_counts` and what they are called here. Every outcome an entry
@@ -73,19 +73,22 @@ class StoreCollector(Collector):
         for queue, waiting in store.queue_depths([QUEUE, IO_QUEUE]).items():
             depth.add_metric([queue], waiting)
         yield depth
-        latency = HistogramMetricFamily(
-            "newswatch_task_duration_seconds",
-            "How long each task ran, from its start to its end, in any worker.",
-            labels=["task"],
-        )
         bounds = [*(repr(b) for b in TASK_BUCKETS), "+Inf"]
-        for task, durations in sorted(store.task_durations().items()):
-            cumulative, buckets = 0, []
-            for bound, count in zip(bounds, durations.counts, strict=True):
-                cumulative += count
-                buckets.append((bound, cumulative))
-            latency.add_metric([task], buckets, durations.total_seconds)
-        yield latency
+        histograms: tuple[tuple[TaskMeasure, str, str], ...] = (
+            ("duration", "newswatch_task_duration_seconds",
+             "How long each task ran, from its start to its end, in any worker."),
+            ("wait", "newswatch_task_wait_seconds",
+             "How long each task waited, from its publication to its start (queue latency)."),
+        )  # fmt: skip
+        for measure, name, text in histograms:
+            histogram = HistogramMetricFamily(name, text, labels=["task"])
+            for task, times in sorted(store.task_times(measure).items()):
+                cumulative, buckets = 0, []
+                for bound, count in zip(bounds, times.counts, strict=True):
+                    cumulative += count
+                    buckets.append((bound, cumulative))
+                histogram.add_metric([task], buckets, times.total_seconds)
+            yield histogram
         feeds = self.desk.feeds()
         yield GaugeMetricFamily(
             "newswatch_feeds_failing", "Configured feeds whose last poll failed.",
