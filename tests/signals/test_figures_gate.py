@@ -7,9 +7,9 @@ from bench.figures import evaluate
 
 # Floors a little under the measured figures, so a change that loses readings fails here.
 PRECISION_FLOOR = 0.95
-RECALL_FLOOR = 0.89
+RECALL_FLOOR = 0.91
 RECALL_FLOOR_BY_LANGUAGE = {
-    "ar": 0.91, "cs": 0.85, "de": 0.88, "en": 0.88, "es": 0.89, "fr": 0.88, "id": 0.9,
+    "ar": 0.92, "cs": 0.87, "de": 0.91, "en": 0.89, "es": 0.91, "fr": 0.91, "id": 0.9,
     "ja": 0.85, "ko": 0.87, "pt": 0.9, "ru": 0.86, "uk": 0.96, "zh": 0.89,
 }  # fmt: skip
 
