@@ -26,7 +26,8 @@ TOPIC = "nk-troops-russia"
 
 def add_later_readings(kept: Path) -> None:
     """Two readings after the demo's, so the chart shows a range (a band) and a far jump
-    from one source (held unconfirmed): ingested into the demo's own Redis and corpus."""
+    from one source (held unconfirmed): ingested into the demo's own Redis and corpus,
+    their alert sent to the demo's webhook, which no longer answers."""
     from worker import pipeline
     from worker.articles import Document
     from worker.articles.corpus import document_id
@@ -42,10 +43,13 @@ def add_later_readings(kept: Path) -> None:
         (2, "https://blog.example/claim", "A blogger's claim",
          "A blogger claims 40,000 North Korean troops are now in Russia."),
     ):
-        pipeline.process_document(rt, Document(
+        result = pipeline.process_document(rt, Document(
             id=document_id(url), url=url, canonical_url=url, title=title, text=text,
             published=now + timedelta(hours=hours), language="en",
             source=url.split("/")[2], date_source="feed"), [TOPIC], None)
+        for event in result.events:
+            # The demo's receiver has stopped: the alert log shows a delivery retrying.
+            pipeline.deliver_now(rt, event)
 
 
 def main() -> None:
