@@ -503,7 +503,10 @@ def _about(
         # a name after it is the subject of what is reported.
         spoken = _reported_from(folded, phrase, data)
         reported = [m for m in subjects if m.start >= spoken]
-        return (reported or subjects)[0].entity, "the subject of its clause"
+        if reported or spoken == phrase.clause or not _partitive(folded, phrase, data):
+            return (reported or subjects)[0].entity, "the subject of its clause"
+        # "Ukraine said 4,000 of them…": the share is of a group named before, not the speaker.
+        return discourse.entity()
     earlier = [
         m for m in mentions if m.end <= phrase.clause and not _adverbial(folded, m, data, actors)
     ]
