@@ -595,6 +595,9 @@ def _judge(
     # So does one the words before it carry on from it ("…، إضافة إلى 30 جنديا").
     carried = _ends_with_any(folded[phrase.clause : phrase.start], data.continuing)
     span = (phrase.clause if unit.name == ELIDED or carried else phrase.left, phrase.right)
+    if unit.name == ELIDED and gapped is not None and named_after is gapped:
+        # The dash stands for the verb too: the predicate is the clause before's.
+        span = (0, phrase.right)
     if figure.exclude:
         excluded = (
             word_matcher(tuple(figure.exclude), language).search(folded, *span, source)
