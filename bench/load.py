@@ -30,6 +30,7 @@ import threading
 import time
 import urllib.request
 import uuid
+from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -141,6 +142,11 @@ def pss_mb(pids: list[int], by_process: dict[str, float] | None = None) -> float
                         name = f"worker {number}" + (f" child {index}" if index else "")
                         by_process[name] = max(by_process.get(name, 0.0), kb / 1024)
     return total / 1024
+
+
+def _commands(client: redis.Redis) -> Counter[str]:
+    stats = client.info("commandstats")
+    return Counter({name.removeprefix("cmdstat_"): int(v["calls"]) for name, v in stats.items()})
 
 
 def cpu_seconds(pids: list[int]) -> float:
@@ -276,8 +282,10 @@ def main(feeds: int = 500, per_feed: int = 20, timeout: float = 1800) -> dict[st
         poll_every_feed(uuid.uuid4().hex[:12])
         urllib.request.urlopen(f"http://127.0.0.1:{port}/publish").read()
         burst, cpu_before = time.time(), cpu_seconds(pids)
+        commands_before = _commands(client)
         poll_every_feed(run)  # deliveries are part of the run: all made when it returns
         worker_cpu = cpu_seconds(pids) - cpu_before
+        commands = _commands(client) - commands_before
         stop.set()
         sampler.join()
         finished = rt.store.run_marks(run, "entries")
@@ -310,6 +318,15 @@ def main(feeds: int = 500, per_feed: int = 20, timeout: float = 1800) -> dict[st
         "publication_to_webhook_s_p95": round(percentile(webhook, 0.95), 1),
         "trafilatura_pages_per_second": round(baseline, 1),
         "worker_cpu_ms_per_entry": round(worker_cpu * 1000 / max(1, len(finished)), 2),
+        # As Redis counted them (scripts' own commands included), the sampler's LLENs not.
+        "redis_commands_per_entry": round(
+            (sum(commands.values()) - commands["llen"]) / max(1, len(finished)), 1
+        ),
+        "redis_commands_per_entry_by_name": {
+            name: round(n / max(1, len(finished)), 2)
+            for name, n in commands.most_common()
+            if n > 0 and name != "llen"
+        },
         "trafilatura_cpu_ms_per_page": round(baseline_cpu * 1000, 2),
         "worker_pss_mb_idle": round(idle_pss, 1),
         "worker_pss_mb_max": round(max(s["pss_mb"] for s in samples), 1),
@@ -338,7 +355,8 @@ def main(feeds: int = 500, per_feed: int = 20, timeout: float = 1800) -> dict[st
         f"{figures['ratio_to_trafilatura']}× trafilatura alone at {baseline:.1f} pages/s; by "
         f"CPU {figures['worker_cpu_ms_per_entry']} ms per entry against "
         f"{figures['trafilatura_cpu_ms_per_page']} ms per page, "
-        f"{figures['cpu_ratio_to_trafilatura']}×); "
+        f"{figures['cpu_ratio_to_trafilatura']}×); {figures['redis_commands_per_entry']} Redis "
+        f"commands per entry; "
         f"latency median {figures['latency_s_median']} s, p95 {figures['latency_s_p95']} s; "
         f"{figures['webhooks']} webhooks, publication to webhook median "
         f"{figures['publication_to_webhook_s_median']} s, p95 "
@@ -348,6 +366,7 @@ def main(feeds: int = 500, per_feed: int = 20, timeout: float = 1800) -> dict[st
         f"{figures['redis_used_memory_mb_after_second_run']} MB after the same run again; queue max {figures['queue_max']}"
     )
     print("  PSS max by process (MB):", figures["pss_mb_max_by_process"])
+    print("  Redis commands per entry:", figures["redis_commands_per_entry_by_name"])
     write_result("load", figures)
     return figures
 
