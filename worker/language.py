@@ -98,6 +98,8 @@ class LanguageData:
     day_first: bool = field(default=False)
     # Words after a comma that carry the clause before on ("…, in addition to 30 …").
     continuing: tuple[str, ...] = field(default=())
+    # Verbs that close a number's clause and qualify it (German: "… übersteigen").
+    qualifiers_last: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 # Snowball's algorithm names for the languages it covers (simplemma covers the rest).
@@ -188,4 +190,5 @@ def language_data(language: str | None) -> LanguageData:
         stemmer=_SNOWBALL.get(code),
         day_first=bool(raw.get("day_first", False)),
         continuing=_words(raw.get("continuing")),
+        qualifiers_last={k: v for k, v in _qualifiers(raw.get("qualifiers_last")).items() if v},
     )

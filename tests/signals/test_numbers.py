@@ -39,6 +39,7 @@ def values(sentence: str, language: str) -> list[tuple[float, float | None, str]
     ("rund 10.000 Soldaten", "de", [(10000, None, "about")]),
     ("mehr als 2,5 Millionen Menschen", "de", [(2_500_000, None, "more than")]),
     ("zehn Tausend Soldaten", "de", [(10000, None, "exact")]),
+    ("Die Verluste sollen 38.000 Tote übersteigen", "de", [(38000, None, "more than")]),
     # French
     ("environ 10 000 soldats", "fr", [(10000, None, "about")]),
     ("plus de 1,2 million de personnes", "fr", [(1_200_000, None, "more than")]),

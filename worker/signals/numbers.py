@@ -402,7 +402,17 @@ def _qualifier(folded: str, start: int, end: int, data: LanguageData) -> str:
         for qualifier, phrases in data.qualifiers_after.items():
             if phrases and _starts_with(text, phrases, None):
                 return qualifier
+    if data.qualifiers_last:
+        # A verb closing the number's clause: "sollen 38.000 Tote … übersteigen".
+        rest = _CLAUSE_REST.match(folded, end, end + 2 * WINDOW)
+        for qualifier, phrases in data.qualifiers_last.items():
+            if rest and _has_phrase(rest.group(), phrases, data):
+                return qualifier
     return "exact"
+
+
+# The rest of a clause after a number, up to a clause mark or the next number.
+_CLAUSE_REST = re.compile(r"[^\d" + re.escape(_CLAUSE_MARKS) + r".!?]*")
 
 
 def _range_end(
