@@ -49,12 +49,16 @@ def load_topics(folder: Path = SET) -> dict[str, TopicSettings]:
 
 
 def write_config(target: Path) -> None:
-    """A config folder holding the set's merged topics, for `newswatch explain --config`."""
+    """A config folder holding the set's merged topics, and each passage as
+    `passages/<id>.txt`, for `newswatch explain <id>.txt --config`."""
     (target / "topics").mkdir(parents=True, exist_ok=True)
     (target / "newswatch.yaml").write_text("data_dir: data\n")
     for topic_id, raw in merged_topics().items():
         text = yaml.safe_dump(raw, allow_unicode=True, sort_keys=False, width=100)
         (target / "topics" / f"{topic_id}.yaml").write_text(text, encoding="utf-8")
+    (target / "passages").mkdir(exist_ok=True)
+    for item in load_items():
+        (target / "passages" / f"{item.id}.txt").write_text(item.text + "\n", encoding="utf-8")
 
 
 def merged_topics(folder: Path = SET) -> dict[str, dict[str, Any]]:
@@ -229,7 +233,9 @@ def main(verbose: bool = False) -> dict[str, Any]:
 
 
 if __name__ == "__main__":
-    if "--write-config" in sys.argv:
+    if {"-h", "--help"} & set(sys.argv):
+        print("usage: python -m bench.figures [-v] | --write-config DIR")
+    elif "--write-config" in sys.argv:
         write_config(Path(sys.argv[sys.argv.index("--write-config") + 1]))
     else:
         main(verbose="-v" in sys.argv)
