@@ -100,6 +100,8 @@ class LanguageData:
     continuing: tuple[str, ...] = field(default=())
     # Verbs that close a number's clause and qualify it (German: "… übersteigen").
     qualifiers_last: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # Verbs of change before "from … to …": two counts, not a range ("rose from 1,002 to 1,644").
+    change_openers: tuple[str, ...] = field(default=())
 
 
 # Snowball's algorithm names for the languages it covers (simplemma covers the rest).
@@ -190,5 +192,6 @@ def language_data(language: str | None) -> LanguageData:
         stemmer=_SNOWBALL.get(code),
         day_first=bool(raw.get("day_first", False)),
         continuing=_words(raw.get("continuing")),
+        change_openers=_words(raw.get("change_openers")),
         qualifiers_last={k: v for k, v in _qualifiers(raw.get("qualifiers_last")).items() if v},
     )

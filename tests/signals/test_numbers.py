@@ -50,6 +50,9 @@ def values(sentence: str, language: str) -> list[tuple[float, float | None, str]
     ("diez mil soldados", "es", [(10000, None, "exact")]),
     ("1,5 millón de personas", "es", [(1_500_000, None, "exact")]),
     ("con 4 mil 850 heridos", "es", [(4850, None, "exact")]),
+    ("pasó de 1.002 a 1.644 muertos", "es", [(1002, None, "exact"), (1644, None, "exact")]),
+    ("the toll rose from 1,002 to 1,644", "en", [(1002, None, "exact"), (1644, None, "exact")]),
+    ("from 3,000 to 3,500 people", "en", [(3000, 3500, "exact")]),
     ("fünf Millionen Menschen", "de", [(5_000_000, None, "exact")]),
     ("2 milhões de pessoas", "pt", [(2_000_000, None, "exact")]),
     # Russian

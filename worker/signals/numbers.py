@@ -499,7 +499,10 @@ def read_quantities(
         paired = _ends_with(folded[max(0, start - 16) : start], data.range_openers, data)
         upper, upper_scale, range_end = (None, 1.0, end)
         if not candidate.word:
-            upper, upper_scale, range_end = _range_end(folded, end, data, paired is not None)
+            # "pasó de 1.002 a 1.644": from one count to the next, two readings, not a range.
+            change = _ends_with(folded[max(0, start - 24) : start], data.change_openers, data)
+            if not change:
+                upper, upper_scale, range_end = _range_end(folded, end, data, paired is not None)
         if upper is not None:
             end = range_end
             if scale == 1.0:
