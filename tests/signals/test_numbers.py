@@ -53,6 +53,8 @@ def values(sentence: str, language: str) -> list[tuple[float, float | None, str]
     ("pasó de 1.002 a 1.644 muertos", "es", [(1002, None, "exact"), (1644, None, "exact")]),
     ("the toll rose from 1,002 to 1,644", "en", [(1002, None, "exact"), (1644, None, "exact")]),
     ("from 3,000 to 3,500 people", "en", [(3000, 3500, "exact")]),
+    ("between three and four thousand soldiers", "en", [(3000, 4000, "exact")]),
+    ("ما بين ثلاثة وأربعة آلاف عسكري", "ar", [(3000, 4000, "exact")]),
     ("fünf Millionen Menschen", "de", [(5_000_000, None, "exact")]),
     ("2 milhões de pessoas", "pt", [(2_000_000, None, "exact")]),
     # Russian

@@ -440,6 +440,34 @@ def _range_end(
 _RESIDUE = re.compile(r"[ \u00a0](\d{1,3})(?![\d.,:]?\d)")
 
 
+def _word_range_end(
+    folded: str, position: int, data: LanguageData
+) -> tuple[float | None, float, int]:
+    """The scaled number word closing a range of words at `position`, its scale and end."""
+    patterns = _patterns(data)
+    at = (
+        position
+        + len(folded[position : position + 4])
+        - len(folded[position : position + 4].lstrip())
+    )
+    word = patterns.words.match(folded, at, at + WINDOW)
+    attached = word is not None and folded[at : word.start("word")] in data.paired_joiners
+    if not attached:
+        joiner = patterns.paired_range.pattern.replace(r"(?=\d)", "")
+        gap = re.compile(joiner).match(folded, position, position + 24)
+        word = patterns.words.match(folded, gap.end(), gap.end() + WINDOW) if gap else None
+    if not word:
+        return None, 1.0, position  # no joiner, neither apart nor written on the word
+    text = word.group("word")
+    upper = data.number_words.get(text) or data.self_scaled.get(text)
+    if not upper:
+        return None, 1.0, position
+    scale, end = _scale_after(folded, word.end(), data)
+    if scale == 1.0:
+        return None, 1.0, position
+    return upper, scale, end
+
+
 def clause_start(folded: str, position: int) -> int:
     """Where the clause holding `position` begins (after a comma, semicolon, colon…)."""
     low = max(0, position - 4 * WINDOW)
@@ -492,17 +520,23 @@ def read_quantities(
         bare_word = (
             candidate.word and scale == 1.0 and digits not in data.self_scaled and not round_word
         )
+        paired = _ends_with(folded[max(0, start - 16) : start], data.range_openers, data)
+        # "between three and four thousand", "ما بين ثلاثة وأربعة آلاف"
+        word_range = _word_range_end(folded, end, data) if bare_word and paired else None
+        if word_range and word_range[0] is not None:
+            bare_word = False
         if bare_word and not loose:
             continue
         if candidate.word and scale == 1.0 and re.match(r"\s*(de\s+)?\d", folded[end : end + 8]):
             continue  # "mil 500": the digits are the number
-        paired = _ends_with(folded[max(0, start - 16) : start], data.range_openers, data)
         upper, upper_scale, range_end = (None, 1.0, end)
         if not candidate.word:
             # "pasó de 1.002 a 1.644": from one count to the next, two readings, not a range.
             change = _ends_with(folded[max(0, start - 24) : start], data.change_openers, data)
             if not change:
                 upper, upper_scale, range_end = _range_end(folded, end, data, paired is not None)
+        elif word_range:
+            upper, upper_scale, range_end = word_range
         if upper is not None:
             end = range_end
             if scale == 1.0:
