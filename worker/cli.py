@@ -298,7 +298,12 @@ def figures(
                         f"    {reading.document.dated()}  {reading.shown()}  "
                         f"{', '.join(reading.sources)}  {reading.document.file or ''}"
                     )
-                    echo(f"      “{reading.quote[:160]}”")
+                    echo(f"      “{_clipped(reading.quote, 160)}”")
+
+
+def _clipped(text: str, limit: int) -> str:
+    """Text cut to `limit` characters, marked with an ellipsis where it was cut."""
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
 @cli.command()
