@@ -51,7 +51,15 @@ from worker.config import feed_id as feed_id  # where callers have always found 
 from worker.errors import DeliveryError, FetchError, NewswatchError, TooLargeError
 from worker.feeds import Discovery, Entry, FeedState, Schedule, discover, refresh
 from worker.net import FetchPolicy, fetch, make_client
-from worker.signals.changes import DateSource, DocumentRef, FigureReading, judge, record_step
+from worker.signals.changes import (
+    DateSource,
+    DocumentRef,
+    FigureReading,
+    FigureState,
+    FigureStep,
+    judge,
+    record_step,
+)
 from worker.signals.emerging import emerging_names, same_entity
 from worker.signals.entities import all_name_keys, tracked_entities
 from worker.signals.figures import FigureObservation, observe_figures
@@ -679,6 +687,13 @@ def apply_signals(
     store = rt.store
     events: list[AlertEvent] = []
     original = copy_of or ref.id
+    # Each figure's state and history are read once per document and written once after
+    # its last observation: a page may state one figure many times, and reparsing a long
+    # history for each was most of this function's cost.
+    states: dict[str, FigureState] = {}
+    histories: dict[str, list[FigureStep]] = {}
+    moved: set[str] = set()
+    rewritten: set[str] = set()
     for observation in signals.observations:
         settings = topic.figures[observation.figure]
         reading = FigureReading(
@@ -690,15 +705,21 @@ def apply_signals(
             sources=(ref.source,),
             documents=(original,),
         )
-        before = store.figure(topic.id, observation.figure)
+        figure = observation.figure
+        if figure not in states:
+            states[figure] = store.figure(topic.id, figure)
+        before = states[figure]
         verdict, after = judge(before, reading, settings)
         if after != before:
-            store.save_figure(topic.id, observation.figure, after)
+            states[figure] = after
+            moved.add(figure)
         if verdict not in ("held", "ignored"):  # the only verdicts that never touch history
-            history = store.figure_history(topic.id, observation.figure)
-            steps = record_step(history, verdict, before, after, reading, settings)
+            if figure not in histories:
+                histories[figure] = store.figure_history(topic.id, figure)
+            steps = record_step(histories[figure], verdict, before, after, reading, settings)
             if steps is not None:
-                store.save_figure_history(topic.id, observation.figure, steps)
+                histories[figure] = steps
+                rewritten.add(figure)
         if emit and verdict in ("first", "changed", "confirmed"):
             assert after.confirmed is not None
             events.append(
@@ -706,6 +727,10 @@ def apply_signals(
                     topic.id, observation.figure, settings, before.confirmed, after.confirmed
                 )
             )
+    for figure in moved:
+        store.save_figure(topic.id, figure, states[figure])
+    for figure in rewritten:
+        store.save_figure_history(topic.id, figure, histories[figure])
     for entity, quote in signals.entities:
         if store.first_sighting(topic.id, entity) and emit:
             names = topic.entities[entity]
