@@ -102,6 +102,8 @@ class LanguageData:
     qualifiers_last: dict[str, tuple[str, ...]] = field(default_factory=dict)
     # Verbs of change before "from … to …": two counts, not a range ("rose from 1,002 to 1,644").
     change_openers: tuple[str, ...] = field(default=())
+    # Verbs of approaching a number, which make it "nearly" (Arabic puts them first).
+    approaching: tuple[str, ...] = field(default=())
 
 
 # Snowball's algorithm names for the languages it covers (simplemma covers the rest).
@@ -193,5 +195,6 @@ def language_data(language: str | None) -> LanguageData:
         day_first=bool(raw.get("day_first", False)),
         continuing=_words(raw.get("continuing")),
         change_openers=_words(raw.get("change_openers")),
+        approaching=_words(raw.get("approaching")),
         qualifiers_last={k: v for k, v in _qualifiers(raw.get("qualifiers_last")).items() if v},
     )

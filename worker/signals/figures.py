@@ -670,6 +670,13 @@ def _read_sentence(
         ):
             # Arabic puts the verb first: "تجاوز عدد القتلى في ميانمار 3000".
             quantity = replace(quantity, qualifier="more than")
+        elif (
+            data.script == "arabic"
+            and quantity.qualifier == "exact"
+            and _has_word(folded, phrase.clause, phrase.start, data.approaching, data)
+        ):
+            # "اقترب عدد ضحايا الزلزال في ميانمار من 3500": approaching it, nearly.
+            quantity = replace(quantity, qualifier="nearly")
         if (
             quantity.qualifier == "exact"
             and folded[phrase.clause : phrase.start].strip() in data.clause_initial_up_to
