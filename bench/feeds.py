@@ -66,8 +66,8 @@ def run_case(rt: pipeline.Runtime, keys: list[str], threads: int) -> dict[str, A
     def one(key: str) -> None:
         t0 = time.perf_counter()
         result = pipeline.poll_feed(rt, key)
-        for entry in result.new_entries:  # as the poll task does once it has sent each on
-            rt.store.handed_off(key, [entry.id])
+        for entry in result.new_entries:  # as process_entry does once it is recorded
+            rt.store.finish_entry(key, entry.id)
         latencies.append((time.perf_counter() - t0) * 1000)
         statuses[result.status] = statuses.get(result.status, 0) + 1
 

@@ -20,6 +20,7 @@ from typing import Any
 
 import redis
 from celery import Celery, Task, signals
+from celery.exceptions import SoftTimeLimitExceeded
 
 from worker import logs
 from worker.config import Config, ServiceSettings, default_config_dir, load_service
@@ -29,6 +30,7 @@ from worker.terminal import guard_handlers
 QUEUE = "newswatch"
 IO_QUEUE = "newswatch.io"
 TICK = "newswatch.tick"
+SOFT_LIMIT_SHARE = 0.8
 
 
 def redis_url_for(config: Config) -> str:
@@ -62,7 +64,8 @@ def celery_settings(service: ServiceSettings, redis_url: str) -> dict[str, Any]:
         "worker_prefetch_multiplier": 1,
         "worker_cancel_long_running_tasks_on_connection_loss": True,
         "task_time_limit": service.task_time_limit,
-        "task_soft_time_limit": max(1.0, service.task_time_limit - 15),
+        # The soft limit leaves a fifth of the time to record how the step ended.
+        "task_soft_time_limit": service.task_time_limit * SOFT_LIMIT_SHARE,
         "task_serializer": "json",
         "result_serializer": "json",
         "accept_content": ["json"],
@@ -111,12 +114,15 @@ def _lazy_settings() -> dict[str, Any]:
     return celery_settings(service, _redis_url(service, directory))
 
 
-# Transient failures of Redis or the disk: the task is retried with backoff instead of
-# failing, which (with late acks) would drop its entry or delivery for good.
+# Transient failures of Redis (gone, or full under `maxmemory`), of the disk, or a step
+# that ran past the soft time limit (the machine may be busy): the task is retried with
+# backoff. What still fails after the retries is recorded as a failure of its entry.
 TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
     redis.exceptions.ConnectionError,
     redis.exceptions.TimeoutError,
+    redis.exceptions.OutOfMemoryError,
     OSError,
+    SoftTimeLimitExceeded,
 )
 
 

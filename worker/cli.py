@@ -30,7 +30,7 @@ from worker.terminal import printable
 if TYPE_CHECKING:
     from worker.config_edit import Added, NewFeed
     from worker.runs import RunSummary
-    from worker.store import Store
+    from worker.store import EntryFailure, Store
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -150,6 +150,8 @@ def poll(
     _print_summary(summary)
     if summary.pending:
         raise typer.Exit(2)
+    if summary.get("failed"):
+        raise typer.Exit(1)
 
 
 def _dry_run(settings: Config, dry_run: bool) -> Config:
@@ -170,6 +172,13 @@ def _print_summary(stats: RunSummary) -> None:
         f"duplicates, {stats.get('off_topic', 0)} off topic, "
         f"{stats.get('empty', 0)} without text"
     )
+    if stats.get("failed"):
+        failed = stats.get("failed")
+        echo(
+            f"{failed} entr{'y' if failed == 1 else 'ies'} failed "
+            "(retried later; `newswatch failures` says why)",
+            fg=typer.colors.RED,
+        )
     if stats.pending:
         echo(f"{stats.pending} task(s) still pending at the timeout", fg=typer.colors.YELLOW)
 
@@ -388,6 +397,9 @@ def feeds_list(config: ConfigOption = None) -> None:
     """Per feed: last success, next poll, consecutive errors, last error, entries seen."""
     settings = _config(config)
     with _store(settings) as store:
+        failures: dict[str, list[EntryFailure]] = {}
+        for failure in store.failures():
+            failures.setdefault(failure.feed, []).append(failure)
         for feed in settings.feeds:
             state = store.feed_state(feed_id(feed.url))
             echo(f"{feed.name or feed.url}")
@@ -403,6 +415,47 @@ def feeds_list(config: ConfigOption = None) -> None:
                 echo(
                     f"    {state.consecutive_errors} consecutive error(s); last: {state.last_error}"
                 )
+            failed = failures.get(feed_id(feed.url), [])
+            if failed:
+                parked = sum(1 for f in failed if f.retry_at is None)
+                echo(
+                    f"    {len(failed)} entr{'y' if len(failed) == 1 else 'ies'} failed "
+                    f"({parked} parked); see `newswatch failures`"
+                )
+
+
+@cli.command()
+def failures(
+    config: ConfigOption = None,
+    retry: Annotated[
+        bool, typer.Option("--retry", help="Process every failed entry again now and wait.")
+    ] = False,
+    timeout: Annotated[float, typer.Option(help="With --retry: give up after this long.")] = 600,
+) -> None:
+    """Entries whose processing failed: why, how often, and when they are tried again."""
+    from worker import launcher
+    from worker.runs import retry_failures
+
+    settings = _config(config)
+    if not retry:
+        with _store(settings) as store:
+            names = {feed_id(f.url): f.name or f.url for f in settings.feeds}
+            found = store.failures()
+            for failure in found:
+                when = (
+                    "parked" if failure.retry_at is None else f"next try {_when(failure.retry_at)}"
+                )
+                echo(f"{names.get(failure.feed, failure.feed)}: {failure.link or failure.entry}")
+                echo(f"    {failure.reason} (attempts {failure.attempts}; {when})")
+            echo(f"{len(found)} failed entr{'y' if len(found) == 1 else 'ies'}")
+        return
+    with launcher.redis_for(settings) as services:
+        summary = retry_failures(settings, services, timeout, echo=echo)
+    _print_summary(summary)
+    if summary.pending:
+        raise typer.Exit(2)
+    if summary.get("failed"):
+        raise typer.Exit(1)
 
 
 def _when(stamp: float | None) -> str:

@@ -63,14 +63,16 @@ from worker.signals.changes import (
 from worker.signals.emerging import emerging_names, same_entity
 from worker.signals.entities import all_name_keys, tracked_entities
 from worker.signals.figures import FigureObservation, observe_figures
-from worker.store import Store, connect
+from worker.store import EntryFailure, Store, connect
 from worker.text import fold, name_pattern, sentences
 from worker.topics import is_relevant
 
 log = logging.getLogger(__name__)
 
 PAGE_ACCEPT = "text/html,application/xhtml+xml;q=0.9,*/*;q=0.5"
-ENTRY_LEASE = 600.0
+# A failed entry is handed out again after each of these delays, then parked where
+# `newswatch failures` shows it (about seven hours of attempts).
+ENTRY_RETRY_DELAYS = (60.0, 600.0, 3600.0, 6 * 3600.0)
 # A line seen in this many earlier documents of the same source is boilerplate
 # ("Follow our WhatsApp channel…") even when no pattern names it.
 RECURRING_AFTER = 3
@@ -117,6 +119,23 @@ class Runtime:
     def feed(self, feed_key: str) -> FeedSettings | None:
         return self.feeds_by_id.get(feed_key)
 
+    @property
+    def hand_off_lease(self) -> float:
+        """How long a task handed out (a poll, an entry, a delivery) may take before the
+        tick counts it as lost and hands its work out again."""
+        return self.config.service.task_time_limit * 2
+
+    @property
+    def entry_claim_ttl(self) -> float:
+        """How long a task holds its entry: past the hard time limit it cannot be running."""
+        return self.config.service.task_time_limit + 30
+
+    @property
+    def host_slot_lease(self) -> float:
+        """How long a poll may hold its host's slot: a refresh ends within the fetch's
+        total deadline, parsing within a few seconds more."""
+        return self.config.service.fetch_timeout * 2 + 5
+
 
 def fetch_policy(service: ServiceSettings) -> FetchPolicy:
     return FetchPolicy(
@@ -162,6 +181,29 @@ class FeedPoll:
     baseline: bool = False
     events: tuple[AlertEvent, ...] = ()
     error: str | None = None
+    # Entries handed off again (staged by an earlier poll), and those of them staged as
+    # baseline: an entry keeps the flag of the poll that staged it.
+    leftovers: frozenset[str] = frozenset()
+    baseline_ids: frozenset[str] = frozenset()
+
+    def is_baseline(self, entry: Entry) -> bool:
+        if entry.id in self.leftovers:
+            return entry.id in self.baseline_ids
+        return self.baseline
+
+
+def staged_record(entry: Entry, baseline: bool) -> str:
+    """What the outbox keeps of a staged entry: the entry and whether it is baseline."""
+    return json.dumps({"entry": entry.to_json(), "baseline": baseline}, ensure_ascii=False)
+
+
+def staged_entry(raw: str) -> tuple[Entry, bool]:
+    """An entry and its baseline flag as staged (an entry staged before the flag was kept
+    is not baseline)."""
+    data = json.loads(raw)
+    if isinstance(data.get("entry"), dict):
+        return Entry.from_json(data["entry"]), bool(data.get("baseline"))
+    return Entry.from_json(data), False
 
 
 def sync_feeds(rt: Runtime) -> int:
@@ -170,8 +212,8 @@ def sync_feeds(rt: Runtime) -> int:
 
 
 def poll_feed(rt: Runtime, feed_key: str, now: float | None = None) -> FeedPoll:
-    """Refresh one feed; return the entries to hand off (new ones, and any a killed poll
-    left in the outbox) and health events. Each is handed off by `handed_off`."""
+    """Refresh one feed; return the entries to hand off (new ones, and staged ones whose
+    hand-off is due: a killed poll's, a lost task's, a retry's) and health events."""
     now = time.time() if now is None else now
     settings = rt.feed(feed_key)
     if settings is None:
@@ -182,36 +224,47 @@ def poll_feed(rt: Runtime, feed_key: str, now: float | None = None) -> FeedPoll:
         return FeedPoll("retired")
     schedule = rt.schedule(settings)
     host = urlsplit(state.url).hostname or ""
-    with rt.store.host_slot(host, rt.config.service.per_host_concurrency) as free:
+    with rt.store.host_slot(
+        host, rt.config.service.per_host_concurrency, rt.host_slot_lease
+    ) as free:
         if not free:
             # One site is never hammered: try again shortly, after the busy polls finish.
             rt.store.schedule("feeds", feed_key, now + 5.0)
             return FeedPoll("host_busy")
         outcome = refresh(state, rt.client, rt.policy, schedule, now)
     outcome_state, events = _feed_health(rt, settings, state, outcome.state, now)
+    baseline = state.last_success is None and outcome_state.last_success is not None
     # Only entries not seen before are serialised and sent to be staged: most polls of a
     # changed feed bring one or two new entries among many old ones.
     unseen = set(rt.store.unseen_entries(feed_key, [e.id for e in outcome.entries]))
     staged = rt.store.stage_new_entries(
         feed_key,
-        {
-            e.id: json.dumps(e.to_json(), ensure_ascii=False)
-            for e in outcome.entries
-            if e.id in unseen
-        },
+        {e.id: staged_record(e, baseline) for e in outcome.entries if e.id in unseen},
+        hand_off_by=now + rt.hand_off_lease,
     )
     if staged:
         outcome_state = replace(outcome_state, entries_seen=state.entries_seen + len(staged))
     rt.store.save_feed_state(feed_key, outcome_state)
-    # Hand off what this poll staged and what a poll killed before its hand-off left in
-    # the outbox; oldest first, so a figure's history follows publication order.
+    # Hand off what this poll staged and what is staged and due (a poll killed before its
+    # hand-off, a lost task, a retry); oldest first, so a figure's history follows
+    # publication order.
     staged_ids = set(staged)
     pending = [e for e in outcome.entries if e.id in staged_ids]
-    leftovers = rt.store.outbox_entries(feed_key, exclude=staged_ids)
-    pending += [Entry.from_json(json.loads(raw)) for raw in leftovers]
+    leftovers = [
+        staged_entry(raw)
+        for raw in rt.store.claim_staged(feed_key, now, rt.hand_off_lease, exclude=staged_ids)
+    ]
+    pending += [entry for entry, _ in leftovers]
     new = tuple(sorted(pending, key=lambda e: e.published or datetime.min.replace(tzinfo=UTC)))
-    baseline = state.last_success is None and outcome_state.last_success is not None
-    return FeedPoll(outcome.status, new, baseline, tuple(events), outcome.error)
+    return FeedPoll(
+        outcome.status,
+        new,
+        baseline,
+        tuple(events),
+        outcome.error,
+        baseline_ids=frozenset(entry.id for entry, flag in leftovers if flag),
+        leftovers=frozenset(entry.id for entry, _ in leftovers),
+    )
 
 
 def _feed_health(
@@ -265,9 +318,10 @@ class IngestOutcome:
 
 @dataclass
 class EntryResult:
-    """What an entry became: no text at all, or an outcome per topic."""
+    """What an entry became: no text at all, an outcome per topic, or a failed attempt
+    (`retrying`, or `parked` after the last retry)."""
 
-    status: Literal["empty", "processed"]
+    status: Literal["empty", "processed", "retrying", "parked"]
     outcomes: list[IngestOutcome] = field(default_factory=list)
 
     @property
@@ -281,6 +335,8 @@ class EntryResult:
     def counts(self) -> Counter[str]:
         if self.status == "empty":
             return Counter({COUNTED_AS["empty"]: 1})
+        if self.status in ("retrying", "parked"):
+            return Counter({"failed": 1})
         return Counter(COUNTED_AS[outcome.status] for outcome in self.outcomes)
 
 
@@ -364,6 +420,39 @@ def page_to_document(
     if document is not None:
         rt.store.count_lines(source, [*document.text.split("\n"), *recurring])
     return document
+
+
+def entry_failed(
+    rt: Runtime, feed_key: str, entry: Entry, reason: str, now: float | None = None
+) -> EntryResult:
+    """Record a failed attempt at an entry: handed out again after a growing delay, then
+    parked where `newswatch failures` and `feeds list` show it. Nothing is dropped."""
+    now = time.time() if now is None else now
+    previous = rt.store.failure(feed_key, entry.id)
+    attempts = (previous.attempts if previous else 0) + 1
+    delay = ENTRY_RETRY_DELAYS[attempts - 1] if attempts <= len(ENTRY_RETRY_DELAYS) else None
+    rt.store.entry_failed(
+        EntryFailure(
+            feed=feed_key,
+            entry=entry.id,
+            link=entry.link,
+            reason=reason,
+            attempts=attempts,
+            failed_at=now,
+            retry_at=None if delay is None else now + delay,
+        )
+    )
+    if delay is None:
+        log.error(
+            "entry %s (%s) failed %d times, parked (newswatch failures --retry): %s",
+            entry.id, entry.link, attempts, reason,
+        )  # fmt: skip
+        return EntryResult("parked")
+    log.error(
+        "entry %s (%s) failed (attempt %d, retried in %.0f s): %s",
+        entry.id, entry.link, attempts, delay, reason,
+    )  # fmt: skip
+    return EntryResult("retrying")
 
 
 def source_name(url: str) -> str:

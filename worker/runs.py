@@ -54,13 +54,7 @@ def poll_once(
         return RunSummary(feeds=0, pending=0)
     from worker import pipeline, tasks
 
-    rt = pipeline.Runtime(config, services.redis_url)
-    tasks.use(rt)
-    if not launcher.wait_for_worker(timeout=1.5):
-        echo("newswatch: no workers are running; starting them for this run")
-        launcher.start_workers(services, config, quiet=True)
-        if not launcher.wait_for_worker(timeout=60):
-            raise NewswatchError("the worker did not start within 60 s")
+    rt = _with_workers(config, services, echo)
     run_id = uuid.uuid4().hex[:12]
     started = time.time()
     if dry_run:
@@ -68,6 +62,54 @@ def poll_once(
     pipeline.sync_feeds(rt)
     for feed in config.feeds:
         tasks.send(tasks.poll_feed, pipeline.feed_id(feed.url), run=run_id)
+    summary = _wait(rt, run_id, len(config.feeds), timeout, echo)
+    if dry_run:
+        _print_dry_run(rt, started, echo)
+    return summary
+
+
+def retry_failures(
+    config: Config,
+    services: launcher.Services,
+    timeout: float,
+    echo: Callable[[str], Any] = print,
+) -> RunSummary:
+    """Hand every failed entry (retrying or parked) out again now; wait for each to end."""
+    from worker import pipeline, tasks
+
+    rt = _with_workers(config, services, echo)
+    run_id = uuid.uuid4().hex[:12]
+    now = time.time()
+    retried = rt.store.retry_failures(now)
+    for feed_key, raw in rt.store.staged_entries(
+        rt.store.claim_due("entries", now, rt.hand_off_lease)
+    ):
+        entry, baseline = pipeline.staged_entry(raw)
+        tasks.send(tasks.process_entry, feed_key, entry.to_json(), baseline, run=run_id)
+    echo(f"retrying {len(retried)} failed entr{'y' if len(retried) == 1 else 'ies'}")
+    return _wait(rt, run_id, 0, timeout, echo)
+
+
+def _with_workers(
+    config: Config, services: launcher.Services, echo: Callable[[str], Any]
+) -> pipeline.Runtime:
+    """This process's runtime, with workers answering (started for the run if none do)."""
+    from worker import pipeline, tasks
+
+    rt = pipeline.Runtime(config, services.redis_url)
+    tasks.use(rt)
+    if not launcher.wait_for_worker(timeout=1.5):
+        echo("newswatch: no workers are running; starting them for this run")
+        launcher.start_workers(services, config, quiet=True)
+        if not launcher.wait_for_worker(timeout=60):
+            raise NewswatchError("the worker did not start within 60 s")
+    return rt
+
+
+def _wait(
+    rt: pipeline.Runtime, run_id: str, feeds: int, timeout: float, echo: Callable[[str], Any]
+) -> RunSummary:
+    """Wait until every task of a run has ended; what the run did."""
     deadline = time.monotonic() + timeout
     last = -1
     while (pending := rt.store.run_pending(run_id)) > 0 and time.monotonic() < deadline:
@@ -75,10 +117,8 @@ def poll_once(
             echo(f"  … {pending} task(s) in progress")
             last = pending
         time.sleep(0.2)
-    if dry_run:
-        _print_dry_run(rt, started, echo)
     return RunSummary(
-        feeds=len(config.feeds),
+        feeds=feeds,
         pending=max(0, rt.store.run_pending(run_id)),
         counts=rt.store.stats(run_id),
     )

@@ -2,7 +2,8 @@
 
 Retry policy, time limits and acks are set once in `celery_app`. Every task is
 idempotent: an entry is claimed before it is processed, events are stored once under a
-stable id, and a delivery already made is not made again.
+stable id, and a delivery already made is not made again. An entry stays staged until its
+task records how it ended, so a task lost for any reason is handed out again by the tick.
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from celery import Task
+from celery import Task, current_task
+from celery.exceptions import SoftTimeLimitExceeded
 from celery.signals import before_task_publish, celeryd_after_setup, task_postrun, task_prerun
 
 from worker import pipeline
@@ -29,6 +31,8 @@ log = logging.getLogger(__name__)
 F = TypeVar("F", bound=Callable[..., Any])
 
 _runtime: pipeline.Runtime | None = None
+# Seconds before `poll --once` tries a feed again whose host has no free slot.
+HOST_BUSY_WAIT = 1.0
 
 
 def runtime() -> pipeline.Runtime:
@@ -67,7 +71,12 @@ def tracked(function: F) -> F:
         try:
             result = function(*args, run=run, **kwargs)
         except TRANSIENT_ERRORS:
-            raise  # retried (NewswatchTask): the run is not finished yet
+            task = current_task
+            if task is not None and task.request.retries < task.max_retries:
+                raise  # retried (NewswatchTask): the run is not finished yet
+            if run:
+                runtime().store.run_done(run)
+            raise
         except Exception:
             if run:
                 runtime().store.run_done(run)
@@ -81,10 +90,10 @@ def tracked(function: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-def send(task: Task, *args: Any, run: str | None = None) -> None:
+def send(task: Task, *args: Any, run: str | None = None, countdown: float | None = None) -> None:
     if run:
         runtime().store.run_add(run)
-    task.apply_async(args=args, kwargs={"run": run} if run else {})
+    task.apply_async(args=args, kwargs={"run": run} if run else {}, countdown=countdown)
 
 
 @app.task(name=TICK, ignore_result=True)
@@ -93,10 +102,16 @@ def tick() -> dict[str, int]:
     rt = runtime()
     now = time.time()
     pipeline.sync_feeds(rt)
-    lease = rt.config.service.task_time_limit * 2
+    lease = rt.hand_off_lease
     feeds = rt.store.claim_due("feeds", now, lease)
     for feed_key in feeds:
         poll_feed.delay(feed_key)
+    # Staged entries whose task was lost (a worker killed, Redis restarted under it) or
+    # whose retry has come: handed out again from what is staged.
+    entries = rt.store.staged_entries(rt.store.claim_due("entries", now, lease))
+    for feed_key, raw in entries:
+        entry, baseline = pipeline.staged_entry(raw)
+        process_entry.delay(feed_key, entry.to_json(), baseline)
     deliveries = rt.store.claim_due("deliveries", now, lease)
     for member in deliveries:
         event_id, channel = member.split("|", 1)
@@ -104,13 +119,20 @@ def tick() -> dict[str, int]:
     digests = pipeline.flush_digests(rt, now)
     # Every tick_interval, day and night: a line only when the tick did something.
     log.log(
-        logging.INFO if feeds or deliveries or digests else logging.DEBUG,
-        "tick: %d feed(s) due, %d delivery(ies) due, %d digest(s) sent",
+        logging.INFO if feeds or entries or deliveries or digests else logging.DEBUG,
+        "tick: %d feed(s) due, %d entry(ies) handed out again, %d delivery(ies) due, "
+        "%d digest(s) sent",
         len(feeds),
+        len(entries),
         len(deliveries),
         digests,
     )
-    return {"feeds": len(feeds), "deliveries": len(deliveries), "digests": digests}
+    return {
+        "feeds": len(feeds),
+        "entries": len(entries),
+        "deliveries": len(deliveries),
+        "digests": digests,
+    }
 
 
 @app.task(name="newswatch.poll_feed", ignore_result=True)
@@ -119,11 +141,14 @@ def poll_feed(feed_key: str, run: str | None = None) -> dict[str, Any]:
     rt = runtime()
     result = pipeline.poll_feed(rt, feed_key)
     settings = rt.feed(feed_key)
+    if result.status == "host_busy" and run:
+        # `poll --once` polls every feed: this one waits its turn for the host's slot.
+        send(poll_feed, feed_key, run=run, countdown=HOST_BUSY_WAIT)
+        return {"feed": settings.url if settings else feed_key, "status": "host_busy"}
+    # Entries stay staged until their task records how they ended: a poll killed before
+    # sending them, or a task lost after, leaves them for the tick to hand out again.
     for entry in result.new_entries:
-        send(process_entry, feed_key, entry.to_json(), result.baseline, run=run)
-    # Removed from the outbox only once sent: a poll killed in between leaves them for the
-    # next poll, and process_entry's claim absorbs a second hand-off.
-    rt.store.handed_off(feed_key, [e.id for e in result.new_entries])
+        send(process_entry, feed_key, entry.to_json(), result.is_baseline(entry), run=run)
     for event in result.events:
         if rt.store.save_event(event):
             _route(rt, event, run)
@@ -147,19 +172,38 @@ def process_entry(
 ) -> dict[str, Any]:
     rt = runtime()
     item = Entry.from_json(entry)
-    if not rt.store.claim_entry(item.id, self.request.id or item.id, pipeline.ENTRY_LEASE):
-        return {"entry": item.link, "status": "handled by another task"}
+    claim = rt.store.claim_entry(item.id, self.request.id or item.id, rt.entry_claim_ttl)
+    if claim == "done":
+        rt.store.finish_entry(feed_key, item.id)  # a second hand-off of a finished entry
+        return {"entry": item.link, "status": "already processed"}
+    if claim == "other":
+        # Held by a task still running, or lost: then its claim runs out and the tick
+        # hands the entry out again.
+        return {"entry": item.link, "status": "held by another task"}
     settings = rt.feed(feed_key)
     topics = settings.topics if settings else list(rt.config.topics)
     try:
         result = pipeline.process_entry(rt, feed_key, item, topics, baseline=baseline)
-    except Exception:
-        rt.store.release_entry(item.id)
-        raise
+    except SoftTimeLimitExceeded:
+        rt.store.add_counts({"timeouts": 1}, run)
+        if self.request.retries < self.max_retries:
+            rt.store.release_entry(item.id)
+            raise  # retried soon (NewswatchTask): a step that ran long may be load
+        result = pipeline.entry_failed(rt, feed_key, item, "timed out")
+    except TRANSIENT_ERRORS as error:
+        if self.request.retries < self.max_retries:
+            rt.store.release_entry(item.id)
+            raise
+        result = pipeline.entry_failed(rt, feed_key, item, _reason(error))
+    except Exception as error:
+        # Recorded, retried by the tick and finally parked: the task itself ends normally.
+        log.exception("entry %s (%s) failed", item.id, item.link)
+        result = pipeline.entry_failed(rt, feed_key, item, _reason(error))
+    else:
+        for event in result.events:
+            _route(rt, event, run)
+        rt.store.finish_entry(feed_key, item.id)
     rt.store.add_counts(result.counts(), run)
-    for event in result.events:
-        _route(rt, event, run)
-    rt.store.finish_entry(item.id)
     if run:
         rt.store.run_mark(run, "entries", time.time())
     return {
@@ -168,6 +212,12 @@ def process_entry(
         "documents": result.documents,
         "events": [e.id for e in result.events],
     }
+
+
+def _reason(error: BaseException) -> str:
+    """One line saying what went wrong, for the failure record."""
+    text = str(error).strip().splitlines()[0][:300] if str(error).strip() else ""
+    return f"{type(error).__name__}: {text}" if text else type(error).__name__
 
 
 @app.task(name="newswatch.deliver", ignore_result=True)

@@ -40,10 +40,10 @@ def test_overlapping_polls_hand_each_entry_off_once(tmp_path: Path, redis_url: s
         result = pipeline.poll_feed(rt, key)
         for entry in result.new_entries:
             with lock:
-                # as the task does: hand off, then remove from the outbox
+                # as the task does: process, then record it (it leaves the outbox)
                 if rt.store.outbox(key).get(entry.id):
                     handed.append(entry.id)
-                rt.store.handed_off(key, [entry.id])
+                rt.store.finish_entry(key, entry.id)
 
     threads = [threading.Thread(target=poll) for _ in range(4)]
     for thread in threads:
@@ -60,23 +60,27 @@ def test_a_poll_killed_before_hand_off_leaves_its_entries_for_the_next(
     key = pipeline.feed_id(f"{site.base}/feed")
     first = pipeline.poll_feed(rt, key)
     assert len(first.new_entries) == 2  # ... and the worker dies here, nothing handed off
-    second = pipeline.poll_feed(rt, key)
+    # Its hand-off lease has run out: the next poll hands the entries out.
+    later = time.time() + rt.hand_off_lease + 1
+    second = pipeline.poll_feed(rt, key, now=later)
     assert second.status == "unchanged_body"
     assert [e.id for e in second.new_entries] == [e.id for e in first.new_entries]
+    # ... and leases them again: a third poll does not hand them out a second time.
+    assert pipeline.poll_feed(rt, key, now=later + 1).new_entries == ()
     for entry in second.new_entries:
-        rt.store.handed_off(key, [entry.id])
-    assert pipeline.poll_feed(rt, key).new_entries == ()
+        rt.store.finish_entry(key, entry.id)
+    assert pipeline.poll_feed(rt, key, now=later + 3 * rt.hand_off_lease).new_entries == ()
 
 
 def test_an_entry_claim_survives_redelivery_but_not_a_second_hand_off(redis_url: str) -> None:
     from worker.store import Store, connect
 
     store = Store(connect(redis_url))
-    assert store.claim_entry("e1", "task-a", 60)
-    assert store.claim_entry("e1", "task-a", 60)       # the same task, redelivered
-    assert not store.claim_entry("e1", "task-b", 60)   # a duplicate hand-off
-    store.finish_entry("e1")
-    assert not store.claim_entry("e1", "task-a", 60)
+    assert store.claim_entry("e1", "task-a", 60) == "mine"
+    assert store.claim_entry("e1", "task-a", 60) == "mine"    # the same task, redelivered
+    assert store.claim_entry("e1", "task-b", 60) == "other"   # a duplicate hand-off
+    store.finish_entry("f1", "e1")
+    assert store.claim_entry("e1", "task-a", 60) == "done"
     # The finished claim is not kept forever, but far longer than a redelivery can come.
     assert 7 * 86400 < store.r.ttl("nw:entry:e1") <= 14 * 86400
 

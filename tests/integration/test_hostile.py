@@ -103,7 +103,7 @@ def poll_and_process(rt: pipeline.Runtime, url: str) -> tuple[pipeline.FeedPoll,
     results = []
     for entry in poll.new_entries:
         results.append(pipeline.process_entry(rt, key, entry, ["nk-troops-russia"]))
-        rt.store.handed_off(key, [entry.id])
+        rt.store.finish_entry(key, entry.id)
     return poll, results
 
 

@@ -10,6 +10,7 @@ import base64
 import hashlib
 import json
 import time
+import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
@@ -38,6 +39,20 @@ ENTRY_DONE_TTL = 14 * 86400
 LINES_KEPT = 5000
 # The most documents an LSH band bucket keeps (the newest); see _LSH_ADD.
 BUCKET_CAPACITY = 32
+
+
+@dataclass(frozen=True)
+class EntryFailure:
+    """The last failed attempt at an entry: retried at `retry_at`, or parked (None)."""
+
+    feed: str
+    entry: str
+    link: str | None
+    reason: str
+    attempts: int
+    failed_at: float
+    retry_at: float | None
+
 
 # Take the members of a sorted set that are due and push them `lease` seconds ahead in
 # one step, so two beats (or a tick retried after a lost reply) never hand out the same
@@ -126,16 +141,40 @@ for i = 1, #ARGV - 2 do
 end
 return counts
 """
-# Add each entry id to the feed's seen set; stage the new ones (id, JSON) in its outbox.
+# Add each entry id to the feed's seen set; stage the new ones (id, JSON) in its outbox
+# and schedule their hand-off (due at ARGV[2], when the poll's own hand-off counts as lost).
 _STAGE = """
 local staged = {}
-for i = 1, #ARGV, 2 do
+for i = 3, #ARGV, 2 do
   if redis.call('SADD', KEYS[1], ARGV[i]) == 1 then
     redis.call('HSET', KEYS[2], ARGV[i], ARGV[i + 1])
+    redis.call('ZADD', KEYS[3], ARGV[2], ARGV[1] .. '|' .. ARGV[i])
     table.insert(staged, ARGV[i])
   end
 end
 return staged
+"""
+# Of a feed's staged entries, take those whose hand-off is due and push it `lease` ahead.
+_CLAIM_STAGED = """
+local due = {}
+for i = 4, #ARGV do
+  local member = ARGV[1] .. '|' .. ARGV[i]
+  local score = redis.call('ZSCORE', KEYS[1], member)
+  if score and tonumber(score) <= tonumber(ARGV[2]) then
+    redis.call('ZADD', KEYS[1], ARGV[3], member)
+    table.insert(due, ARGV[i])
+  end
+end
+return due
+"""
+# A per-host slot is a lease: a member (its owner) scored by when it runs out. Leases that
+# ran out are dropped before counting, so a poller killed holding one blocks nobody for long.
+_HOST_SLOT = """
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
+if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[3]) then return 0 end
+redis.call('ZADD', KEYS[1], ARGV[2], ARGV[4])
+redis.call('PEXPIREAT', KEYS[1], math.ceil(tonumber(ARGV[2]) * 1000))
+return 1
 """
 _NEXT_SEQUENCE = """
 if redis.call('EXISTS', KEYS[1]) == 0 then redis.call('SET', KEYS[1], ARGV[1]) end
@@ -205,6 +244,8 @@ class Store:
         self._count_lines = client.register_script(_COUNT_LINES)
         self._record_names = client.register_script(_RECORD_NAMES)
         self._stage = client.register_script(_STAGE)
+        self._claim_staged = client.register_script(_CLAIM_STAGED)
+        self._host_slot = client.register_script(_HOST_SLOT)
 
     # -- feeds ---------------------------------------------------------------------------
     def feed_state(self, feed_id: str) -> FeedState | None:
@@ -263,11 +304,14 @@ class Store:
         seen = self.r.smismember(f"{P}seen:{feed_id}", entry_ids)
         return [e for e, was in zip(entry_ids, seen, strict=True) if not was]
 
-    def stage_new_entries(self, feed_id: str, entries: dict[str, str]) -> list[str]:
-        """Mark entries seen and put the new ones in the feed's outbox, in one step.
+    def stage_new_entries(
+        self, feed_id: str, entries: dict[str, str], hand_off_by: float
+    ) -> list[str]:
+        """Mark entries seen and stage the new ones in the feed's outbox, in one step.
 
-        Overlapping polls of a feed cannot both stage an entry; a poll killed before its
-        hand-off leaves the entry in the outbox, where the next poll finds it.
+        Overlapping polls of a feed cannot both stage an entry. A staged entry stays in
+        the outbox until its processing is recorded (`finish_entry`); if its task is lost,
+        the tick hands it out again once `hand_off_by` has passed.
         """
         if not entries:
             return []
@@ -275,47 +319,111 @@ class Store:
         return cast(
             list[str],
             self._stage(
-                keys=[f"{P}seen:{feed_id}", f"{P}outbox:{feed_id}"],
-                args=[x for i in ids for x in (i, entries[i])],
+                keys=[f"{P}seen:{feed_id}", f"{P}outbox:{feed_id}", f"{P}due:entries"],
+                args=[feed_id, hand_off_by, *(x for i in ids for x in (i, entries[i]))],
             ),
         )
 
     def outbox(self, feed_id: str) -> dict[str, str]:
-        """Entries staged for hand-off and not yet handed off (id → entry JSON)."""
+        """Entries staged and not yet recorded as processed (id → entry JSON)."""
         return cast(dict[str, str], self.r.hgetall(f"{P}outbox:{feed_id}"))
 
-    def outbox_entries(self, feed_id: str, exclude: set[str]) -> list[str]:
-        """The JSON of outbox entries other than `exclude` (left by an interrupted poll)."""
+    def claim_staged(self, feed_id: str, now: float, lease: float, exclude: set[str]) -> list[str]:
+        """The JSON of the feed's staged entries whose hand-off is due (an earlier task was
+        lost, or a retry has come), each leased `lease` seconds ahead."""
         ids = [i for i in cast(list[str], self.r.hkeys(f"{P}outbox:{feed_id}")) if i not in exclude]
         if not ids:
             return []
-        return [v for v in cast(list[str | None], self.r.hmget(f"{P}outbox:{feed_id}", ids)) if v]
+        due = cast(
+            list[str],
+            self._claim_staged(keys=[f"{P}due:entries"], args=[feed_id, now, now + lease, *ids]),
+        )
+        if not due:
+            return []
+        return [v for v in cast(list[str | None], self.r.hmget(f"{P}outbox:{feed_id}", due)) if v]
 
-    def handed_off(self, feed_id: str, entry_ids: Iterable[str]) -> None:
-        ids = list(entry_ids)
-        if ids:
-            self.r.hdel(f"{P}outbox:{feed_id}", *ids)
+    def staged_entries(self, members: list[str]) -> list[tuple[str, str]]:
+        """(feed id, entry JSON) of `feed|entry` members of the hand-off schedule; members
+        whose entry is no longer staged are dropped from it."""
+        pipe = self.r.pipeline(transaction=False)
+        pairs = [member.split("|", 1) for member in members]
+        for feed_id, entry_id in pairs:
+            pipe.hget(f"{P}outbox:{feed_id}", entry_id)
+        found = []
+        for member, (feed_id, _), raw in zip(members, pairs, pipe.execute(), strict=True):
+            if raw is None:
+                self.r.zrem(f"{P}due:entries", member)
+            else:
+                found.append((feed_id, raw))
+        return found
 
-    def claim_entry(self, entry_id: str, token: str, ttl: float) -> bool:
-        """True for the one task that may process this entry.
+    def claim_entry(self, entry_id: str, token: str, ttl: float) -> str:
+        """Who holds an entry: "mine" for the one task that may process it now, "done"
+        once its processing is recorded, "other" while another task holds it.
 
         `token` is the task's id: a redelivery of the same task (its worker died) holds
-        the claim again; a second hand-off of the entry (another task) does not.
+        the claim again; a second hand-off of the entry (another task) does not. The claim
+        runs out after `ttl` (longer than the hard time limit), so a lost task's entry can
+        be taken by its next hand-off.
         """
         key = f"{P}entry:{entry_id}"
         if self.r.set(key, token, nx=True, px=int(ttl * 1000)):
-            return True
-        return self.r.get(key) == token
+            return "mine"
+        holder = self.r.get(key)
+        if holder == token:
+            return "mine"
+        return "done" if holder == "done" else "other"
 
-    def finish_entry(self, entry_id: str) -> None:
-        # Kept long past the last moment a second hand-off can come (a redelivery within
-        # the visibility timeout, a leftover re-sent by the feed's next poll), then
-        # dropped: one key per entry ever seen would grow Redis without bound. A hand-off
-        # after that finds its document already held ("unchanged") and its events stored.
-        self.r.set(f"{P}entry:{entry_id}", "done", ex=ENTRY_DONE_TTL)
+    def finish_entry(self, feed_id: str, entry_id: str) -> None:
+        """Record that an entry's processing has ended: only now does it leave the outbox."""
+        pipe = self.r.pipeline()
+        # The claim is kept long past the last moment a second hand-off can come (a
+        # redelivery within the visibility timeout, a leftover re-sent by the feed's next
+        # poll), then dropped: one key per entry ever seen would grow Redis without bound.
+        # A hand-off after that finds its document already held ("unchanged").
+        pipe.set(f"{P}entry:{entry_id}", "done", ex=ENTRY_DONE_TTL)
+        pipe.hdel(f"{P}outbox:{feed_id}", entry_id)
+        pipe.zrem(f"{P}due:entries", f"{feed_id}|{entry_id}")
+        pipe.hdel(f"{P}failures", f"{feed_id}|{entry_id}")
+        pipe.execute()
 
     def release_entry(self, entry_id: str) -> None:
         self.r.delete(f"{P}entry:{entry_id}")
+
+    def entry_failed(self, failure: EntryFailure) -> None:
+        """Record a failed attempt; the entry stays staged, handed out again at
+        `failure.retry_at` or, with None, parked until `newswatch failures --retry`."""
+        member = f"{failure.feed}|{failure.entry}"
+        pipe = self.r.pipeline()
+        pipe.hset(f"{P}failures", member, json.dumps(asdict(failure)))
+        if failure.retry_at is None:
+            pipe.zrem(f"{P}due:entries", member)
+        else:
+            pipe.zadd(f"{P}due:entries", {member: failure.retry_at})
+        pipe.delete(f"{P}entry:{failure.entry}")
+        pipe.execute()
+
+    def failure(self, feed_id: str, entry_id: str) -> EntryFailure | None:
+        raw = cast(str | None, self.r.hget(f"{P}failures", f"{feed_id}|{entry_id}"))
+        return None if raw is None else EntryFailure(**json.loads(raw))
+
+    def failures(self) -> list[EntryFailure]:
+        """Every entry whose last attempt failed (retrying or parked), oldest first."""
+        raw = cast(dict[str, str], self.r.hgetall(f"{P}failures"))
+        return sorted(
+            (EntryFailure(**json.loads(v)) for v in raw.values()), key=lambda f: f.failed_at
+        )
+
+    def retry_failures(self, now: float) -> list[EntryFailure]:
+        """Make every failed entry due at once, attempts counted afresh; returns them."""
+        failures = self.failures()
+        if failures:
+            pipe = self.r.pipeline()
+            for failure in failures:
+                pipe.zadd(f"{P}due:entries", {f"{failure.feed}|{failure.entry}": now})
+            pipe.delete(f"{P}failures")
+            pipe.execute()
+        return failures
 
     def recurring_lines(self, source: str, lines: list[str], threshold: int) -> set[str]:
         """The lines already counted in at least `threshold` documents of `source`."""
@@ -332,15 +440,18 @@ class Store:
             self._count_lines(keys=[f"{P}lines:{source}"], args=[*keys, self.lines_kept])
 
     @contextmanager
-    def host_slot(self, host: str, limit: int, ttl: float = 120.0) -> Iterator[bool]:
-        """A per-host concurrency slot; yields False when the host is busy."""
+    def host_slot(self, host: str, limit: int, lease: float) -> Iterator[bool]:
+        """A per-host concurrency slot, leased for at most `lease` seconds; yields False
+        when `limit` unexpired leases are held. A holder that dies blocks nobody for long."""
         key = f"{P}host:{host}"
-        count = int(self.r.incr(key))
-        self.r.expire(key, int(ttl))
+        owner = uuid.uuid4().hex
+        now = time.time()
+        held = bool(self._host_slot(keys=[key], args=[now, now + lease, limit, owner]))
         try:
-            yield count <= limit
+            yield held
         finally:
-            self.r.decr(key)
+            if held:
+                self.r.zrem(key, owner)
 
     # -- topics, documents, the LSH index --------------------------------------------------
     @contextmanager
