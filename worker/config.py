@@ -291,6 +291,21 @@ def default_config_dir() -> Path:
     return Path(os.environ.get("NEWSWATCH_CONFIG_DIR", "config"))
 
 
+def config_stamp(directory: Path) -> tuple[tuple[str, int, int], ...]:
+    """What changes when a config file is edited, added or removed: (name, mtime, size)
+    of each. Workers compare it before a task to take up changes without a restart."""
+    paths = [directory / name for name in ("newswatch.yaml", "feeds.yaml", "alerts.yaml")]
+    paths += sorted((directory / "topics").glob("*.y*ml"))
+    stamp = []
+    for path in paths:
+        try:
+            status = path.stat()
+        except FileNotFoundError:
+            continue
+        stamp.append((str(path.relative_to(directory)), status.st_mtime_ns, status.st_size))
+    return tuple(stamp)
+
+
 def load_service(
     directory: Path | None = None, env: Mapping[str, str] | None = None
 ) -> ServiceSettings:

@@ -85,6 +85,9 @@ class Runtime:
     config: Config
     redis_url: str
     pid: int = field(default_factory=os.getpid)
+    # The config files' stamp when `config` was read, and when it was last compared.
+    stamp: tuple[tuple[str, int, int], ...] = ()
+    checked: float = 0.0
 
     @cached_property
     def store(self) -> Store:
@@ -123,7 +126,7 @@ class Runtime:
     def hand_off_lease(self) -> float:
         """How long a task handed out (a poll, an entry, a delivery) may take before the
         tick counts it as lost and hands its work out again."""
-        return self.config.service.task_time_limit * 2
+        return self.config.service.task_time_limit * 2 + 30
 
     @property
     def entry_claim_ttl(self) -> float:
@@ -954,7 +957,35 @@ def route_event(rt: Runtime, event: AlertEvent, *, dry_run: bool = False) -> lis
 def deliver_now(rt: Runtime, event: AlertEvent) -> dict[str, DeliveryOutcome]:
     """Route an event and make one delivery attempt per channel in this process (`ingest`,
     `alerts --resend`): failures are scheduled for retry like any other delivery."""
-    return {channel: deliver(rt, event.id, channel) for channel in route_event(rt, event)}
+    outcomes = {channel: deliver(rt, event.id, channel) for channel in route_event(rt, event)}
+    rt.store.routed(event.id)
+    return outcomes
+
+
+def route_unrouted(rt: Runtime, event_id: str, now: float) -> None:
+    """Route an event whose task was lost after saving it: each delivery not yet recorded,
+    or recorded but never scheduled, is made due now. Deliveries already scheduled or
+    made are left alone, so none is sent twice."""
+    event = rt.store.event(event_id)
+    if event is not None and rt.config.service.dry_run:
+        route_event(rt, event)
+    elif event is not None:
+        for channel in alert_events.channels_for(event, rt.config.alerts):
+            member = f"{event_id}|{channel}"
+            state = rt.store.delivery(event_id, channel)
+            if state is None:
+                rt.store.save_delivery(event_id, channel, Delivery(updated=now))
+            elif (
+                state.state != "pending"
+                or state.detail == "in digest"
+                or rt.store.is_scheduled("deliveries", member)
+            ):
+                continue
+            log.warning(
+                "event %s was saved but not routed; scheduling it for %s", event_id, channel
+            )
+            rt.store.schedule("deliveries", member, now)
+    rt.store.routed(event_id)
 
 
 def deliver(

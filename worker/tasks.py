@@ -23,7 +23,8 @@ from celery.signals import before_task_publish, celeryd_after_setup, task_postru
 from worker import pipeline
 from worker.alerts.events import AlertEvent
 from worker.celery_app import TICK, TRANSIENT_ERRORS, app, configure, redis_url_for
-from worker.config import load_config
+from worker.config import config_stamp, default_config_dir, load_config
+from worker.errors import ConfigError
 from worker.feeds import Entry
 from worker.store import TaskMeasure
 
@@ -33,15 +34,45 @@ F = TypeVar("F", bound=Callable[..., Any])
 _runtime: pipeline.Runtime | None = None
 # Seconds before `poll --once` tries a feed again whose host has no free slot.
 HOST_BUSY_WAIT = 1.0
+# Seconds between two looks at the config files' modification times.
+CONFIG_CHECK_EVERY = 1.0
 
 
 def runtime() -> pipeline.Runtime:
-    """The process's runtime, made again after a fork (prefork pool children)."""
+    """The process's runtime, made again after a fork (prefork pool children) and when a
+    config file has changed, so every worker takes up new feeds, topics and alerts."""
     global _runtime
     if _runtime is None or _runtime.pid != os.getpid():
+        stamp = config_stamp(default_config_dir())
         config = load_config()
-        _runtime = pipeline.Runtime(config, redis_url_for(config))
+        _runtime = pipeline.Runtime(config, redis_url_for(config), stamp=stamp)
+    else:
+        _runtime = _reloaded(_runtime)
     return _runtime
+
+
+def _reloaded(rt: pipeline.Runtime) -> pipeline.Runtime:
+    """`rt`, or a runtime on the config as it is now if its files changed."""
+    now = time.monotonic()
+    if now - rt.checked < CONFIG_CHECK_EVERY:
+        return rt
+    rt.checked = now
+    directory = rt.config.directory
+    stamp = config_stamp(directory)
+    if stamp == rt.stamp:
+        return rt
+    rt.stamp = stamp  # an invalid change is reported once, not before every task
+    try:
+        config = load_config(directory)
+    except ConfigError as error:
+        log.error(
+            "the config in %s changed but is invalid; still running on the previous one: %s",
+            directory,
+            "; ".join(error.problems),
+        )
+        return rt
+    log.warning("config reloaded from %s", directory)
+    return pipeline.Runtime(config, rt.redis_url, stamp=stamp, checked=now)
 
 
 @celeryd_after_setup.connect
@@ -112,6 +143,10 @@ def tick() -> dict[str, int]:
     for feed_key, raw in entries:
         entry, baseline = pipeline.staged_entry(raw)
         process_entry.delay(feed_key, entry.to_json(), baseline)
+    # Events saved by a task lost before it routed them: their deliveries are recorded
+    # and scheduled here (those already recorded are left to their own schedule).
+    for event_id in rt.store.claim_due("routes", now, lease):
+        pipeline.route_unrouted(rt, event_id, now)
     deliveries = rt.store.claim_due("deliveries", now, lease)
     for member in deliveries:
         event_id, channel = member.split("|", 1)
@@ -269,9 +304,6 @@ def _route(rt: pipeline.Runtime, event: AlertEvent, run: str | None) -> None:
     dry_run = run is not None and rt.store.is_dry_run(run)
     for channel in pipeline.route_event(rt, event, dry_run=dry_run):
         # Scheduled first, so a delivery whose task is lost is retried by the tick.
-        rt.store.schedule(
-            "deliveries",
-            f"{event.id}|{channel}",
-            time.time() + rt.config.service.task_time_limit * 2,
-        )
+        rt.store.schedule("deliveries", f"{event.id}|{channel}", time.time() + rt.hand_off_lease)
         send(deliver, event.id, channel, run=run)
+    rt.store.routed(event.id)

@@ -13,7 +13,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import TYPE_CHECKING, Literal, cast
 
 import redis
@@ -176,6 +176,15 @@ redis.call('ZADD', KEYS[1], ARGV[2], ARGV[4])
 redis.call('PEXPIREAT', KEYS[1], math.ceil(tonumber(ARGV[2]) * 1000))
 return 1
 """
+# Store an event once and, in the same step, index it and schedule its routing.
+_SAVE_EVENT = """
+if not redis.call('SET', KEYS[1], ARGV[1], 'NX') then return 0 end
+redis.call('ZADD', KEYS[2], ARGV[3], ARGV[2])
+redis.call('ZADD', KEYS[3], ARGV[4], ARGV[2])
+return 1
+"""
+# Seconds after which an event saved but not routed (its task was lost) is routed by the tick.
+ROUTE_WITHIN = 60.0
 _NEXT_SEQUENCE = """
 if redis.call('EXISTS', KEYS[1]) == 0 then redis.call('SET', KEYS[1], ARGV[1]) end
 return redis.call('INCR', KEYS[1])
@@ -246,6 +255,7 @@ class Store:
         self._stage = client.register_script(_STAGE)
         self._claim_staged = client.register_script(_CLAIM_STAGED)
         self._host_slot = client.register_script(_HOST_SLOT)
+        self._save_event = client.register_script(_SAVE_EVENT)
 
     # -- feeds ---------------------------------------------------------------------------
     def feed_state(self, feed_id: str) -> FeedState | None:
@@ -272,20 +282,29 @@ class Store:
         pipe.execute()
 
     def register_feeds(self, feeds: dict[str, str]) -> int:
-        """Make configured feeds (id → URL) known, due at once; returns how many were new.
-
-        One round trip for the check, as every tick calls it for every configured feed.
-        """
+        """Schedule every configured feed (id → URL) that is not scheduled: new ones, and
+        ones unscheduled while they were not configured. Retired feeds (HTTP 410) stay
+        off. Returns how many were scheduled. One round trip when all are scheduled, as
+        every tick calls it for every configured feed."""
         from worker.feeds import FeedState
 
         ids = list(feeds)
-        pipe = self.r.pipeline(transaction=False)
-        for feed_id in ids:
-            pipe.exists(f"{P}feed:{feed_id}")
-        new = [i for i, known in zip(ids, pipe.execute(), strict=True) if not known]
-        for feed_id in new:
-            self.save_feed_state(feed_id, FeedState(url=feeds[feed_id], next_poll=time.time()))
-        return len(new)
+        if not ids:
+            return 0
+        scores = self.r.zmscore(f"{P}due:feeds", ids)
+        missing = [i for i, score in zip(ids, scores, strict=True) if score is None]
+        scheduled = 0
+        for feed_id in missing:
+            state = self.feed_state(feed_id)
+            if state is None:
+                state = FeedState(url=feeds[feed_id], next_poll=time.time())
+            elif state.retired:
+                continue
+            else:
+                state = replace(state, next_poll=time.time())
+            self.save_feed_state(feed_id, state)
+            scheduled += 1
+        return scheduled
 
     def claim_due(self, kind: str, now: float, lease: float, limit: int = 1000) -> list[str]:
         return cast(
@@ -294,6 +313,9 @@ class Store:
 
     def schedule(self, kind: str, member: str, when: float) -> None:
         self.r.zadd(f"{P}due:{kind}", {member: when})
+
+    def is_scheduled(self, kind: str, member: str) -> bool:
+        return self.r.zscore(f"{P}due:{kind}", member) is not None
 
     def unschedule(self, kind: str, member: str) -> None:
         self.r.zrem(f"{P}due:{kind}", member)
@@ -618,12 +640,22 @@ class Store:
         }
 
     # -- events and deliveries -------------------------------------------------------------
-    def save_event(self, event: AlertEvent) -> bool:
-        """Store an event once; False when an event with this id already exists."""
-        created = self.r.set(f"{P}event:{event.id}", event.model_dump_json(), nx=True)
-        if created:
-            self.r.zadd(f"{P}events", {event.id: time.time()})
+    def save_event(self, event: AlertEvent, route_within: float = ROUTE_WITHIN) -> bool:
+        """Store an event once; False when an event with this id already exists.
+
+        In the same step the event is scheduled to be routed: if the task that saved it
+        is lost before it routes it (`routed`), the tick routes it after `route_within`.
+        """
+        now = time.time()
+        created = self._save_event(
+            keys=[f"{P}event:{event.id}", f"{P}events", f"{P}due:routes"],
+            args=[event.model_dump_json(), event.id, now, now + route_within],
+        )
         return bool(created)
+
+    def routed(self, event_id: str) -> None:
+        """The event's deliveries are recorded and scheduled."""
+        self.r.zrem(f"{P}due:routes", event_id)
 
     def event(self, event_id: str) -> AlertEvent | None:
         raw = cast(str | None, self.r.get(f"{P}event:{event_id}"))
