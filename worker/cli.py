@@ -115,18 +115,17 @@ def run(
     settings = _dry_run(_config(config), dry_run)
     if dry_run:
         echo("newswatch: dry run: alerts are logged as `would send`, never sent")
-    with launcher.redis_for(settings) as services:
+    with launcher.redis_for(settings, own=True) as services:
         where = "embedded Redis" if services.embedded else "Redis"
-        echo(f"newswatch: {where} at {services.redis_url}; starting worker and beat (Ctrl-C stops)")
+        echo(
+            f"newswatch: {where} at {services.redis_url}; starting workers and beat "
+            "(Ctrl-C or SIGTERM stops)"
+        )
         launcher.start_workers(services, settings, concurrency=concurrency)
         launcher.start_beat(services, settings)
-        try:
-            while all(child.poll() is None for child in services.children):
-                time.sleep(1)
-        except KeyboardInterrupt:
-            echo("newswatch: stopping (warm shutdown)")
-        finally:
-            launcher.stop_children(services)
+        code = launcher.supervise(services, settings, echo=echo)
+    if code:
+        raise typer.Exit(code)
 
 
 @cli.command()
