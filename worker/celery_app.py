@@ -21,6 +21,7 @@ from typing import Any
 import redis
 from celery import Celery, Task, signals
 from celery.exceptions import SoftTimeLimitExceeded
+from kombu.transport.redis import Transport as RedisTransport
 
 from worker import logs
 from worker.config import Config, ServiceSettings, default_config_dir, load_service
@@ -54,6 +55,7 @@ def celery_settings(service: ServiceSettings, redis_url: str) -> dict[str, Any]:
     transport = {"visibility_timeout": visibility_timeout}
     return {
         "broker_url": redis_url,
+        "broker_transport": "worker.celery_app:BrokerTransport",
         "result_backend": redis_url,
         "broker_transport_options": transport,
         "result_backend_transport_options": transport,
@@ -124,6 +126,14 @@ TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
     OSError,
     SoftTimeLimitExceeded,
 )
+
+
+class BrokerTransport(RedisTransport):
+    """Kombu's Redis transport, with Redis out of memory (`maxmemory` under `noeviction`)
+    taken as a lost connection: a worker then logs the cause and reconnects until memory
+    is freed, where it would otherwise exit ("Unrecoverable error")."""
+
+    connection_errors = (*RedisTransport.connection_errors, redis.exceptions.OutOfMemoryError)
 
 
 class NewswatchTask(Task):  # type: ignore[misc]
