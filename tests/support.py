@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import random
 import shutil
 import subprocess
 import sys
@@ -18,6 +19,8 @@ from typing import Any
 
 import pytest
 import yaml
+
+from worker.store import Store
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data"
@@ -108,3 +111,35 @@ def chromium(credentials: tuple[str, str] | None, width: int = 1280,
         yield driver
     finally:
         driver.quit()
+
+
+WORDS = """river market council harvest ferry bridge rainfall school budget courthouse
+orchard festival highway railway museum library harbour factory village stadium clinic
+teacher farmer engineer driver baker tailor painter sailor miner weaver potter ranger
+copper timber cotton pepper coffee barley cement marble silver wool salt honey
+north south early late quiet busy narrow broad steady sudden gentle rough bright pale
+opened closed repaired delayed counted measured planted painted carried sold built moved
+across beside between during after before within beyond under over around toward
+morning evening winter summer season decade weekend holiday midnight dawn noon autumn
+""".split()
+
+
+def distinct_page(n: int, troops: int | None = None) -> str:
+    """An on-topic article whose words no other `n` shares (so none is a near-duplicate),
+    stating a troop count when `troops` is given. Written for these tests."""
+    rng = random.Random(n)
+    body = [" ".join(rng.choice(WORDS) for _ in range(40)).capitalize() + "." for _ in range(3)]
+    lead = (f"North Korea has sent about {troops:,} troops to Russia, officials said."
+            if troops else "North Korea and Russia were both named in the briefing.")
+    paragraphs = "".join(f"<p>{p}</p>" for p in [lead, *body])
+    return (f'<html lang="en"><head><title>Report {n}</title></head><body><article>'
+            f"{paragraphs}</article></body></html>")
+
+
+def one_delivery_per_event(store: Store, delivered: list[dict[str, Any]]) -> tuple[int, int]:
+    """(events stored, webhooks received); asserts each stored event arrived once."""
+    stored = {e["id"] for e in store.recent_events(10_000)}
+    ids = [e["id"] for e in delivered]
+    assert len(ids) == len(set(ids)), f"an event was delivered twice: {ids}"
+    assert set(ids) == stored, f"stored {sorted(stored)}, delivered {sorted(ids)}"
+    return len(stored), len(ids)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from tests.conftest import write_config
+from tests.support import write_config
 from worker import pipeline
 from worker.config import load_config
 from worker.feeds import Entry

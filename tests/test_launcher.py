@@ -9,7 +9,7 @@ import threading
 import time
 from pathlib import Path
 
-from tests.conftest import write_config
+from tests.support import write_config
 from worker import launcher
 from worker.config import load_config
 

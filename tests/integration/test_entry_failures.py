@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 import redis
 
-from tests.conftest import write_config
 from tests.integration.test_redis_outage import PAGE, STORIES
 from tests.integration.test_slice import ARTICLE, run_cli
+from tests.support import write_config
 from worker.demo.servers import LoopbackServer
 
 pytestmark = pytest.mark.integration

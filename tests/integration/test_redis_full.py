@@ -10,10 +10,9 @@ from pathlib import Path
 import pytest
 import redis
 
-from tests.conftest import write_config
-from tests.integration.conftest import distinct_page
 from tests.integration.test_host_slots import feed
 from tests.integration.test_redis_outage import documents, wait_for
+from tests.support import distinct_page, write_config
 from worker import launcher, pipeline, tasks
 from worker.config import load_config
 from worker.demo.servers import LoopbackServer

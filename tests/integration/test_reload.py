@@ -12,11 +12,10 @@ import yaml
 from standardwebhooks.webhooks import Webhook
 
 from tests.alerts.conftest import SECRET
-from tests.conftest import write_config
-from tests.integration.conftest import distinct_page
 from tests.integration.test_host_slots import feed
 from tests.integration.test_redis_outage import documents, wait_for
 from tests.integration.test_slice import run_cli
+from tests.support import distinct_page, write_config
 from worker import launcher, pipeline
 from worker.config import load_config
 from worker.demo.servers import LoopbackServer, WebhookReceiver

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import write_config
 from tests.integration.test_redis_outage import wait_for
+from tests.support import write_config
 
 pytestmark = pytest.mark.integration
 
