@@ -3,9 +3,11 @@
     python -m bench.faults            # Redis outages of 60 s (the test suite uses 8 s)
 
 Runs tests/integration's fault scenarios (workers killed with SIGKILL mid-delivery,
-mid-article and mid-poll; warm shutdown with tasks in hand; Redis stopped under load with
-and without its append-only file; two beats; beat stopped and started) and writes what
-each counted: entries, documents, manifest lines, deliveries.
+mid-article and mid-poll; a poller SIGKILLed while it holds a host's only slot; warm
+shutdown with tasks in hand; Redis stopped with and without its append-only file; Redis
+SIGKILLed and stopped while articles are processed; Redis full; two beats; beat stopped
+and started) and writes what each counted: entries, documents, manifest lines, events and
+deliveries.
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ SCENARIOS = [
     "tests/integration/test_faults.py",
     "tests/integration/test_scheduling_faults.py",
     "tests/integration/test_redis_outage.py",
+    "tests/integration/test_host_slots.py",
+    "tests/integration/test_redis_full.py",
 ]
 
 

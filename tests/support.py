@@ -129,8 +129,9 @@ def distinct_page(n: int, troops: int | None = None) -> str:
     stating a troop count when `troops` is given. Written for these tests."""
     rng = random.Random(n)
     body = [" ".join(rng.choice(WORDS) for _ in range(40)).capitalize() + "." for _ in range(3)]
+    # The lead differs per `n` too: a line a source repeats is dropped as boilerplate.
     lead = (f"North Korea has sent about {troops:,} troops to Russia, officials said."
-            if troops else "North Korea and Russia were both named in the briefing.")
+            if troops else f"North Korea and Russia were both named in briefing {n}.")
     paragraphs = "".join(f"<p>{p}</p>" for p in [lead, *body])
     return (f'<html lang="en"><head><title>Report {n}</title></head><body><article>'
             f"{paragraphs}</article></body></html>")

@@ -76,9 +76,17 @@ def _integral(
 ) -> np.ndarray:
     # Gauss-Legendre on [lower, upper]: exact enough to pick the same (bands, rows) as
     # an adaptive quadrature for these smooth polynomials, without scipy.
-    nodes, weights = np.polynomial.legendre.leggauss(64)
+    nodes, weights = _gauss_legendre(64)
     s = (upper - lower) / 2 * nodes + (upper + lower) / 2
-    return (upper - lower) / 2 * (probability(s) @ weights)
+    return (upper - lower) / 2 * (probability(s) @ weights)  # type: ignore[no-any-return]
+
+
+@lru_cache(maxsize=4)
+def _gauss_legendre(points: int) -> tuple[np.ndarray, np.ndarray]:
+    # An eigenvalue problem: computed once, not 2 x 256 times per threshold (that took
+    # seconds, the first document of each worker process running past its soft limit).
+    nodes, weights = np.polynomial.legendre.leggauss(points)
+    return nodes, weights
 
 
 @lru_cache(maxsize=32)

@@ -126,12 +126,19 @@ class Runtime:
     def hand_off_lease(self) -> float:
         """How long a task handed out (a poll, an entry, a delivery) may take before the
         tick counts it as lost and hands its work out again."""
-        return self.config.service.task_time_limit * 2 + 30
+        return self.config.service.task_time_limit * 2
+
+    @property
+    def poll_lease(self) -> float:
+        """How long a poll handed out may take before the tick hands it out again: a poll
+        has no time limit (thread pool) but ends within its fetch's total deadline."""
+        return self.config.service.fetch_timeout * 3 + 10
 
     @property
     def entry_claim_ttl(self) -> float:
-        """How long a task holds its entry: past the hard time limit it cannot be running."""
-        return self.config.service.task_time_limit + 30
+        """How long a task holds its entry: past the hard time limit it cannot be running,
+        and the claim has run out before the tick hands the entry out again."""
+        return self.config.service.task_time_limit * 1.5
 
     @property
     def host_slot_lease(self) -> float:

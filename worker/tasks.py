@@ -134,7 +134,7 @@ def tick() -> dict[str, int]:
     now = time.time()
     pipeline.sync_feeds(rt)
     lease = rt.hand_off_lease
-    feeds = rt.store.claim_due("feeds", now, lease)
+    feeds = rt.store.claim_due("feeds", now, rt.poll_lease)
     for feed_key in feeds:
         poll_feed.delay(feed_key)
     # Staged entries whose task was lost (a worker killed, Redis restarted under it) or

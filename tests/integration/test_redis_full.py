@@ -12,7 +12,7 @@ import redis
 
 from tests.integration.test_host_slots import feed
 from tests.integration.test_redis_outage import documents, wait_for
-from tests.support import distinct_page, write_config
+from tests.support import distinct_page, report, write_config
 from worker import launcher, pipeline, tasks
 from worker.config import load_config
 from worker.demo.servers import LoopbackServer
@@ -74,4 +74,7 @@ def test_workers_survive_a_full_redis_and_recover_when_memory_is_freed(
         finally:
             client.config_set("maxmemory", 0)
             launcher.stop_children(services, timeout=10)
-    assert "maxmemory" in log.read_text() or "OutOfMemory" in log.read_text()
+    said = log.read_text()
+    report("Redis full (maxmemory, noeviction) 20 s, then freed", entries=1,
+           documents=len(documents(tmp_path)), poller_kept_running=True)
+    assert "maxmemory" in said or "OutOfMemory" in said

@@ -10,11 +10,14 @@ import time
 from pathlib import Path
 
 import pytest
+from standardwebhooks.webhooks import Webhook
 
-from tests.support import report, write_config
+from tests.alerts.conftest import SECRET
+from tests.support import distinct_page, one_delivery_per_event, report, write_config
 from worker import launcher
 from worker.config import load_config
-from worker.demo.servers import LoopbackServer
+from worker.demo.servers import LoopbackServer, WebhookReceiver
+from worker.store import Store, connect
 from worker.store.embedded import free_port, start_redis
 
 pytestmark = pytest.mark.integration
@@ -95,3 +98,64 @@ def test_workers_resume_after_redis_comes_back(tmp_path: Path, append_only: bool
            manifest_lines=len([r for r in records if r["file"]]))
     assert [name[:3] for name in documents(tmp_path)] == ["001", "002", "003"]
     assert len([r for r in records if r["file"]]) == 3
+
+
+ENTRIES_UNDER_LOAD = 10
+
+
+@pytest.mark.timeout(600 + OUTAGE_SECONDS)
+@pytest.mark.parametrize("stop", ["sigkill", "graceful"])
+def test_redis_restarted_while_articles_are_processed_loses_nothing(
+        tmp_path: Path, stop: str) -> None:
+    """Redis goes away while both workers are busy with articles, and comes back with its
+    append-only file: every entry ends as one document, every event is delivered once."""
+    port = free_port()
+    redis_dir = tmp_path / "redis"
+    server = start_redis(redis_dir, port=port, append_only=True)
+    services = launcher.Services(server.url)
+    verifier = Webhook(SECRET)
+    with LoopbackServer() as site, WebhookReceiver(
+            lambda body, headers: verifier.verify(body, headers)) as receiver:
+        for n in range(1, ENTRIES_UNDER_LOAD + 1):
+            body = distinct_page(n, troops=10_000 + 1_000 * n).encode()
+            # Each page takes a moment, so articles are in hand when Redis goes.
+            site.routes[f"/a/{n}"] = lambda request, body=body: (
+                time.sleep(0.5), (200, {"Content-Type": "text/html; charset=utf-8"}, body))[1]
+        site.serve("/feed", feed(site.base, ENTRIES_UNDER_LOAD), "application/rss+xml")
+        config = load_config(write_config(
+            tmp_path, feeds=[{"url": f"{site.base}/feed", "topics": ["nk-troops-russia"]}],
+            channels={"hook": {"type": "webhook", "url": receiver.url, "secret": SECRET}},
+            service={"poll_interval": "1s", "min_poll_interval": "1s", "max_poll_interval": "2s",
+                     "tick_interval": "1s", "task_time_limit": "10s"}))
+        try:
+            launcher.start_workers(services, config, quiet=True)
+            launcher.start_beat(services, config, quiet=True)
+            assert wait_for(lambda: len(documents(tmp_path)) >= 1, 120), "the first document"
+            written_before = len(documents(tmp_path))
+
+            if stop == "sigkill":
+                server.process.kill()
+                server.process.wait()
+            else:
+                server.stop()
+            time.sleep(OUTAGE_SECONDS)
+            server = start_redis(redis_dir, port=port, append_only=True)
+
+            assert wait_for(lambda: len(documents(tmp_path)) == ENTRIES_UNDER_LOAD, 300), \
+                f"after the restart: {len(documents(tmp_path))} documents"
+            store = Store(connect(server.url))
+            assert wait_for(lambda: len(receiver.events) >= len(store.recent_events(1000)), 180)
+            time.sleep(3)  # a few more ticks and polls: nothing may be written or sent twice
+            events, delivered = one_delivery_per_event(store, receiver.events)
+        finally:
+            launcher.stop_children(services, timeout=10)
+            server.stop()
+    records = [json.loads(line) for line in
+               (tmp_path / "corpus" / "manifest.jsonl").read_text().splitlines()]
+    files = [r["file"] for r in records if r["file"]]
+    report(f"Redis {'SIGKILLed' if stop == 'sigkill' else 'stopped'} under load, "
+           f"{OUTAGE_SECONDS} s, AOF", entries=ENTRIES_UNDER_LOAD,
+           documents_before_stop=written_before, documents=len(documents(tmp_path)),
+           manifest_lines=len(files), events=events, delivered=delivered)
+    assert len(files) == len(set(files)) == ENTRIES_UNDER_LOAD
+    assert len({r["id"] for r in records}) == ENTRIES_UNDER_LOAD
