@@ -128,14 +128,17 @@ def test_redis_restarted_while_articles_are_processed_loses_nothing(
             service={"poll_interval": "1s", "min_poll_interval": "1s", "max_poll_interval": "2s",
                      "tick_interval": "1s", "task_time_limit": "10s"}))
         try:
-            launcher.start_workers(services, config, quiet=True)
-            launcher.start_beat(services, config, quiet=True)
+            # Not quiet: on a failure the workers' logs are in the test's captured output.
+            launcher.start_workers(services, config)
+            launcher.start_beat(services, config)
             assert wait_for(lambda: len(documents(tmp_path)) >= 1, 120), "the first document"
             written_before = len(documents(tmp_path))
 
             if stop == "sigkill":
                 server.process.kill()
                 server.process.wait()
+                if server.process.stderr:
+                    server.process.stderr.close()
             else:
                 server.stop()
             time.sleep(OUTAGE_SECONDS)
