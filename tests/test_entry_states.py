@@ -78,8 +78,8 @@ def test_an_event_saved_by_a_lost_task_is_routed_once_by_the_tick(
     assert rt.store.claim_due("routes", now, 60) == []
     [event_id] = rt.store.claim_due("routes", now + 61, 60)
     pipeline.route_unrouted(rt, event_id, now + 61)
-    assert rt.store.delivery(event["id"], "hook").state == "pending"
-    assert rt.store.claim_due("deliveries", now + 61, 60) == [f"{event['id']}|hook"]
+    assert rt.store.delivery(event.id, "hook").state == "pending"
+    assert rt.store.claim_due("deliveries", now + 61, 60) == [f"{event.id}|hook"]
     # Routed again (a second tick, a redelivered task): no second delivery is scheduled.
     pipeline.route_unrouted(rt, event_id, now + 100)
     assert rt.store.claim_due("deliveries", now + 100, 60) == []
