@@ -32,7 +32,7 @@ def test_feeds_and_channels_changed_while_running_take_effect(
     verifier = Webhook(SECRET)
     with LoopbackServer() as site, WebhookReceiver(
             lambda body, headers: verifier.verify(body, headers)) as receiver:
-        for n in range(1, 4):
+        for n in range(1, 5):
             site.serve(f"/a/{n}", distinct_page(n, troops=10_000 + 2_000 * n))
         site.serve("/one", feed(site.base, [1]), "application/rss+xml")
         site.serve("/two", feed(site.base, [2]), "application/rss+xml")
@@ -57,6 +57,10 @@ def test_feeds_and_channels_changed_while_running_take_effect(
                             env=env)
             assert added.returncode == 0, added.stdout + added.stderr
             assert wait_for(lambda: len(documents(tmp_path)) == 2, 120), "the added feed"
+            # What a feed lists when first polled is its baseline, never alerted: news
+            # on the first feed is what reaches the added channel.
+            site.serve("/one", feed(site.base, [1, 3]), "application/rss+xml")
+            assert wait_for(lambda: len(documents(tmp_path)) == 3, 120), "news on the first feed"
             assert wait_for(lambda: any(e["type"] == "figure.changed" for e in receiver.events),
                             60), "an alert through the added channel"
 
@@ -68,9 +72,9 @@ def test_feeds_and_channels_changed_while_running_take_effect(
             assert wait_for(lambda: store.r.zscore("nw:due:feeds", two) is None, 60), \
                 "the removed feed is still scheduled"
             # ... and added again with news: polled again, never stranded.
-            site.serve("/two", feed(site.base, [2, 3]), "application/rss+xml")
+            site.serve("/two", feed(site.base, [2, 4]), "application/rss+xml")
             feeds_yaml.write_text(with_two)
-            assert wait_for(lambda: len(documents(tmp_path)) == 3, 120), "the re-added feed"
+            assert wait_for(lambda: len(documents(tmp_path)) == 4, 120), "the re-added feed"
         finally:
             launcher.stop_children(services, timeout=10)
     listed = run_cli("feeds", "list", env=env).stdout
