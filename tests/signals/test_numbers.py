@@ -50,6 +50,7 @@ def values(sentence: str, language: str) -> list[tuple[float, float | None, str]
     ("diez mil soldados", "es", [(10000, None, "exact")]),
     ("1,5 millón de personas", "es", [(1_500_000, None, "exact")]),
     ("con 4 mil 850 heridos", "es", [(4850, None, "exact")]),
+    ("superó el miércoles los 2.800", "es", [(2800, None, "more than")]),
     ("pasó de 1.002 a 1.644 muertos", "es", [(1002, None, "exact"), (1644, None, "exact")]),
     ("the toll rose from 1,002 to 1,644", "en", [(1002, None, "exact"), (1644, None, "exact")]),
     ("from 3,000 to 3,500 people", "en", [(3000, 3500, "exact")]),

@@ -379,11 +379,18 @@ def _phone_number(folded: str, candidate: _Candidate) -> int:
 
 def _qualifier(folded: str, start: int, end: int, data: LanguageData) -> str:
     before = folded[max(0, start - WINDOW) : start]
-    article = _ends_with(before, data.articles, data)
-    # "superan las 3.000", "passed the 2,000": the article may stand between.
-    for text in (before, before.rstrip()[: -len(article)] if article else None):
-        if text is None:
-            continue
+    texts = [before]
+    # "superan las 3.000", "passed the 2,000": the article may stand between, and a day
+    # before it ("superó el miércoles los 2.800").
+    if article := _ends_with(before, data.articles, data):
+        bare = before.rstrip()[: -len(article)]
+        texts.append(bare)
+        day = _ends_with(bare, data.days, data)
+        if day and len(day) > 3:
+            dayless = bare.rstrip()[: -len(day)]
+            dated = _ends_with(dayless, data.articles, data)
+            texts.append(dayless.rstrip()[: -len(dated)] if dated else dayless)
+    for text in texts:
         for qualifier, phrases in data.qualifiers.items():
             if _ends_with(text, phrases, data):
                 return qualifier
@@ -396,11 +403,11 @@ def _qualifier(folded: str, start: int, end: int, data: LanguageData) -> str:
     skipped = (
         after[len(counter) :] if counter else after[first_word.end() :] if first_word else None
     )
-    for text in (after, skipped.lstrip() if skipped else None):
-        if text is None:
+    for following in (after, skipped.lstrip() if skipped else None):
+        if following is None:
             continue
         for qualifier, phrases in data.qualifiers_after.items():
-            if phrases and _starts_with(text, phrases, None):
+            if phrases and _starts_with(following, phrases, None):
                 return qualifier
     if data.qualifiers_last:
         # A verb closing the number's clause: "sollen 38.000 Tote … übersteigen".
