@@ -510,7 +510,10 @@ def feeds_add(
     from worker.config_edit import NewFeed
 
     added = _add_feeds(directory, [NewFeed(url, tuple(topic), name)])
-    echo(f"added {len(added.feeds)} feed(s) to {added.path}")
+    if added.feeds:
+        echo(f"added {url} to {added.path}")
+    else:
+        echo(f"{url} is already in {added.path}; nothing added")
 
 
 @feeds_cli.command("import")

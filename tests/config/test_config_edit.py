@@ -40,6 +40,17 @@ def test_feeds_add_keeps_the_users_comments_and_layout(tmp_path: Path) -> None:
         "    topics: [nk-troops-russia]\n")
 
 
+def test_feeds_add_of_a_listed_feed_says_so_and_writes_nothing(tmp_path: Path) -> None:
+    config = write_config(tmp_path)
+    shutil.copy(SHIPPED, config / "feeds.yaml")
+    url = "https://feeds.bbci.co.uk/news/world/rss.xml"
+    assert url in SHIPPED.read_text()
+    result = feeds(config, "add", url, "--topic", "nk-troops-russia")
+    assert result.exit_code == 0, result.output
+    assert f"{url} is already in" in result.output
+    assert (config / "feeds.yaml").read_bytes() == SHIPPED.read_bytes()
+
+
 @pytest.mark.parametrize(("url", "topic", "said"), [
     ("ftp://news.example/rss", "nk-troops-russia", "'ftp://news.example/rss' is not an http(s) URL"),
     ("https://news.example/rss", "nk-troops-rusia",
