@@ -18,7 +18,7 @@ A capitalised word sequence is a candidate; what is left out, and why:
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
 
@@ -28,7 +28,7 @@ from simplemma.strategies.dictionaries.dictionary_factory import SUPPORTED_LANGU
 from worker.config import TopicSettings
 from worker.language import language_data
 from worker.signals.entities import NOT_NAMES, TITLES
-from worker.text import fold, sentences
+from worker.text import Sentence, fold, sentences
 from worker.words import stem
 
 # A capitalised word (any cased script), optionally joined by hyphens or apostrophes.
@@ -133,10 +133,10 @@ def _lower_words(text: str) -> frozenset[str]:
     return frozenset(fold(w) for w in re.findall(r"(?<![\w])[a-zß-ÿа-я][\w'’-]*", text))
 
 
-def _mid_sentence_capitals(text: str) -> frozenset[str]:
+def _mid_sentence_capitals(split: list[Sentence]) -> frozenset[str]:
     """Words the document capitalises somewhere other than at a sentence's start."""
     found: set[str] = set()
-    for sentence in sentences(text):
+    for sentence in split:
         for match in re.finditer(_CAPITALISED, sentence.text):
             before = sentence.text[: match.start()].rstrip()
             if match.start() > 0 and before[-1:] not in _QUOTES + ".:!?":
@@ -144,13 +144,16 @@ def _mid_sentence_capitals(text: str) -> frozenset[str]:
     return frozenset(found)
 
 
-@dataclass(frozen=True)
+# Compared by identity: one instance per topic (`_names_of` caches it), so it keys caches
+# without hashing every name of the topic on each look-up.
+@dataclass(frozen=True, eq=False)
 class _TopicNames:
     """A topic's names, folded once: its tracked names (whole, and as word tuples), the
     single-word ones, and every word of its title, relevance names and entity names."""
 
     tracked: frozenset[str]
     sequences: tuple[tuple[str, ...], ...]  # longest first
+    by_first_word: dict[str, tuple[tuple[str, ...], ...]]  # the sequences, by first word
     single: tuple[str, ...]
     words: frozenset[str]
 
@@ -161,9 +164,15 @@ def _names_of(title: str, relevance: tuple[str, ...], entities: tuple[str, ...])
     words = set(fold(title).split())
     for name in (*relevance, *entities):
         words.update(fold(name).split())
+    sequences = tuple(sorted({tuple(n.split()) for n in tracked}, key=len, reverse=True))
+    by_first_word: dict[str, tuple[tuple[str, ...], ...]] = {}
+    for sequence in sequences:
+        if sequence:
+            by_first_word[sequence[0]] = (*by_first_word.get(sequence[0], ()), sequence)
     return _TopicNames(
         tracked=tracked,
-        sequences=tuple(sorted({tuple(n.split()) for n in tracked}, key=len, reverse=True)),
+        sequences=sequences,
+        by_first_word=by_first_word,
         single=tuple(n for n in tracked if " " not in n and len(n) >= 4),
         words=frozenset(words),
     )
@@ -181,16 +190,20 @@ def _tracked_form(words: list[str], names: _TopicNames, language: str | None) ->
     """The name is one of the topic's tracked names, or an inflected form of one."""
     if fold(" ".join(words)) in names.tracked:
         return True
-    if len(words) != 1:
-        return False
-    word = fold(words[0])
+    return len(words) == 1 and _tracked_word(words[0], names, language)
+
+
+# Cached: a document repeats its names, and documents on a topic share most of them.
+@lru_cache(maxsize=65536)
+def _tracked_word(word_as_written: str, names: _TopicNames, language: str | None) -> bool:
+    word = fold(word_as_written)
     # A case ending of a letter or two: "Nordkoreas", "Kurska", "Rusiya".
     if any(word.startswith(name) and len(word) - len(name) <= 2 for name in names.single):
         return True
     data = language_data(language)
     if not data.stemmer:
         return False
-    word_stem = fold(stem(words[0].lower(), data.code))
+    word_stem = fold(stem(word_as_written.lower(), data.code))
     return any(_stem(name, data.code) == word_stem for name in names.single)
 
 
@@ -209,10 +222,26 @@ class _Context:
     mid: frozenset[str]  # words it capitalises mid-sentence
     sources: frozenset[str]
     ignore: frozenset[str]
+    # (word, last) → (folded word, never part of a name wherever it stands): a document
+    # repeats its capitalised words, and these tests depend on the word alone.
+    judged: dict[tuple[str, bool], tuple[str, bool]] = field(default_factory=dict)
 
     def not_part(self, word: str, at_start: bool, last: bool = False, alone: bool = True) -> bool:
         """A word at either end of a sequence that is not part of the name; `at_start`: it
         opens a sentence, `alone`: no capitalised word follows it."""
+        judged = self.judged.get((word, last))
+        if judged is None:
+            judged = self.judged[(word, last)] = (fold(word), self._never_part(word, last))
+        folded, never = judged
+        if never:
+            return True
+        if at_start and folded not in self.mid:
+            # "Welcome to…" is a word; "Kim Jong Un told…" starts a name, whatever the
+            # dictionary says of "Kim".
+            return folded in self.lower or (alone and _known_word(word.lower(), self.language))
+        return False
+
+    def _never_part(self, word: str, last: bool) -> bool:
         folded = fold(word)
         # "Kim Jong Un": a capitalised "Un" ending a name is not the article "un".
         if folded in NOT_NAMES and not (last and len(folded) <= 2):
@@ -223,13 +252,8 @@ class _Context:
             return True
         if folded in self.sources or folded in ABBREVIATIONS or _calendar(word, self.language):
             return True
-        if _tracked_form([word], self.names, self.language):
-            return True  # "Nordkoreas Soldaten", "Russian Defence"
-        if at_start and folded not in self.mid:
-            # "Welcome to…" is a word; "Kim Jong Un told…" starts a name, whatever the
-            # dictionary says of "Kim".
-            return folded in self.lower or (alone and _known_word(word.lower(), self.language))
-        return False
+        # "Nordkoreas Soldaten", "Russian Defence"
+        return _tracked_form([word], self.names, self.language)
 
     def candidate(self, words: list[str], at_start: bool) -> str | None:
         """The name in a piece of a capitalised sequence, or None."""
@@ -260,11 +284,12 @@ def _pieces(words: list[str], names: _TopicNames) -> list[list[str]]:
     """A capitalised sequence cut where a name ends: after a possessive ("South Korea's |
     National Intelligence Service") and around a tracked name ("Menteri Luar Negeri |
     Korea Utara | Choe Son Hui")."""
-    tracked = names.sequences
     pieces: list[list[str]] = [[]]
     index = 0
+    all_folded = [fold(_POSSESSIVE.sub("", w)) for w in words]
     while index < len(words):
-        folded = [fold(_POSSESSIVE.sub("", w)) for w in words[index:]]
+        folded = all_folded[index:]
+        tracked = names.by_first_word.get(folded[0], ())
         span = next((len(t) for t in tracked if tuple(folded[: len(t)]) == t), 0)
         if span:
             pieces += [words[index : index + span], []]
@@ -293,16 +318,17 @@ def emerging_names(
     outlets: frozenset[str] = frozenset(),
 ) -> set[str]:
     """The names in `text` that may be suggested as emerging entities on `topic`."""
+    split = sentences(text)
     context = _Context(
         language=language,
         names=topic_names(topic),
         lower=_lower_words(text),
-        mid=_mid_sentence_capitals(text),
+        mid=_mid_sentence_capitals(split),
         sources=OUTLETS | {fold(o) for o in outlets},
         ignore=frozenset(fold(n) for n in topic.emerging.ignore),
     )
     found: set[str] = set()
-    for sentence in sentences(text):
+    for sentence in split:
         for match in _NAME.finditer(sentence.text):
             before = sentence.text[: match.start()].rstrip()
             # After a colon a new sentence starts, too ("Read more: How…", "Photo: Rail…").
