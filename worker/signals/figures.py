@@ -552,9 +552,19 @@ def _judge(
     )
     shares = unit is None and elided is not None and not quantity.word
     # "в соседнем Таиланде — 22": a dash stands for the noun and verb of the clause before.
+    # So does a clause of a name and the number alone, last in its sentence ("…, die
+    # nordkoreanischen rund 4.000.").
+    verbless = (
+        phrase.clause > 0
+        and not folded[phrase.end :].strip(" .!?…")
+        and len(_WORD.findall(folded, phrase.clause, phrase.start)) <= 3
+    )
     gapped = (
         next((m for m in mentions if phrase.clause <= m.start < phrase.start), None)
-        if shares and _DASHED.search(folded, max(phrase.clause, phrase.start - 12), phrase.start)
+        if shares
+        and (
+            verbless or _DASHED.search(folded, max(phrase.clause, phrase.start - 12), phrase.start)
+        )
         else None
     )
     if shares and (
