@@ -264,7 +264,10 @@ def _unit(
     ("38,000 killed or wounded").
     """
     after = folded[phrase.end : phrase.right]
-    words = list(_WORD.finditer(after))[:UNIT_WORDS_AFTER]
+    # Articles and prepositions do not count ("3 mil 354 aumentó el número de muertos").
+    words = [w for w in _WORD.finditer(after) if w.group() not in data.function_words][
+        :UNIT_WORDS_AFTER
+    ]
     if data.script in ("spaced", "arabic"):
         limit = phrase.end + (words[-1].end() if words else 0)
     else:
