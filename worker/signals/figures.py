@@ -132,7 +132,19 @@ class _Discourse:
     def entity(self) -> tuple[str | None, str]:
         for sentence in reversed(self.pending):
             folded = normalise(sentence)
-            subject = _subject(folded, sentence, self.topic, self.language)
+            data = language_data(self.language)
+            # Who reports ("Ukrainian intelligence reported new fighting.") is the source
+            # of what follows, not what it is about (where the verb follows its speaker:
+            # Korean and Japanese put it last, after what is reported).
+            whole = _Phrase(0, len(folded), len(folded), len(folded), 0)
+            spaced = data.script in ("spaced", "arabic")
+            spoken = _reported_from(folded, whole, data) if spaced else 0
+            mentions = [
+                m
+                for m in _mentions(folded, self.topic, self.language, sentence)
+                if m.start >= spoken
+            ]
+            subject = _subject(folded, sentence, self.topic, self.language, mentions)
             if subject is not None:
                 self.paragraph = subject
                 break
