@@ -255,6 +255,9 @@ def _phrases(folded: str, quantities: list[Quantity], data: LanguageData) -> lis
         if i + 1 < len(quantities) and quantities[i + 1].start < clause_end:
             following = quantities[i + 1]
             right = quantity.end + _split(folded[quantity.end : following.start], data)
+            if folded[quantity.end : following.start].strip() in data.range_joiners:
+                # "pasó de 1.002 a 1.644 muertos": both counts are of the noun after them.
+                right = min(clause_end, following.end + 4 * WINDOW)
         elif (cut := _second_subject(folded[quantity.end : right], data)) is not None:
             # "3.564 e o de feridos": a conjunction with an article starts another subject.
             right = quantity.end + cut
