@@ -22,14 +22,13 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
 
-import simplemma
 from simplemma.strategies.dictionaries.dictionary_factory import SUPPORTED_LANGUAGES
 
 from worker.config import TopicSettings
 from worker.language import language_data
 from worker.signals.entities import NOT_NAMES, TITLES
 from worker.text import Sentence, fold, sentences
-from worker.words import stem
+from worker.words import is_known, stem
 
 # A capitalised word (any cased script), optionally joined by hyphens or apostrophes.
 _CAPITALISED = r"[^\W\d_a-zß-ÿа-я][\w'’-]*"
@@ -126,7 +125,7 @@ def _calendar(word: str, language: str | None) -> bool:
 def _known_word(word: str, language: str | None) -> bool:
     """The language's dictionary knows it as a word (names it does not know are names)."""
     code = (language or "").split("-")[0]
-    return code in SUPPORTED_LANGUAGES and bool(simplemma.is_known(word, lang=code))
+    return code in SUPPORTED_LANGUAGES and is_known(word, code)
 
 
 def _lower_words(text: str) -> frozenset[str]:
