@@ -90,6 +90,10 @@ def _load_before_fork(instance: Any = None, **_: Any) -> None:
 def use(rt: pipeline.Runtime) -> None:
     """Make `rt` this process's runtime (a process that sends tasks: the CLI, the demo)."""
     global _runtime
+    if not rt.stamp:
+        # Its config was read just now: left empty, the first look at the files would
+        # take them for edited and reload (and log "config reloaded") for nothing.
+        rt.stamp, rt.checked = config_stamp(rt.config.directory), time.monotonic()
     _runtime = rt
     configure(rt.config, rt.redis_url)
 
