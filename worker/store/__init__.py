@@ -1,4 +1,4 @@
-"""Everything that talks to Redis. Keys are prefixed `nw:`; values are JSON.
+"""Everything that talks to Redis: the key schema is `keys.py`, the atomic steps `lua/`.
 
 What is here is an index or a schedule; the durable record of documents is the corpus
 folder and its manifest, from which `newswatch reindex` rebuilds the indexes.
@@ -14,6 +14,7 @@ import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, replace
+from importlib import resources
 from typing import TYPE_CHECKING, Literal, cast
 
 import redis
@@ -22,6 +23,7 @@ from worker.alerts import Delivery
 from worker.alerts.events import AlertEvent, from_payload
 from worker.articles.corpus import HeldDocument
 from worker.signals.changes import FigureState, FigureStep
+from worker.store import keys as keyspace
 
 if TYPE_CHECKING:
     # Imported where used: the read-only commands load this module, and neither the
@@ -30,7 +32,12 @@ if TYPE_CHECKING:
 
     from worker.feeds import FeedState
 
-P = "nw:"
+
+def _lua(name: str) -> str:
+    """A script of `lua/`: each is one atomic step, its comment saying why it must be one."""
+    return resources.files("worker.store").joinpath(f"lua/{name}.lua").read_text("utf-8")
+
+
 # What a caller outside the store catches to say "Redis is unreachable or refused".
 STORE_ERRORS: tuple[type[Exception], ...] = (redis.RedisError,)
 # How long a processed entry's claim refuses a second hand-off (seconds).
@@ -54,141 +61,8 @@ class EntryFailure:
     retry_at: float | None
 
 
-# Take the members of a sorted set that are due and push them `lease` seconds ahead in
-# one step, so two beats (or a tick retried after a lost reply) never hand out the same
-# member twice, and a member whose task is lost becomes due again when its lease ends.
-_CLAIM_DUE = """
-local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, ARGV[3])
-for _, member in ipairs(due) do
-  redis.call('ZADD', KEYS[1], ARGV[2], member)
-end
-return due
-"""
-# Append a document id to each band bucket (a comma-separated field), once, keeping the
-# newest ARGV[2] members. A bucket that every page of a templated source falls into (its
-# boilerplate fills a band) would otherwise grow without end: inserts cost O(k) each and
-# every query would fetch and score k signatures. Copies share several bands with their
-# original (a pair at the duplicate threshold shares one of the bands with p > 0.98), and
-# syndication follows publication closely, so the newest members are the ones worth keeping.
-# KEYS[1] and ARGV[3] store the document's signature; the buckets follow.
-_LSH_ADD = """
-local cap = tonumber(ARGV[2])
-redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
-for i = 2, #KEYS do
-  local current = redis.call('HGET', KEYS[i], ARGV[i + 2])
-  if not current then
-    redis.call('HSET', KEYS[i], ARGV[i + 2], ARGV[1])
-  elseif not string.find(',' .. current .. ',', ',' .. ARGV[1] .. ',', 1, true) then
-    local members = current .. ',' .. ARGV[1]
-    local _, commas = string.gsub(members, ',', ',')
-    while commas >= cap do
-      members = string.sub(members, string.find(members, ',', 1, true) + 1)
-      commas = commas - 1
-    end
-    redis.call('HSET', KEYS[i], ARGV[i + 2], members)
-  end
-end
-return #KEYS
-"""
-# The members of each band bucket (KEYS[i], field ARGV[i]), comma-separated, in one call.
-_LSH_QUERY = """
-local found = {}
-for i = 1, #KEYS do
-  local members = redis.call('HGET', KEYS[i], ARGV[i])
-  if members then table.insert(found, members) end
-end
-return table.concat(found, ',')
-"""
-# Count each line key (ARGV but the last) once more in the source's line counter
-# (KEYS[1]). Past ARGV[#ARGV] lines, the lines counted once are dropped: a source's
-# article text is nearly all lines seen once, and its boilerplate, on every page, is
-# counted again long before the next pruning, so the counter stays small and still works.
-_COUNT_LINES = """
-for i = 1, #ARGV - 1 do
-  redis.call('HINCRBY', KEYS[1], ARGV[i], 1)
-end
-if redis.call('HLEN', KEYS[1]) > tonumber(ARGV[#ARGV]) then
-  local counts = redis.call('HGETALL', KEYS[1])
-  for i = 1, #counts, 2 do
-    if counts[i + 1] == '1' then redis.call('HDEL', KEYS[1], counts[i]) end
-  end
-end
-return #ARGV - 1
-"""
-# For each untracked name: skip it when every one of its words (ARGV[i + 2], space
-# separated) is a known name word (KEYS[1]); otherwise add the document (ARGV[1]) and
-# source (ARGV[2]) to its sets (KEYS[2i], KEYS[2i + 1]) and return both sizes (0, 0 when
-# skipped), so a document's names cost one call instead of a transaction each.
-_RECORD_NAMES = """
-local counts = {}
-for i = 1, #ARGV - 2 do
-  local unknown = false
-  for word in string.gmatch(ARGV[i + 2], '[^ ]+') do
-    if redis.call('SISMEMBER', KEYS[1], word) == 0 then
-      unknown = true
-      break
-    end
-  end
-  if unknown then
-    redis.call('SADD', KEYS[2 * i], ARGV[1])
-    redis.call('SADD', KEYS[2 * i + 1], ARGV[2])
-    table.insert(counts, redis.call('SCARD', KEYS[2 * i]))
-    table.insert(counts, redis.call('SCARD', KEYS[2 * i + 1]))
-  else
-    table.insert(counts, 0)
-    table.insert(counts, 0)
-  end
-end
-return counts
-"""
-# Add each entry id to the feed's seen set; stage the new ones (id, JSON) in its outbox
-# and schedule their hand-off (due at ARGV[2], when the poll's own hand-off counts as lost).
-_STAGE = """
-local staged = {}
-for i = 3, #ARGV, 2 do
-  if redis.call('SADD', KEYS[1], ARGV[i]) == 1 then
-    redis.call('HSET', KEYS[2], ARGV[i], ARGV[i + 1])
-    redis.call('ZADD', KEYS[3], ARGV[2], ARGV[1] .. '|' .. ARGV[i])
-    table.insert(staged, ARGV[i])
-  end
-end
-return staged
-"""
-# Of a feed's staged entries, take those whose hand-off is due and push it `lease` ahead.
-_CLAIM_STAGED = """
-local due = {}
-for i = 4, #ARGV do
-  local member = ARGV[1] .. '|' .. ARGV[i]
-  local score = redis.call('ZSCORE', KEYS[1], member)
-  if score and tonumber(score) <= tonumber(ARGV[2]) then
-    redis.call('ZADD', KEYS[1], ARGV[3], member)
-    table.insert(due, ARGV[i])
-  end
-end
-return due
-"""
-# A per-host slot is a lease: a member (its owner) scored by when it runs out. Leases that
-# ran out are dropped before counting, so a poller killed holding one blocks nobody for long.
-_HOST_SLOT = """
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
-if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[3]) then return 0 end
-redis.call('ZADD', KEYS[1], ARGV[2], ARGV[4])
-redis.call('PEXPIREAT', KEYS[1], math.ceil(tonumber(ARGV[2]) * 1000))
-return 1
-"""
-# Store an event once and, in the same step, index it and schedule its routing.
-_SAVE_EVENT = """
-if not redis.call('SET', KEYS[1], ARGV[1], 'NX') then return 0 end
-redis.call('ZADD', KEYS[2], ARGV[3], ARGV[2])
-redis.call('ZADD', KEYS[3], ARGV[4], ARGV[2])
-return 1
-"""
 # Seconds after which an event saved but not routed (its task was lost) is routed by the tick.
 ROUTE_WITHIN = 60.0
-_NEXT_SEQUENCE = """
-if redis.call('EXISTS', KEYS[1]) == 0 then redis.call('SET', KEYS[1], ARGV[1]) end
-return redis.call('INCR', KEYS[1])
-"""
 
 
 # Upper bounds (seconds) of the task duration histogram's buckets, Prometheus's defaults
@@ -246,22 +120,22 @@ class Store:
         self.r = client
         self.bucket_capacity = bucket_capacity
         self.lines_kept = lines_kept
-        self._claim_due = client.register_script(_CLAIM_DUE)
-        self._next_sequence = client.register_script(_NEXT_SEQUENCE)
-        self._lsh_add = client.register_script(_LSH_ADD)
-        self._lsh_query = client.register_script(_LSH_QUERY)
-        self._count_lines = client.register_script(_COUNT_LINES)
-        self._record_names = client.register_script(_RECORD_NAMES)
-        self._stage = client.register_script(_STAGE)
-        self._claim_staged = client.register_script(_CLAIM_STAGED)
-        self._host_slot = client.register_script(_HOST_SLOT)
-        self._save_event = client.register_script(_SAVE_EVENT)
+        self._claim_due = client.register_script(_lua("claim_due"))
+        self._next_sequence = client.register_script(_lua("next_sequence"))
+        self._lsh_add = client.register_script(_lua("lsh_add"))
+        self._lsh_query = client.register_script(_lua("lsh_query"))
+        self._count_lines = client.register_script(_lua("count_lines"))
+        self._record_names = client.register_script(_lua("record_names"))
+        self._stage = client.register_script(_lua("stage"))
+        self._claim_staged = client.register_script(_lua("claim_staged"))
+        self._host_slot = client.register_script(_lua("host_slot"))
+        self._save_event = client.register_script(_lua("save_event"))
 
     # -- feeds ---------------------------------------------------------------------------
     def feed_state(self, feed_id: str) -> FeedState | None:
         from worker.feeds import FeedState
 
-        raw = cast(str | None, self.r.get(f"{P}feed:{feed_id}"))
+        raw = cast(str | None, self.r.get(keyspace.feed(feed_id)))
         if raw is None:
             return None
         data = json.loads(raw)
@@ -274,11 +148,11 @@ class Store:
         if data["next_poll"] == float("inf"):
             data["next_poll"] = None
         pipe = self.r.pipeline()
-        pipe.set(f"{P}feed:{feed_id}", json.dumps(data))
+        pipe.set(keyspace.feed(feed_id), json.dumps(data))
         if state.retired:
-            pipe.zrem(f"{P}due:feeds", feed_id)
+            pipe.zrem(keyspace.due("feeds"), feed_id)
         else:
-            pipe.zadd(f"{P}due:feeds", {feed_id: state.next_poll})
+            pipe.zadd(keyspace.due("feeds"), {feed_id: state.next_poll})
         pipe.execute()
 
     def register_feeds(self, feeds: dict[str, str]) -> int:
@@ -291,7 +165,7 @@ class Store:
         ids = list(feeds)
         if not ids:
             return 0
-        scores = self.r.zmscore(f"{P}due:feeds", ids)
+        scores = self.r.zmscore(keyspace.due("feeds"), ids)
         missing = [i for i, score in zip(ids, scores, strict=True) if score is None]
         scheduled = 0
         for feed_id in missing:
@@ -308,22 +182,22 @@ class Store:
 
     def claim_due(self, kind: str, now: float, lease: float, limit: int = 1000) -> list[str]:
         return cast(
-            list[str], self._claim_due(keys=[f"{P}due:{kind}"], args=[now, now + lease, limit])
+            list[str], self._claim_due(keys=[keyspace.due(kind)], args=[now, now + lease, limit])
         )
 
     def schedule(self, kind: str, member: str, when: float) -> None:
-        self.r.zadd(f"{P}due:{kind}", {member: when})
+        self.r.zadd(keyspace.due(kind), {member: when})
 
     def is_scheduled(self, kind: str, member: str) -> bool:
-        return self.r.zscore(f"{P}due:{kind}", member) is not None
+        return self.r.zscore(keyspace.due(kind), member) is not None
 
     def unschedule(self, kind: str, member: str) -> None:
-        self.r.zrem(f"{P}due:{kind}", member)
+        self.r.zrem(keyspace.due(kind), member)
 
     def unseen_entries(self, feed_id: str, entry_ids: list[str]) -> list[str]:
         if not entry_ids:
             return []
-        seen = self.r.smismember(f"{P}seen:{feed_id}", entry_ids)
+        seen = self.r.smismember(keyspace.seen(feed_id), entry_ids)
         return [e for e, was in zip(entry_ids, seen, strict=True) if not was]
 
     def stage_new_entries(
@@ -341,28 +215,32 @@ class Store:
         return cast(
             list[str],
             self._stage(
-                keys=[f"{P}seen:{feed_id}", f"{P}outbox:{feed_id}", f"{P}due:entries"],
+                keys=[keyspace.seen(feed_id), keyspace.outbox(feed_id), keyspace.due("entries")],
                 args=[feed_id, hand_off_by, *(x for i in ids for x in (i, entries[i]))],
             ),
         )
 
     def outbox(self, feed_id: str) -> dict[str, str]:
         """Entries staged and not yet recorded as processed (id → entry JSON)."""
-        return cast(dict[str, str], self.r.hgetall(f"{P}outbox:{feed_id}"))
+        return cast(dict[str, str], self.r.hgetall(keyspace.outbox(feed_id)))
 
     def claim_staged(self, feed_id: str, now: float, lease: float, exclude: set[str]) -> list[str]:
         """The JSON of the feed's staged entries whose hand-off is due (an earlier task was
         lost, or a retry has come), each leased `lease` seconds ahead."""
-        ids = [i for i in cast(list[str], self.r.hkeys(f"{P}outbox:{feed_id}")) if i not in exclude]
+        ids = [
+            i for i in cast(list[str], self.r.hkeys(keyspace.outbox(feed_id))) if i not in exclude
+        ]
         if not ids:
             return []
         due = cast(
             list[str],
-            self._claim_staged(keys=[f"{P}due:entries"], args=[feed_id, now, now + lease, *ids]),
+            self._claim_staged(
+                keys=[keyspace.due("entries")], args=[feed_id, now, now + lease, *ids]
+            ),
         )
         if not due:
             return []
-        return [v for v in cast(list[str | None], self.r.hmget(f"{P}outbox:{feed_id}", due)) if v]
+        return [v for v in cast(list[str | None], self.r.hmget(keyspace.outbox(feed_id), due)) if v]
 
     def staged_entries(self, members: list[str]) -> list[tuple[str, str]]:
         """(feed id, entry JSON) of `feed|entry` members of the hand-off schedule; members
@@ -370,11 +248,11 @@ class Store:
         pipe = self.r.pipeline(transaction=False)
         pairs = [member.split("|", 1) for member in members]
         for feed_id, entry_id in pairs:
-            pipe.hget(f"{P}outbox:{feed_id}", entry_id)
+            pipe.hget(keyspace.outbox(feed_id), entry_id)
         found = []
         for member, (feed_id, _), raw in zip(members, pairs, pipe.execute(), strict=True):
             if raw is None:
-                self.r.zrem(f"{P}due:entries", member)
+                self.r.zrem(keyspace.due("entries"), member)
             else:
                 found.append((feed_id, raw))
         return found
@@ -388,7 +266,7 @@ class Store:
         runs out after `ttl` (longer than the hard time limit), so a lost task's entry can
         be taken by its next hand-off.
         """
-        key = f"{P}entry:{entry_id}"
+        key = keyspace.entry(entry_id)
         if self.r.set(key, token, nx=True, px=int(ttl * 1000)):
             return "mine"
         holder = self.r.get(key)
@@ -403,35 +281,35 @@ class Store:
         # redelivery within the visibility timeout, a leftover re-sent by the feed's next
         # poll), then dropped: one key per entry ever seen would grow Redis without bound.
         # A hand-off after that finds its document already held ("unchanged").
-        pipe.set(f"{P}entry:{entry_id}", "done", ex=ENTRY_DONE_TTL)
-        pipe.hdel(f"{P}outbox:{feed_id}", entry_id)
-        pipe.zrem(f"{P}due:entries", f"{feed_id}|{entry_id}")
-        pipe.hdel(f"{P}failures", f"{feed_id}|{entry_id}")
+        pipe.set(keyspace.entry(entry_id), "done", ex=ENTRY_DONE_TTL)
+        pipe.hdel(keyspace.outbox(feed_id), entry_id)
+        pipe.zrem(keyspace.due("entries"), f"{feed_id}|{entry_id}")
+        pipe.hdel(keyspace.FAILURES, f"{feed_id}|{entry_id}")
         pipe.execute()
 
     def release_entry(self, entry_id: str) -> None:
-        self.r.delete(f"{P}entry:{entry_id}")
+        self.r.delete(keyspace.entry(entry_id))
 
     def entry_failed(self, failure: EntryFailure) -> None:
         """Record a failed attempt; the entry stays staged, handed out again at
         `failure.retry_at` or, with None, parked until `newswatch failures --retry`."""
         member = f"{failure.feed}|{failure.entry}"
         pipe = self.r.pipeline()
-        pipe.hset(f"{P}failures", member, json.dumps(asdict(failure)))
+        pipe.hset(keyspace.FAILURES, member, json.dumps(asdict(failure)))
         if failure.retry_at is None:
-            pipe.zrem(f"{P}due:entries", member)
+            pipe.zrem(keyspace.due("entries"), member)
         else:
-            pipe.zadd(f"{P}due:entries", {member: failure.retry_at})
-        pipe.delete(f"{P}entry:{failure.entry}")
+            pipe.zadd(keyspace.due("entries"), {member: failure.retry_at})
+        pipe.delete(keyspace.entry(failure.entry))
         pipe.execute()
 
     def failure(self, feed_id: str, entry_id: str) -> EntryFailure | None:
-        raw = cast(str | None, self.r.hget(f"{P}failures", f"{feed_id}|{entry_id}"))
+        raw = cast(str | None, self.r.hget(keyspace.FAILURES, f"{feed_id}|{entry_id}"))
         return None if raw is None else EntryFailure(**json.loads(raw))
 
     def failures(self) -> list[EntryFailure]:
         """Every entry whose last attempt failed (retrying or parked), oldest first."""
-        raw = cast(dict[str, str], self.r.hgetall(f"{P}failures"))
+        raw = cast(dict[str, str], self.r.hgetall(keyspace.FAILURES))
         return sorted(
             (EntryFailure(**json.loads(v)) for v in raw.values()), key=lambda f: f.failed_at
         )
@@ -442,8 +320,8 @@ class Store:
         if failures:
             pipe = self.r.pipeline()
             for failure in failures:
-                pipe.zadd(f"{P}due:entries", {f"{failure.feed}|{failure.entry}": now})
-            pipe.delete(f"{P}failures")
+                pipe.zadd(keyspace.due("entries"), {f"{failure.feed}|{failure.entry}": now})
+            pipe.delete(keyspace.FAILURES)
             pipe.execute()
         return failures
 
@@ -452,20 +330,20 @@ class Store:
         short = [line for line in dict.fromkeys(lines) if line and len(line) <= 300]
         if not short:
             return set()
-        counts = self.r.hmget(f"{P}lines:{source}", [_line_key(line) for line in short])
+        counts = self.r.hmget(keyspace.lines(source), [_line_key(line) for line in short])
         return {line for line, n in zip(short, counts, strict=True) if n and int(n) >= threshold}
 
     def count_lines(self, source: str, lines: list[str]) -> None:
         """Count each short line once for this document of `source`."""
         keys = sorted({_line_key(line) for line in lines if line and len(line) <= 300})
         if keys:
-            self._count_lines(keys=[f"{P}lines:{source}"], args=[*keys, self.lines_kept])
+            self._count_lines(keys=[keyspace.lines(source)], args=[*keys, self.lines_kept])
 
     @contextmanager
     def host_slot(self, host: str, limit: int, lease: float) -> Iterator[bool]:
         """A per-host concurrency slot, leased for at most `lease` seconds; yields False
         when `limit` unexpired leases are held. A holder that dies blocks nobody for long."""
-        key = f"{P}host:{host}"
+        key = keyspace.host(host)
         owner = uuid.uuid4().hex
         now = time.time()
         held = bool(self._host_slot(keys=[key], args=[now, now + lease, limit, owner]))
@@ -480,41 +358,45 @@ class Store:
     def topic_lock(self, topic: str, timeout: float = 120.0) -> Iterator[None]:
         # A short polling sleep: redis-py's default (0.1 s) left waiting workers idle.
         lock = self.r.lock(
-            f"{P}lock:topic:{topic}", timeout=timeout, blocking_timeout=timeout, sleep=0.005
+            keyspace.topic_lock(topic), timeout=timeout, blocking_timeout=timeout, sleep=0.005
         )
         with lock:
             yield
 
     def is_bootstrapped(self, topic: str) -> bool:
-        return bool(self.r.exists(f"{P}topic:{topic}:ready"))
+        return bool(self.r.exists(keyspace.topic_ready(topic)))
 
     def mark_bootstrapped(self, topic: str) -> None:
-        self.r.set(f"{P}topic:{topic}:ready", str(time.time()))
+        self.r.set(keyspace.topic_ready(topic), str(time.time()))
 
     def next_sequence(self, topic: str, floor: Callable[[], int]) -> int:
         """The next document number; `floor` (the highest used on disk) is read only when
         the counter is missing (a new topic, or Redis lost its data)."""
-        number = self.r.incr(f"{P}seq:{topic}") if self.r.exists(f"{P}seq:{topic}") else None
+        number = (
+            self.r.incr(keyspace.sequence(topic))
+            if self.r.exists(keyspace.sequence(topic))
+            else None
+        )
         if number is not None:
             return int(number)
-        return int(self._next_sequence(keys=[f"{P}seq:{topic}"], args=[floor()]))
+        return int(self._next_sequence(keys=[keyspace.sequence(topic)], args=[floor()]))
 
     def set_sequence(self, topic: str, last: int) -> None:
         """Make `last` the topic's highest document number (after a reindex)."""
-        self.r.set(f"{P}seq:{topic}", last)
+        self.r.set(keyspace.sequence(topic), last)
 
     def document(self, topic: str, doc_id: str) -> HeldDocument | None:
-        raw = cast(str | None, self.r.hget(f"{P}docs:{topic}", doc_id))
+        raw = cast(str | None, self.r.hget(keyspace.documents(topic), doc_id))
         return None if raw is None else HeldDocument.from_json(raw)
 
     def save_document(self, topic: str, doc_id: str, held: HeldDocument) -> None:
         pipe = self.r.pipeline()
-        pipe.hset(f"{P}docs:{topic}", doc_id, held.to_json())
-        pipe.hset(f"{P}texthash:{topic}", held.sha256, doc_id)
+        pipe.hset(keyspace.documents(topic), doc_id, held.to_json())
+        pipe.hset(keyspace.text_hashes(topic), held.sha256, doc_id)
         pipe.execute()
 
     def document_by_text(self, topic: str, sha256: str) -> str | None:
-        return cast(str | None, self.r.hget(f"{P}texthash:{topic}", sha256))
+        return cast(str | None, self.r.hget(keyspace.text_hashes(topic), sha256))
 
     def index_signature(
         self, topic: str, doc_id: str, signature: np.ndarray, bands: Iterable[str]
@@ -525,7 +407,7 @@ class Store:
         keys, fields = self._band_slots(topic, bands)
         packed = base64.b64encode(signature.astype(np.uint32).tobytes()).decode("ascii")
         self._lsh_add(
-            keys=[f"{P}sig:{topic}", *keys],
+            keys=[keyspace.signatures(topic), *keys],
             args=[doc_id, self.bucket_capacity, packed, *fields],
         )
 
@@ -543,7 +425,7 @@ class Store:
         keys, fields = [], []
         for band in bands:
             number, bucket = band.split(":", 1)
-            keys.append(f"{P}lsh:{topic}:{number}:{bucket[:3]}")
+            keys.append(keyspace.lsh_bucket(topic, number, bucket[:3]))
             fields.append(bucket[3:])
         return keys, fields
 
@@ -552,7 +434,7 @@ class Store:
 
         if not doc_ids:
             return {}
-        values = self.r.hmget(f"{P}sig:{topic}", doc_ids)
+        values = self.r.hmget(keyspace.signatures(topic), doc_ids)
         return {
             d: np.frombuffer(base64.b64decode(str(v)), dtype=np.uint32)
             for d, v in zip(doc_ids, values, strict=True)
@@ -566,38 +448,38 @@ class Store:
             return
         pipe = self.r.pipeline(transaction=False)
         for name, amount in counts.items():
-            pipe.hincrby(f"{P}stats", name, amount)
+            pipe.hincrby(keyspace.STATS, name, amount)
             if run:
-                pipe.hincrby(f"{P}run:{run}:stats", name, amount)
+                pipe.hincrby(keyspace.run(run, "stats"), name, amount)
         if run:
-            pipe.expire(f"{P}run:{run}:stats", 86400)
+            pipe.expire(keyspace.run(run, "stats"), 86400)
         pipe.execute()
 
     def stats(self, run: str | None = None) -> dict[str, int]:
-        key = f"{P}run:{run}:stats" if run else f"{P}stats"
+        key = keyspace.run(run, "stats") if run else keyspace.STATS
         return {k: int(v) for k, v in cast(dict[str, str], self.r.hgetall(key)).items()}
 
     # -- signals ---------------------------------------------------------------------------
     def figure(self, topic: str, figure: str) -> FigureState:
-        raw = cast(str | None, self.r.hget(f"{P}figures:{topic}", figure))
+        raw = cast(str | None, self.r.hget(keyspace.figures(topic), figure))
         return FigureState() if raw is None else FigureState.model_validate_json(raw)
 
     def figures(self, topic: str) -> dict[str, FigureState]:
-        raw = cast(dict[str, str], self.r.hgetall(f"{P}figures:{topic}"))
+        raw = cast(dict[str, str], self.r.hgetall(keyspace.figures(topic)))
         return {k: FigureState.model_validate_json(v) for k, v in raw.items()}
 
     def save_figure(self, topic: str, figure: str, state: FigureState) -> None:
-        self.r.hset(f"{P}figures:{topic}", figure, state.model_dump_json())
+        self.r.hset(keyspace.figures(topic), figure, state.model_dump_json())
 
     def figure_history(self, topic: str, figure: str) -> list[FigureStep]:
         """The steps of a figure's confirmed value, in publication order."""
-        raw = cast(list[str], self.r.lrange(f"{P}history:{topic}:{figure}", 0, -1))
+        raw = cast(list[str], self.r.lrange(keyspace.history(topic, figure), 0, -1))
         return [FigureStep.model_validate_json(v) for v in raw]
 
     def save_figure_history(self, topic: str, figure: str, steps: list[FigureStep]) -> None:
         # Rewritten whole: a late article inserts a step or adds a source to an old one,
         # and a figure's history is tens of steps.
-        key = f"{P}history:{topic}:{figure}"
+        key = keyspace.history(topic, figure)
         pipe = self.r.pipeline()
         pipe.delete(key)
         if steps:
@@ -606,19 +488,19 @@ class Store:
 
     def first_sighting(self, topic: str, entity: str) -> bool:
         """True the first time an entity is seen on a topic."""
-        return bool(self.r.sadd(f"{P}entities:{topic}", entity))
+        return bool(self.r.sadd(keyspace.entities(topic), entity))
 
     def add_known_names(self, topic: str, keys: Iterable[str]) -> None:
         keys = list(keys)
         if keys:
-            self.r.sadd(f"{P}known-names:{topic}", *keys)
+            self.r.sadd(keyspace.known_names(topic), *keys)
 
     def emerged_names(self, topic: str) -> list[str]:
         """The names already suggested as emerging on a topic."""
-        return sorted(cast(set[str], self.r.smembers(f"{P}emerged:{topic}")))
+        return sorted(cast(set[str], self.r.smembers(keyspace.emerged(topic))))
 
     def add_emerged_name(self, topic: str, name: str) -> None:
-        self.r.sadd(f"{P}emerged:{topic}", name)
+        self.r.sadd(keyspace.emerged(topic), name)
 
     def record_names(
         self, topic: str, names: Mapping[str, Iterable[str]], doc_id: str, source: str
@@ -628,9 +510,9 @@ class Store:
         if not names:
             return {}
         ordered = list(names)
-        keys = [f"{P}known-names:{topic}"]
+        keys = [keyspace.known_names(topic)]
         for name in ordered:
-            keys += [f"{P}name-docs:{topic}:{name}", f"{P}name-sources:{topic}:{name}"]
+            keys += [keyspace.name_documents(topic, name), keyspace.name_sources(topic, name)]
         words = [" ".join(names[name]) for name in ordered]
         counts = cast(list[int], self._record_names(keys=keys, args=[doc_id, source, *words]))
         return {
@@ -648,132 +530,119 @@ class Store:
         """
         now = time.time()
         created = self._save_event(
-            keys=[f"{P}event:{event.id}", f"{P}events", f"{P}due:routes"],
+            keys=[keyspace.event(event.id), keyspace.EVENTS, keyspace.due("routes")],
             args=[event.model_dump_json(), event.id, now, now + route_within],
         )
         return bool(created)
 
     def routed(self, event_id: str) -> None:
         """The event's deliveries are recorded and scheduled."""
-        self.r.zrem(f"{P}due:routes", event_id)
+        self.r.zrem(keyspace.due("routes"), event_id)
 
     def event(self, event_id: str) -> AlertEvent | None:
-        raw = cast(str | None, self.r.get(f"{P}event:{event_id}"))
+        raw = cast(str | None, self.r.get(keyspace.event(event_id)))
         return None if raw is None else from_payload(raw)
 
     def recent_events(self, limit: int = 50, since: float | None = None) -> list[AlertEvent]:
         """The latest events, newest first; only those stored after `since` when given."""
         if since is None:
-            ids = cast(list[str], self.r.zrevrange(f"{P}events", 0, limit - 1))
+            ids = cast(list[str], self.r.zrevrange(keyspace.EVENTS, 0, limit - 1))
         else:
             ids = cast(
                 list[str],
-                self.r.zrevrangebyscore(f"{P}events", "+inf", since, start=0, num=limit),
+                self.r.zrevrangebyscore(keyspace.EVENTS, "+inf", since, start=0, num=limit),
             )
         return [e for e in (self.event(i) for i in ids) if e is not None]
 
     def delivery(self, event_id: str, channel: str) -> Delivery | None:
-        raw = cast(str | None, self.r.hget(f"{P}deliveries:{event_id}", channel))
+        raw = cast(str | None, self.r.hget(keyspace.deliveries(event_id), channel))
         return None if raw is None else Delivery.from_json(json.loads(raw))
 
     def save_delivery(self, event_id: str, channel: str, delivery: Delivery) -> None:
-        self.r.hset(f"{P}deliveries:{event_id}", channel, json.dumps(asdict(delivery)))
+        self.r.hset(keyspace.deliveries(event_id), channel, json.dumps(asdict(delivery)))
 
     def deliveries(self, event_id: str) -> dict[str, Delivery]:
         """Every channel's delivery of an event (one hash per event: no key scan)."""
-        raw = cast(dict[str, str], self.r.hgetall(f"{P}deliveries:{event_id}"))
+        raw = cast(dict[str, str], self.r.hgetall(keyspace.deliveries(event_id)))
         return {channel: Delivery.from_json(json.loads(v)) for channel, v in raw.items()}
 
     def set_channel_disabled(self, channel: str, reason: str) -> None:
-        self.r.hset(f"{P}channels:disabled", channel, reason)
+        self.r.hset(keyspace.CHANNELS_DISABLED, channel, reason)
 
     def channel_disabled(self, channel: str) -> str | None:
-        return cast(str | None, self.r.hget(f"{P}channels:disabled", channel))
+        return cast(str | None, self.r.hget(keyspace.CHANNELS_DISABLED, channel))
 
     def add_to_digest(self, channel: str, event_id: str, now: float) -> None:
         pipe = self.r.pipeline()
-        pipe.rpush(f"{P}digest:{channel}", event_id)
-        pipe.set(f"{P}digest:{channel}:since", now, nx=True)
+        pipe.rpush(keyspace.digest(channel), event_id)
+        pipe.set(keyspace.digest(channel, "since"), now, nx=True)
         pipe.execute()
 
     def digest_due(self, channel: str, window: float, now: float) -> bool:
-        since, retry_at = self.r.mget(f"{P}digest:{channel}:since", f"{P}digest:{channel}:next")
+        since, retry_at = self.r.mget(
+            keyspace.digest(channel, "since"), keyspace.digest(channel, "next")
+        )
         if since is None or now - float(cast(str, since)) < window:
             return False
         return retry_at is None or now >= float(cast(str, retry_at))
 
     def digest_attempts(self, channel: str) -> int:
         """Failed attempts at sending the channel's current digest."""
-        return int(cast(str, self.r.get(f"{P}digest:{channel}:attempts") or 0))
+        return int(cast(str, self.r.get(keyspace.digest(channel, "attempts")) or 0))
 
     def digest_failed(self, channel: str, attempts: int, retry_at: float) -> None:
         """Record a failed send; the digest is not due again before `retry_at`."""
         pipe = self.r.pipeline()
-        pipe.set(f"{P}digest:{channel}:attempts", attempts)
-        pipe.set(f"{P}digest:{channel}:next", retry_at)
+        pipe.set(keyspace.digest(channel, "attempts"), attempts)
+        pipe.set(keyspace.digest(channel, "next"), retry_at)
         pipe.execute()
 
     def digest_pending(self, channel: str) -> list[str]:
-        return cast(list[str], self.r.lrange(f"{P}digest:{channel}", 0, -1))
+        return cast(list[str], self.r.lrange(keyspace.digest(channel), 0, -1))
 
     def clear_digest(self, channel: str, count: int) -> None:
         pipe = self.r.pipeline()
-        pipe.ltrim(f"{P}digest:{channel}", count, -1)
+        pipe.ltrim(keyspace.digest(channel), count, -1)
         pipe.delete(
-            f"{P}digest:{channel}:since",
-            f"{P}digest:{channel}:attempts",
-            f"{P}digest:{channel}:next",
+            keyspace.digest(channel, "since"),
+            keyspace.digest(channel, "attempts"),
+            keyspace.digest(channel, "next"),
         )
         pipe.execute()
 
     # -- runs of `poll --once` --------------------------------------------------------------
     def run_add(self, run: str, count: int = 1) -> None:
-        self.r.incrby(f"{P}run:{run}:pending", count)
-        self.r.expire(f"{P}run:{run}:pending", 86400)
+        self.r.incrby(keyspace.run(run, "pending"), count)
+        self.r.expire(keyspace.run(run, "pending"), 86400)
 
     def run_done(self, run: str) -> None:
-        self.r.decr(f"{P}run:{run}:pending")
+        self.r.decr(keyspace.run(run, "pending"))
 
     def run_mark(self, run: str, name: str, when: float) -> None:
         """Record when something finished in a run (entries processed), for its summary."""
-        key = f"{P}run:{run}:{name}"
+        key = keyspace.run(run, name)
         self.r.rpush(key, when)
         self.r.expire(key, 86400)
 
     def run_marks(self, run: str, name: str) -> list[float]:
-        return [float(v) for v in cast(list[str], self.r.lrange(f"{P}run:{run}:{name}", 0, -1))]
+        return [float(v) for v in cast(list[str], self.r.lrange(keyspace.run(run, name), 0, -1))]
 
     def mark_dry_run(self, run: str) -> None:
         """Whatever this run detects is recorded, not sent (workers already running obey)."""
-        self.r.set(f"{P}run:{run}:dry", 1, ex=86400)
+        self.r.set(keyspace.run(run, "dry"), 1, ex=86400)
 
     def is_dry_run(self, run: str) -> bool:
-        return bool(self.r.exists(f"{P}run:{run}:dry"))
+        return bool(self.r.exists(keyspace.run(run, "dry")))
 
     def run_pending(self, run: str) -> int:
-        return int(cast(str, self.r.get(f"{P}run:{run}:pending") or 0))
+        return int(cast(str, self.r.get(keyspace.run(run, "pending")) or 0))
 
     def flush_indexes(self) -> None:
         """Drop every index newswatch can rebuild from the corpus folders."""
-        patterns = (
-            "docs:*",
-            "texthash:*",
-            "sig:*",
-            "lsh:*",
-            "seq:*",
-            "topic:*",
-            "figures:*",
-            "history:*",
-            "entities:*",
-            "known-names:*",
-            "name-docs:*",
-            "name-sources:*",
-            "emerged:*",
-        )
-        for pattern in patterns:
-            keys = list(self.r.scan_iter(f"{P}{pattern}", count=1000))
-            for start in range(0, len(keys), 500):
-                self.r.delete(*keys[start : start + 500])
+        for pattern in keyspace.INDEX_PATTERNS:
+            found = list(self.r.scan_iter(pattern, count=1000))
+            for start in range(0, len(found), 500):
+                self.r.delete(*found[start : start + 500])
 
     # -- read by the web view and /metrics ---------------------------------------------------
     def unavailable(self) -> str | None:
@@ -802,15 +671,15 @@ class Store:
         pipe = self.r.pipeline(transaction=False)
         for measure, seconds in times.items():
             bucket = next((b for b in TASK_BUCKETS if seconds <= b), float("inf"))
-            key = f"{P}{_TASK_HISTOGRAMS[measure]}:{task}"
+            key = keyspace.histogram(_TASK_HISTOGRAMS[measure], task)
             pipe.hincrby(key, "+Inf" if bucket == float("inf") else repr(bucket), 1)
             pipe.hincrbyfloat(key, "sum", max(0.0, seconds))
-            pipe.sadd(f"{P}{_TASK_HISTOGRAMS[measure]}:tasks", task)
+            pipe.sadd(keyspace.histogram(_TASK_HISTOGRAMS[measure], "tasks"), task)
         pipe.execute()
 
     def task_times(self, measure: TaskMeasure) -> dict[str, TaskDurations]:
         """Each task's histogram of `measure`, as recorded by `record_task_times`."""
-        prefix = f"{P}{_TASK_HISTOGRAMS[measure]}"
+        prefix = keyspace.histogram(_TASK_HISTOGRAMS[measure])
         tasks = sorted(cast(set[str], self.r.smembers(f"{prefix}:tasks")))
         pipe = self.r.pipeline(transaction=False)
         for task in tasks:
@@ -823,20 +692,20 @@ class Store:
 
     def event_ids(self) -> list[str]:
         """Every stored event's id, oldest first."""
-        return cast(list[str], self.r.zrange(f"{P}events", 0, -1))
+        return cast(list[str], self.r.zrange(keyspace.EVENTS, 0, -1))
 
     def events_by_id(self, event_ids: list[str]) -> list[AlertEvent]:
         """The stored events of `event_ids`, in that order, in one round trip."""
         if not event_ids:
             return []
-        raw = cast(list[str | None], self.r.mget([f"{P}event:{i}" for i in event_ids]))
+        raw = cast(list[str | None], self.r.mget([keyspace.event(i) for i in event_ids]))
         return [from_payload(v) for v in raw if v is not None]
 
     def deliveries_of(self, event_ids: list[str]) -> dict[str, dict[str, Delivery]]:
         """Every channel's delivery of each event, in one round trip (the alert log's page)."""
         pipe = self.r.pipeline(transaction=False)
         for event_id in event_ids:
-            pipe.hgetall(f"{P}deliveries:{event_id}")
+            pipe.hgetall(keyspace.deliveries(event_id))
         return {
             event_id: {c: Delivery.from_json(json.loads(v)) for c, v in raw.items()}
             for event_id, raw in zip(event_ids, pipe.execute(), strict=True)
