@@ -71,3 +71,13 @@ def test_ingest_of_hostile_urls_is_one_line_each(
     assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
     assert expected in result.output
     assert "Traceback" not in result.output
+
+
+def test_a_port_out_of_range_is_refused_before_anything_starts(tmp_path: Path) -> None:
+    result = CliRunner().invoke(cli, ["web", "--port", "99999",
+                                      "--config", str(write_config(tmp_path))],
+                                env={"NEWSWATCH_WEB_USER": "desk",
+                                     "NEWSWATCH_WEB_PASSWORD": "change-me"})
+    assert result.exit_code == 2
+    assert "Invalid value for '--port': Input should be less than or equal to 65535" in (
+        result.output)

@@ -30,3 +30,10 @@ def test_a_long_quote_is_marked_where_it_is_cut(
     quote = next(line.strip() for line in shown.output.splitlines() if "Officials in" in line)
     assert quote.endswith("…”"), quote
     assert LONG_SENTENCE.startswith(quote[1:-2]), quote
+
+
+def test_an_unknown_topic_is_named_as_an_error(tmp_path: Path) -> None:
+    config = str(write_config(tmp_path))
+    shown = CliRunner().invoke(cli, ["figures", "nk-troops-rusia", "--config", config])
+    assert shown.exit_code == 1
+    assert "no topic named 'nk-troops-rusia' (known: nk-troops-russia)" in shown.output

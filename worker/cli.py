@@ -277,6 +277,8 @@ def figures(
 ) -> None:
     """Each figure's current value and its history with dates, quotes and sources."""
     settings = _config(config)
+    if topic and topic not in settings.topics:
+        _fail(f"no topic named {topic!r} (known: {', '.join(sorted(settings.topics))})")
     with _store(settings) as store:
         for topic_id, topic_settings in settings.topics.items():
             if topic and topic_id != topic:
@@ -552,7 +554,7 @@ def feeds_import(
 def web(
     config: ConfigOption = None,
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    port: Annotated[int, typer.Option(help="Port to listen on.", min=1, max=65535)] = 8000,
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
 ) -> None:
     """The read-only web view and JSON API: figures, alerts, feeds, the corpus; /metrics.
