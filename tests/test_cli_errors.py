@@ -81,3 +81,14 @@ def test_a_port_out_of_range_is_refused_before_anything_starts(tmp_path: Path) -
     assert result.exit_code == 2
     assert "Invalid value for '--port': Input should be less than or equal to 65535" in (
         result.output)
+
+
+def test_a_folder_given_as_an_article_is_named_as_one(
+        tmp_path: Path, redis_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NEWSWATCH_REDIS_URL", redis_url)
+    config = str(write_config(tmp_path))
+    for command in (["ingest", str(tmp_path)], ["feeds", "import", str(tmp_path),
+                                                 "--topic", "nk-troops-russia"]):
+        result = CliRunner().invoke(cli, [*command, "--config", config])
+        assert result.exit_code == 1, result.output
+        assert f"{tmp_path}: a folder, not a file" in result.output

@@ -527,7 +527,7 @@ def feeds_import(
     from worker.feeds.opml import read_opml
 
     if not opml.is_file():
-        _fail(f"{opml}: no such file")
+        _fail(f"{opml}: {'a folder, not a file' if opml.is_dir() else 'no such file'}")
     outlines = read_opml(opml.read_bytes(), str(opml))
     total = len(outlines)
     for outline in [o for o in outlines if not is_feed_url(o.url)]:

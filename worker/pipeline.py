@@ -677,7 +677,9 @@ def read_article(
         return page_to_document(rt, html, url, source or source_name(url), learn=learn)
     path = Path(item)
     if not path.is_file():
-        raise NewswatchError(f"{item}: no such file")
+        raise NewswatchError(
+            f"{item}: {'a folder, not a file' if path.is_dir() else 'no such file'}"
+        )
     # The cap on every download holds for a file too: its reading is as costly.
     limit = rt.policy.max_bytes
     with path.open("rb") as stream:
