@@ -603,8 +603,14 @@ def ingest_document(
 
 
 def _may_revise(held: HeldDocument, document: Document) -> bool:
-    """Only a page from the held document's own site may replace its text."""
-    return held.folder != "corpus" or not held.url or same_site(held.url, document.url)
+    """Only a page from the held document's own site (or its very URL: a local file has
+    no site) may replace its text."""
+    return (
+        held.folder != "corpus"
+        or not held.url
+        or held.url == document.url
+        or same_site(held.url, document.url)
+    )
 
 
 def _too_old(
