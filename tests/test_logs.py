@@ -51,3 +51,16 @@ def test_a_command_logs_json_when_the_config_says_so(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     [line] = result.stderr.splitlines()
     assert json.loads(line)["message"] == "ready"
+
+
+def test_every_command_that_reads_the_config_logs_in_its_format(tmp_path: Path) -> None:
+    config = write_config(tmp_path, service={"log_format": "json"})
+    result = subprocess.run(
+        [sys.executable, "-c",
+         "import logging, sys; from pathlib import Path; from worker.cli import _config;"
+         "_config(Path(sys.argv[1])); logging.getLogger('worker.x').warning('page \\x1b[2J')",
+         str(config)],
+        capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    [line] = result.stderr.splitlines()
+    assert json.loads(line)["message"] == "page \\x1b[2J"

@@ -65,7 +65,12 @@ DryRunOption = Annotated[
 
 
 def _config(directory: Path | None) -> Config:
-    return load_config(directory.resolve() if directory is not None else None)
+    settings = load_config(directory.resolve() if directory is not None else None)
+    if not logging.getLogger().handlers:
+        # A command's own process: its warnings in the configured format, escaped, like the
+        # workers' (else Python's last-resort handler prints them raw, as plain text).
+        _logging(False, settings)
+    return settings
 
 
 @contextmanager
