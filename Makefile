@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo run test lint typecheck unit integration bench clean
+.PHONY: demo run test lint typecheck unit integration compose-test bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -31,6 +31,9 @@ integration: $(STAMP) ## real Redis, real Celery workers, loopback servers end t
 	$(VENV)/bin/pytest -q -m integration
 
 test: lint typecheck unit integration   ## everything CI checks
+
+compose-test: $(STAMP)   ## docker-compose.yml for real with podman (../shared/CONTAINERS.md), steps printed
+	$(VENV)/bin/pytest tests/compose -m compose -v -s
 
 bench: $(STAMP)       ## benchmarks; figures printed, written to bench/results/, README table updated
 	$(PY) -m bench.run

@@ -1,5 +1,5 @@
-"""docker-compose.yml cannot run here (no Docker engine): check its structure, and that
-each service's command is one that runs locally."""
+"""docker-compose.yml, the Dockerfile and .dockerignore read as a user's docker would.
+They are run for real by tests/compose (podman); these checks need no container engine."""
 
 import re
 import shlex
@@ -10,44 +10,91 @@ import pytest
 import yaml
 
 from tests.support import ROOT
+from worker.config import parse_duration
 
 COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
 SERVICES = COMPOSE["services"]
+NEWSWATCH = ["worker", "poller", "beat", "flower"]
 
 
 def test_the_expected_services_exist() -> None:
-    assert {"redis", "worker", "poller", "beat", "flower"} <= set(SERVICES)
+    assert {"redis", *NEWSWATCH} <= set(SERVICES)
     demo = {name for name, s in SERVICES.items() if "demo" in s.get("profiles", [])}
     assert demo == {"mailpit", "webhook-receiver"}
 
 
 def test_redis_keeps_an_append_only_file_on_a_volume_with_a_healthcheck() -> None:
     redis = SERVICES["redis"]
-    assert "--appendonly" in redis["command"] and "yes" in redis["command"]
-    assert any(v.endswith(":/data") for v in redis["volumes"])
-    assert "redis-cli" in redis["healthcheck"]["test"]
+    command = redis["command"]
+    assert command[command.index("--appendonly") + 1] == "yes"
+    assert command[command.index("--dir") + 1] == "/data"
+    volume = next(v for v in redis["volumes"] if v.endswith(":/data"))
+    assert volume.split(":")[0] in COMPOSE["volumes"]  # a named volume, kept across restarts
+    assert "redis-cli ping" in " ".join(redis["healthcheck"]["test"])
 
 
-def test_the_worker_is_pinged_by_its_healthcheck() -> None:
-    test = SERVICES["worker"]["healthcheck"]["test"]
-    assert "inspect" in test and "ping" in test
+@pytest.mark.parametrize("name", ["worker", "poller"])
+def test_a_worker_healthcheck_pings_the_node_its_command_names(name: str) -> None:
+    service = SERVICES[name]
+    node = service["command"][service["command"].index("-n") + 1]
+    assert node.endswith("@%h")
+    assert service["healthcheck"]["test"] == ["CMD", "newswatch", "health", "--worker",
+                                              node.removesuffix("@%h")]
 
 
-def test_flower_needs_basic_auth_and_is_published_on_loopback_only() -> None:
+def test_no_healthcheck_relies_on_a_shell_variable_in_exec_form() -> None:
+    for name, service in SERVICES.items():
+        test = service.get("healthcheck", {}).get("test", [])
+        if test and test[0] == "CMD":
+            assert not any("$" in part for part in test), f"{name}: {test}"
+
+
+def test_services_wait_for_a_healthy_redis_and_restart() -> None:
+    for name in NEWSWATCH:
+        assert SERVICES[name]["depends_on"] == {"redis": {"condition": "service_healthy"}}
+        assert "healthcheck" in SERVICES[name], name
+    for name, service in SERVICES.items():
+        assert service.get("restart") == "unless-stopped", name
+
+
+def test_workers_get_time_for_a_warm_shutdown() -> None:
+    fetch_timeout = parse_duration(
+        yaml.safe_load((ROOT / "config" / "newswatch.yaml").read_text())["fetch_timeout"])
+    for name in ("worker", "poller"):
+        grace = parse_duration(SERVICES[name]["stop_grace_period"])
+        assert grace > fetch_timeout, f"{name}: {grace} s is not enough for a page fetch"
+
+
+def test_flower_needs_basic_auth_and_every_port_is_on_loopback_only() -> None:
     flower = SERVICES["flower"]
-    assert any(part.startswith("--basic-auth=${FLOWER_USER") for part in flower["command"])
-    assert all(port.startswith("127.0.0.1:") for port in flower["ports"])
+    auth = flower["environment"]["FLOWER_BASIC_AUTH"]
+    assert auth.startswith("${FLOWER_USER:?") and ":${FLOWER_PASSWORD:?" in auth
+    assert not any("basic-auth" in part for part in flower["command"])  # not on a command line
     for name, service in SERVICES.items():
         for port in service.get("ports", []):
             assert port.startswith("127.0.0.1:"), f"{name} publishes {port} beyond loopback"
 
 
-def test_config_and_data_are_mounted_and_secrets_come_from_env() -> None:
-    for name in ("worker", "beat", "flower"):
+def test_every_newswatch_service_reads_env_and_mounts_config_and_the_corpus() -> None:
+    topic = yaml.safe_load((ROOT / "config" / "topics" / "nk-troops-russia.yaml").read_text())
+    for name in [*NEWSWATCH, "webhook-receiver"]:
         service = SERVICES[name]
         assert service["env_file"] == ".env"
-        targets = {v.split(":")[1] for v in service["volumes"]}
-        assert {"/app/config", "/app/data"} <= targets
+        mounts = dict(v.split(":")[1::-1] for v in service["volumes"])
+        assert mounts["/app/config"] == "./config"
+        # A bind mount on the host, where the shipped topic's corpus lands in the container.
+        assert mounts["/app/data/corpus"] == "./data/corpus"
+        assert topic["corpus"].startswith("data/corpus/")
+
+
+def test_public_images_are_pinned_and_swappable_for_local_ones() -> None:
+    redis = SERVICES["redis"]["image"]
+    assert re.fullmatch(r"\$\{REDIS_IMAGE:-redis:\d+\.\d+\.\d+-alpine\}", redis)
+    base = SERVICES["worker"]["build"]["args"]["BASE"]
+    assert re.fullmatch(r"\$\{NEWSWATCH_BASE_IMAGE:-python:\d+\.\d+\.\d+-slim-\w+\}", base)
+    assert re.search(r":v\d+\.\d+\.\d+$", SERVICES["mailpit"]["image"])
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    assert f"ARG BASE={base.split(':-')[1].rstrip('}')}" in dockerfile
 
 
 def test_every_variable_compose_and_config_use_is_in_env_example() -> None:
@@ -70,7 +117,7 @@ def test_the_web_view_is_published_on_loopback_and_checked_by_healthz() -> None:
 @pytest.mark.parametrize("name", ["worker", "poller", "beat", "flower", "webhook-receiver",
                                   "web"])
 def test_each_service_command_runs_locally(name: str) -> None:
-    command = [part.replace("$$HOSTNAME", "x") for part in SERVICES[name]["command"]]
+    command = list(SERVICES[name]["command"])
     if command[0] == "celery":
         command = [sys.executable, "-m", "celery", *command[1:]]
     elif command[0] == "python":
@@ -82,7 +129,22 @@ def test_each_service_command_runs_locally(name: str) -> None:
     assert result.returncode == 0, f"{shlex.join(probe)}: {result.stderr[-500:]}"
 
 
-def test_the_dockerfile_installs_the_package_and_runs_unprivileged() -> None:
+def test_the_image_is_built_in_two_stages_and_runs_unprivileged() -> None:
     dockerfile = (ROOT / "Dockerfile").read_text()
-    assert "pip install ." in dockerfile and "USER newswatch" in dockerfile
-    assert dockerfile.startswith("#") and "FROM python:3.11" in dockerfile
+    stages = re.findall(r"^FROM (\S+)", dockerfile, re.MULTILINE)
+    assert stages == ["${BASE}", "${BASE}"]
+    assert "COPY --from=build /opt/newswatch /opt/newswatch" in dockerfile
+    users = re.findall(r"^USER (\S+)", dockerfile, re.MULTILINE)
+    assert users == ["newswatch"]
+
+
+def test_the_build_context_holds_only_what_the_image_needs() -> None:
+    ignore = [line for line in (ROOT / ".dockerignore").read_text().splitlines()
+              if line and not line.startswith("#")]
+    assert ignore[0] == "*"  # an allow-list: .venv, .git, data/, .env and tests stay out
+    allowed = {line.removeprefix("!").rstrip("/") for line in ignore if line.startswith("!")}
+    assert allowed == {"pyproject.toml", "README.md", "worker", "config", "seeds"}
+    copied = re.findall(r"^COPY (?!--from)(.+) \S+$", (ROOT / "Dockerfile").read_text(),
+                        re.MULTILINE)
+    sources = {part.rstrip("/") for line in copied for part in line.split()}
+    assert sources <= allowed

@@ -53,7 +53,7 @@ def test_unhealthy_in_one_line_when_redis_does_not_answer() -> None:
     assert len(result.stderr.splitlines()) == 1, result.stderr  # the worker is not asked
 
 
-def test_a_redis_password_is_not_printed(redis_url: str) -> None:
+def test_a_redis_password_is_not_printed() -> None:
     url = f"redis://:hunter2@127.0.0.1:{free_port()}/0"
     result = run_cli("health", "--timeout", "2", env=shipped_config_env(url))
     assert result.returncode == 1
