@@ -53,6 +53,7 @@ def test_services_wait_for_a_healthy_redis_and_restart() -> None:
     for name in NEWSWATCH:
         assert SERVICES[name]["depends_on"] == {"redis": {"condition": "service_healthy"}}
         assert "healthcheck" in SERVICES[name], name
+        assert SERVICES[name]["init"] is True, name  # SIGTERM reaches Celery, not a PID 1
     for name, service in SERVICES.items():
         assert service.get("restart") == "unless-stopped", name
 
