@@ -49,7 +49,7 @@ pytestmark = [
 
 BASE_IMAGE = "localhost/debian-base:bookworm"
 IMAGE = "localhost/newswatch:compose-test"
-SERVICES = ("redis", "worker", "poller", "beat", "flower")
+SERVICES = ("redis", "worker", "poller", "beat", "flower", "web")
 TOPIC = "nk-troops-russia"
 # What the image needs (the .dockerignore allow-list) and what compose mounts.
 DEPLOYMENT = ("Dockerfile", ".dockerignore", "docker-compose.yml", ".env.example",
@@ -261,7 +261,8 @@ class World:
     site: LoopbackServer
     base: str
     flower_port: int
-    flower_password: str
+    web_port: int
+    flower_password: str  # the web view's too
     hanging: threading.Event
     release: threading.Event
     page_requests: list[str] = field(default_factory=list)
@@ -304,13 +305,15 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
 def _start(stack: Stack, step: Steps) -> Iterator[World]:
     webhook_secret = "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode()
     flower_password = secrets.token_urlsafe(12)
-    site_port, hook_port, flower_port = free_port(), free_port(), free_port()
+    site_port, hook_port, flower_port, web_port = (free_port() for _ in range(4))
     write_project(stack.folder, {
         "NEWSWATCH_BASE_IMAGE": BASE_IMAGE, "REDIS_IMAGE": BASE_IMAGE, "NEWSWATCH_IMAGE": IMAGE,
         "ALERT_WEBHOOK_URL": f"http://host.containers.internal:{hook_port}/hook",
         "ALERT_WEBHOOK_SECRET": webhook_secret,
         "FLOWER_USER": "desk", "FLOWER_PASSWORD": flower_password,
         "FLOWER_PORT": str(flower_port),
+        "NEWSWATCH_WEB_USER": "desk", "NEWSWATCH_WEB_PASSWORD": flower_password,
+        "NEWSWATCH_WEB_PORT": str(web_port),
         # The feed server is on this machine's compose gateway, a private address.
         "NEWSWATCH_ALLOW_PRIVATE_NETWORKS": "true",
         "NEWSWATCH_TICK_INTERVAL": "2s", "NEWSWATCH_POLL_INTERVAL": "5s",
@@ -339,7 +342,7 @@ def _start(stack: Stack, step: Steps) -> Iterator[World]:
           LoopbackServer((gateway, hook_port)) as receiver,
           logs_on_failure(stack)):
         world = World(stack, step, stack.folder / "data" / "corpus" / TOPIC, site,
-                      f"http://host.containers.internal:{site_port}", flower_port,
+                      f"http://host.containers.internal:{site_port}", flower_port, web_port,
                       flower_password, threading.Event(), threading.Event())
 
         def serve_page(slug: str) -> Callable[[BaseHTTPRequestHandler], tuple[int, dict[str, str], bytes]]:
@@ -396,6 +399,10 @@ def test_flower_the_corpus_mount_and_signed_webhooks_work_end_to_end(world: Worl
     assert httpx.get(f"{api}/workers", timeout=10).status_code == 401
     assert httpx.get(f"{api}/workers", auth=credentials, timeout=30).status_code == 200
     step(f"flower on {published}: 401 without credentials, 200 with")
+    web = f"http://127.0.0.1:{world.web_port}/api/topics"
+    assert httpx.get(web, timeout=10).status_code == 401
+    assert httpx.get(web, auth=credentials, timeout=30).status_code == 200
+    step(f"web view on 127.0.0.1:{world.web_port}: 401 without credentials, 200 with")
 
     step.wait(lambda: len(documents(corpus)) >= 2, 300, "the first two documents")
     written = documents(corpus)
