@@ -489,7 +489,7 @@ def test_nothing_is_lost_or_sent_twice_when_the_worker_is_killed_and_redis_resta
 @logs_if_it_fails
 def test_sigterm_gives_every_service_a_prompt_clean_stop(world: World) -> None:
     """What `docker compose stop` sends: the workers' warm shutdown, and no service left
-    to wait out its grace period and be killed."""
+    to wait out its grace period (a minute) and be killed."""
     stack, step = world.stack, world.step
     stops = []
     for service in reversed(SERVICES):
@@ -500,5 +500,7 @@ def test_sigterm_gives_every_service_a_prompt_clean_stop(world: World) -> None:
     step("stopped: " + ", ".join(f"{s} exit {c} in {t:.1f} s" for s, c, t in stops))
     logs = podman("logs", "--tail", "20", stack.container("worker"))
     assert "warm shutdown" in (logs.stdout + logs.stderr).lower()
-    assert all(took < 30 for _, _, took in stops), stops
+    # Each ended by itself within the grace period (137 would be the SIGKILL after it);
+    # 143 is a process without a handler ended by SIGTERM itself (the web view).
+    assert all(code in ("0", "143") and took < 55 for _, code, took in stops), stops
     assert dict((s, c) for s, c, _ in stops)["worker"] == "0"
