@@ -433,15 +433,6 @@ def test_flower_the_corpus_mount_and_signed_webhooks_work_end_to_end(world: Worl
          f"{len(events)} event(s), all 'delivered' in the alert log")
 
 
-# Known gap, not a flaky test: on this main an entry in hand when its worker container is
-# SIGKILLed waits in Redis for Celery's visibility timeout (an hour): every process_entry
-# message is unacked in the dead worker and the outbox was emptied at hand-off (run: "timed
-# out after 600 s waiting for all 5 documents"). The `losses` branch keeps an entry staged
-# until its outcome is recorded and hands it out again; with it this test passes (entry
-# recovered in about 130 s). Remove this mark when that lands.
-@pytest.mark.xfail(run=False, reason="an entry held by a SIGKILLed worker container waits "
-                   "for the broker's visibility timeout (1 h) until the staged-entry "
-                   "hand-off lands")
 @logs_if_it_fails
 def test_nothing_is_lost_or_sent_twice_when_the_worker_is_killed_and_redis_restarts(
     world: World,
