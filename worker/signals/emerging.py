@@ -327,11 +327,17 @@ def emerging_names(
         ignore=frozenset(fold(n) for n in topic.emerging.ignore),
     )
     found: set[str] = set()
+    # A document repeats its capitalised sequences ("North Korea", "Kim Jong Un"): each
+    # (sequence, whether it opens a sentence) is read once.
+    read: set[tuple[str, bool]] = set()
     for sentence in split:
         for match in _NAME.finditer(sentence.text):
             before = sentence.text[: match.start()].rstrip()
             # After a colon a new sentence starts, too ("Read more: How…", "Photo: Rail…").
             starts = match.start() == 0 or before[-1:] in _QUOTES + ":"
+            if (match.group(), starts) in read:
+                continue
+            read.add((match.group(), starts))
             for number, piece in enumerate(_pieces(match.group().split(), context.names)):
                 name = context.candidate(piece, starts and number == 0)
                 if name:
