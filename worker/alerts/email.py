@@ -124,7 +124,10 @@ def send_email(
     client._host = smtp.host  # type: ignore[attr-defined]  # set by smtplib, not in its stubs
     # smtplib's timeout counts each wait, so a server answering a byte at a time would hold
     # the delivery for ever; at the deadline the connection is cut from outside.
-    deadline = threading.Timer(smtp.timeout, _cut, (client,))
+    # Set before the cut, so the error it causes is told as the deadline's: the timer's
+    # thread may still be alive when that error arrives.
+    timed_out = threading.Event()
+    deadline = threading.Timer(smtp.timeout, _cut, (client, timed_out))
     deadline.start()
     try:
         with client:
@@ -149,9 +152,7 @@ def send_email(
             name, f"SMTP {error.smtp_code}: {error.smtp_error!r}", retryable=not permanent
         ) from error
     except (OSError, smtplib.SMTPException) as error:
-        reason = (
-            str(error) if deadline.is_alive() else f"took longer than {smtp.timeout:g} s in all"
-        )
+        reason = f"took longer than {smtp.timeout:g} s in all" if timed_out.is_set() else str(error)
         raise DeliveryError(name, f"SMTP {smtp.host}:{smtp.port}: {reason}") from error
     finally:
         deadline.cancel()
@@ -160,7 +161,8 @@ def send_email(
         raise DeliveryError(name, f"some recipients refused: {_refusals(refused)}", retryable=False)
 
 
-def _cut(client: smtplib.SMTP) -> None:
+def _cut(client: smtplib.SMTP, timed_out: threading.Event) -> None:
+    timed_out.set()
     connection = getattr(client, "sock", None)
     if connection is not None:
         with contextlib.suppress(OSError):  # already closed
