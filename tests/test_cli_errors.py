@@ -92,3 +92,12 @@ def test_a_folder_given_as_an_article_is_named_as_one(
         result = CliRunner().invoke(cli, [*command, "--config", config])
         assert result.exit_code == 1, result.output
         assert f"{tmp_path}: a folder, not a file" in result.output
+
+
+def test_retrying_no_failed_entries_starts_nothing(
+        tmp_path: Path, redis_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NEWSWATCH_REDIS_URL", redis_url)
+    result = CliRunner().invoke(cli, ["failures", "--retry",
+                                      "--config", str(write_config(tmp_path))])
+    assert result.exit_code == 0, result.output
+    assert result.output == "0 failed entries; nothing to retry\n"

@@ -441,6 +441,7 @@ def failures(
     """Entries whose processing failed: why, how often, and when they are tried again."""
     from worker import launcher
     from worker.runs import retry_failures
+    from worker.store import Store, connect
 
     settings = _config(config)
     if not retry:
@@ -456,6 +457,9 @@ def failures(
             echo(f"{len(found)} failed entr{'y' if len(found) == 1 else 'ies'}")
         return
     with launcher.redis_for(settings) as services:
+        if not Store(connect(services.redis_url)).failures():
+            echo("0 failed entries; nothing to retry")
+            return
         summary = retry_failures(settings, services, timeout, echo=echo)
     _print_summary(summary)
     if summary.pending:
