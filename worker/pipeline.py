@@ -12,6 +12,7 @@ import logging
 import os
 import time
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from functools import cached_property
@@ -50,6 +51,7 @@ from worker.config import Config, EmailChannel, FeedSettings, ServiceSettings, T
 from worker.config import feed_id as feed_id  # where callers have always found it
 from worker.errors import DeliveryError, FetchError, NewswatchError, TooLargeError
 from worker.feeds import Discovery, Entry, FeedState, Schedule, discover, refresh
+from worker.language import language_data
 from worker.net import FetchPolicy, fetch, make_client
 from worker.signals.changes import (
     DateSource,
@@ -66,6 +68,7 @@ from worker.signals.figures import FigureObservation, observe_figures
 from worker.store import EntryFailure, Store, connect
 from worker.text import fold, name_pattern, sentences
 from worker.topics import is_relevant
+from worker.words import lemma
 
 log = logging.getLogger(__name__)
 
@@ -157,12 +160,31 @@ def fetch_policy(service: ServiceSettings) -> FetchPolicy:
     )
 
 
-def preload() -> None:
+# simplemma keeps this many languages' dictionaries; more would evict the preloaded ones.
+PRELOADED_LANGUAGES = 8
+
+
+def preload(languages: Iterable[str] = ()) -> None:
     """Import and load what article processing needs (trafilatura, htmldate, the language
-    model) now: called in a prefork worker's main process, so the pool's children share
-    these pages instead of each loading its own copy after the fork."""
+    model, and the words of `languages`) now: called in a prefork worker's main process, so
+    the pool's children share these pages instead of each loading its own copy after the
+    fork."""
     extract_article(_PRELOAD_PAGE, "https://preload.invalid/", with_date=True)
     detect_language(_PRELOAD_PAGE)
+    for code in languages:
+        language_data(code)  # its CLDR names and stemmer
+        lemma("preload", code)  # its lemmatiser dictionary
+
+
+def held_languages(config: Config) -> list[str]:
+    """The languages of the documents the topics' corpora hold, most documents first (at
+    most `PRELOADED_LANGUAGES`): those the worker will most likely read again."""
+    counts: Counter[str] = Counter()
+    for topic in config.topics.values():
+        for record in Corpus(config.corpus_dir(topic)).records():
+            if record.language:
+                counts[record.language.split("-")[0]] += 1
+    return [code for code, _ in counts.most_common(PRELOADED_LANGUAGES)]
 
 
 _PRELOAD_PAGE = (

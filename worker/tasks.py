@@ -81,7 +81,13 @@ def _load_before_fork(instance: Any = None, **_: Any) -> None:
     (threads) never processes an article and does not."""
     pool = getattr(instance, "pool_cls", None)
     if "prefork" in getattr(pool, "__module__", str(pool)):
-        pipeline.preload()
+        try:
+            languages = pipeline.held_languages(load_config())
+        except (ConfigError, OSError) as error:
+            # The children report a bad config on their first task; nothing to share then.
+            log.warning("no languages preloaded: %s", error)
+            languages = []
+        pipeline.preload(languages)
         # Out of the collector's reach, so its passes in a child do not write to (and
         # copy) every page the parent loaded (the gc module's advice for fork servers).
         gc.freeze()
