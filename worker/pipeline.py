@@ -427,18 +427,7 @@ def page_to_document(
     # is a good part of a page's extraction time).
     article = extract_article(html, url, with_date=published is None) if html is not None else None
     candidates = [clean_line(p) for p in article.paragraphs] if article else []
-    if not learn:
-        return make_document(
-            article,
-            source=source,
-            fallback_html=fallback_html,
-            fallback_title=title,
-            url=link or url,
-            published=published,
-            language_hint=language_hint,
-            recurring=lambda _line: False,
-        )
-    recurring = rt.store.recurring_lines(source, candidates, RECURRING_AFTER)
+    recurring = rt.store.recurring_lines(source, candidates, RECURRING_AFTER) if learn else set()
     document = make_document(
         article,
         source=source,
@@ -449,7 +438,7 @@ def page_to_document(
         language_hint=language_hint,
         recurring=recurring.__contains__,
     )
-    if document is not None:
+    if document is not None and learn:
         rt.store.count_lines(source, [*document.text.split("\n"), *recurring])
     return document
 

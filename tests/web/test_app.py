@@ -163,7 +163,7 @@ def test_config_edits_show_without_a_restart_and_bad_ones_are_ignored(web_view: 
     path.write_text(yaml.safe_dump({**topic, "title": "Broken", "duplicate_threshold": 7}))
     # Once the view has seen the broken edit (its stamp of the folder moved), it keeps
     # the last valid config.
-    from worker.web.desk import _config_stamp
+    from worker.config import config_stamp as _config_stamp
 
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:

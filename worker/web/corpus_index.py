@@ -72,7 +72,7 @@ class IndexedDocument:
     published: str | None
     language: str | None
     copies: int
-    snippet: str | None = None
+    snippet: str | None = None  # search hits: the matching passage, \x02…\x03 around words
 
 
 @dataclass(frozen=True)

@@ -10,14 +10,13 @@ from __future__ import annotations
 import logging
 import time
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
 from worker.alerts import Delivery
 from worker.alerts.events import payload, summary_line
-from worker.config import Config, TopicSettings, load_config
+from worker.config import Config, TopicSettings, config_stamp, load_config
 from worker.errors import ConfigError
 from worker.signals import changes
 from worker.signals.figures import observe_figures
@@ -121,27 +120,13 @@ class FeedRow(_View):
     retired: bool
 
 
-class DocumentRow(_View):
-    id: str
-    file: str
-    sequence: int
-    folder: str
-    title: str
-    url: str
-    source: str
-    published: str | None
-    language: str | None
-    copies: int
-    snippet: str | None = None  # search hits: the matching passage, \x02…\x03 around words
-
-
 class DocumentPage(_View):
     topic: str
     query: str | None
     total: int
     offset: int
     limit: int
-    documents: list[DocumentRow]
+    documents: list[IndexedDocument]
 
 
 class FigureReading(_View):
@@ -157,7 +142,7 @@ class FigureReading(_View):
 
 class DocumentDetail(_View):
     topic: str
-    document: DocumentRow
+    document: IndexedDocument
     manifest: list[dict[str, object]]  # every manifest line: writes, revisions, copies
     paragraphs: list[str]
     figures: list[FigureReading]
@@ -221,24 +206,8 @@ def channel_delivery(channel: str, delivery: Delivery) -> ChannelDelivery:
     )
 
 
-def _row(document: IndexedDocument) -> DocumentRow:
-    return DocumentRow(**{name: getattr(document, name) for name in DocumentRow.model_fields})
-
-
 # How often (seconds) the config folder is checked for edits: a few `stat` calls.
 CONFIG_CHECK_EVERY = 2.0
-
-
-def _config_stamp(directory: Path) -> tuple[tuple[str, int], ...]:
-    """Each config file's name and modification time."""
-    files = [*directory.glob("*.yaml"), *directory.glob("topics/*.y*ml")]
-    stamps = []
-    for path in sorted(files):
-        try:
-            stamps.append((str(path), path.stat().st_mtime_ns))
-        except FileNotFoundError:
-            continue
-    return tuple(stamps)
 
 
 class Desk:
@@ -246,7 +215,7 @@ class Desk:
 
     def __init__(self, config: Config, store: Store, index: CorpusIndex) -> None:
         self._config = config
-        self._config_stamp = _config_stamp(config.directory)
+        self._config_stamp = config_stamp(config.directory)
         self._checked = time.monotonic()
         self.store = store
         self.index = index
@@ -259,7 +228,7 @@ class Desk:
         if now - self._checked < CONFIG_CHECK_EVERY:
             return self._config
         self._checked = now
-        stamp = _config_stamp(self._config.directory)
+        stamp = config_stamp(self._config.directory)
         if stamp != self._config_stamp:
             self._config_stamp = stamp
             try:
@@ -386,7 +355,7 @@ class Desk:
             total=page.total,
             offset=offset,
             limit=limit,
-            documents=[_row(d) for d in page.documents],
+            documents=list(page.documents),
         )
 
     def document(self, topic: TopicSettings, doc_id: str) -> DocumentDetail | None:
@@ -419,7 +388,7 @@ class Desk:
                     cited.append((history.figure.id, number))
         return DocumentDetail(
             topic=topic.id,
-            document=_row(found),
+            document=found,
             manifest=[manifest_fields(r) for r in self.index.manifest_lines(topic.id, doc_id)],
             paragraphs=text.split("\n") if text else [],
             figures=readings,
