@@ -139,7 +139,7 @@ def distinct_page(n: int, troops: int | None = None) -> str:
 
 def one_delivery_per_event(store: Store, delivered: list[dict[str, Any]]) -> tuple[int, int]:
     """(events stored, webhooks received); asserts each stored event arrived once."""
-    stored = {e["id"] for e in store.recent_events(10_000)}
+    stored = {e.id for e in store.recent_events(10_000)}
     ids = [e["id"] for e in delivered]
     assert len(ids) == len(set(ids)), f"an event was delivered twice: {ids}"
     assert set(ids) == stored, f"stored {sorted(stored)}, delivered {sorted(ids)}"

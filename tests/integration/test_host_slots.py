@@ -39,7 +39,7 @@ def test_a_poller_killed_holding_a_host_slot_blocks_the_host_only_for_its_lease(
     verifier = Webhook(SECRET)
     with LoopbackServer() as site, WebhookReceiver(
             lambda body, headers: verifier.verify(body, headers)) as receiver:
-        for n in range(1, 5):
+        for n in range(1, 6):
             site.serve(f"/a/{n}", distinct_page(n, troops=11_000 + 1_000 * n))
         site.serve("/one", feed(site.base, [1, 2]), "application/rss+xml")
         site.serve("/two", feed(site.base, [3, 4]), "application/rss+xml")
@@ -71,6 +71,9 @@ def test_a_poller_killed_holding_a_host_slot_blocks_the_host_only_for_its_lease(
             launcher.start_poller(services, config, quiet=True)
             assert wait_for(lambda: len(documents(tmp_path)) == 4, 180), documents(tmp_path)
             release.set()
+            # Both feeds' first polls were their baseline: news on the host is alerted.
+            site.serve("/two", feed(site.base, [3, 4, 5]), "application/rss+xml")
+            assert wait_for(lambda: len(documents(tmp_path)) == 5, 120), "news after the kill"
             store = Store(connect(redis_url))
             assert wait_for(lambda: len(receiver.events) >= len(store.recent_events(100)), 60)
             wait_for(lambda: False, 3)  # a few more ticks: nothing may arrive twice
@@ -78,9 +81,9 @@ def test_a_poller_killed_holding_a_host_slot_blocks_the_host_only_for_its_lease(
             release.set()
             launcher.stop_children(services, timeout=10)
         events, delivered = one_delivery_per_event(store, receiver.events)
-    report("poller SIGKILLed holding a host slot", entries=4,
+    report("poller SIGKILLed holding a host slot", entries=5,
            documents=len(documents(tmp_path)), events=events, delivered=delivered)
-    assert len(documents(tmp_path)) == 4
+    assert len(documents(tmp_path)) == 5 and events >= 1
 
 
 def test_poll_once_polls_every_feed_of_a_busy_host(tmp_path: Path, redis_url: str) -> None:

@@ -121,7 +121,9 @@ def test_redis_restarted_while_articles_are_processed_loses_nothing(
             # Each page takes a moment, so articles are in hand when Redis goes.
             site.routes[f"/a/{n}"] = lambda request, body=body: (
                 time.sleep(0.5), (200, {"Content-Type": "text/html; charset=utf-8"}, body))[1]
-        site.serve("/feed", feed(site.base, ENTRIES_UNDER_LOAD), "application/rss+xml")
+        # What a feed lists when first polled is its baseline (never alerted): one entry
+        # first, then nine more, which are news and raise alerts.
+        site.serve("/feed", feed(site.base, 1), "application/rss+xml")
         config = load_config(write_config(
             tmp_path, feeds=[{"url": f"{site.base}/feed", "topics": ["nk-troops-russia"]}],
             channels={"hook": {"type": "webhook", "url": receiver.url, "secret": SECRET}},
@@ -132,6 +134,8 @@ def test_redis_restarted_while_articles_are_processed_loses_nothing(
             launcher.start_workers(services, config)
             launcher.start_beat(services, config)
             assert wait_for(lambda: len(documents(tmp_path)) >= 1, 120), "the first document"
+            site.serve("/feed", feed(site.base, ENTRIES_UNDER_LOAD), "application/rss+xml")
+            assert wait_for(lambda: len(documents(tmp_path)) >= 2, 120), "the news"
             written_before = len(documents(tmp_path))
 
             if stop == "sigkill":
@@ -162,3 +166,4 @@ def test_redis_restarted_while_articles_are_processed_loses_nothing(
            manifest_lines=len(files), events=events, delivered=delivered)
     assert len(files) == len(set(files)) == ENTRIES_UNDER_LOAD
     assert len({r["id"] for r in records}) == ENTRIES_UNDER_LOAD
+    assert events >= 1  # the news raised alerts, each delivered once (checked above)
