@@ -18,8 +18,8 @@ run: $(STAMP)         ## worker + beat (embedded Redis when none is configured)
 	$(VENV)/bin/newswatch run
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check worker tests bench
-	$(VENV)/bin/ruff format --check worker
+	$(VENV)/bin/ruff check worker tests bench docs
+	$(VENV)/bin/ruff format --check worker tests bench docs
 
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy

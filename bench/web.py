@@ -120,8 +120,7 @@ def fill_store(store: Store, config: Any, doc_ids: list[str], readings: int) -> 
         )  # fmt: skip
         previous = reading
     held = tuple(
-        steps[-1].reading.model_copy(update={"value": 50_000 + n, "upper": None})
-        for n in range(5)
+        steps[-1].reading.model_copy(update={"value": 50_000 + n, "upper": None}) for n in range(5)
     )
     store.save_figure_history(TOPIC, FIGURE, steps)
     store.save_figure(TOPIC, FIGURE, FigureState(confirmed=steps[-1].reading, unconfirmed=held))
@@ -134,8 +133,16 @@ def write_config(folder: Path, corpus: Path) -> Path:
     topic.update({"seeds": None, "corpus": str(corpus)})
     (config / "topics" / f"{TOPIC}.yaml").write_text(yaml.safe_dump(topic))
     (config / "newswatch.yaml").write_text(yaml.safe_dump({"data_dir": str(folder / "data")}))
-    (config / "feeds.yaml").write_text(yaml.safe_dump({"feeds": [
-        {"url": f"https://outlet-{n}.example/feed", "topics": [TOPIC]} for n in range(40)]}))
+    (config / "feeds.yaml").write_text(
+        yaml.safe_dump(
+            {
+                "feeds": [
+                    {"url": f"https://outlet-{n}.example/feed", "topics": [TOPIC]}
+                    for n in range(40)
+                ]
+            }
+        )
+    )
     secret = "whsec_" + base64.b64encode(b"0" * 24).decode()
     (config / "alerts.yaml").write_text(yaml.safe_dump({
         "channels": {"desk-webhook": {"type": "webhook", "url": "https://hooks.example/n",

@@ -38,15 +38,35 @@ def add_later_readings(kept: Path) -> None:
     rt = pipeline.Runtime(config, redis_url)
     now = datetime.now(UTC)
     for hours, url, title, text in (
-        (1, "https://analysts.example/range", "Analysts: 12,500 to 13,000",
-         "Between 12,500 and 13,000 North Korean troops are now in Russia, analysts estimate."),
-        (2, "https://blog.example/claim", "A blogger's claim",
-         "A blogger claims 40,000 North Korean troops are now in Russia."),
+        (
+            1,
+            "https://analysts.example/range",
+            "Analysts: 12,500 to 13,000",
+            "Between 12,500 and 13,000 North Korean troops are now in Russia, analysts estimate.",
+        ),
+        (
+            2,
+            "https://blog.example/claim",
+            "A blogger's claim",
+            "A blogger claims 40,000 North Korean troops are now in Russia.",
+        ),
     ):
-        result = pipeline.process_document(rt, Document(
-            id=document_id(url), url=url, canonical_url=url, title=title, text=text,
-            published=now + timedelta(hours=hours), language="en",
-            source=url.split("/")[2], date_source="feed"), [TOPIC], None)
+        result = pipeline.process_document(
+            rt,
+            Document(
+                id=document_id(url),
+                url=url,
+                canonical_url=url,
+                title=title,
+                text=text,
+                published=now + timedelta(hours=hours),
+                language="en",
+                source=url.split("/")[2],
+                date_source="feed",
+            ),
+            [TOPIC],
+            None,
+        )
         for event in result.events:
             # The demo's receiver has stopped: the alert log shows a delivery retrying.
             pipeline.deliver_now(rt, event)
@@ -54,14 +74,29 @@ def add_later_readings(kept: Path) -> None:
 
 def main() -> None:
     kept = Path(tempfile.mkdtemp(prefix="newswatch-screenshots-")) / "demo"
-    subprocess.run([sys.executable, "-m", "worker.cli", "demo", "--keep", str(kept)],
-                   check=True, stdout=subprocess.DEVNULL)
+    subprocess.run(
+        [sys.executable, "-m", "worker.cli", "demo", "--keep", str(kept)],
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
     port = free_port()
     env = {**os.environ, "NEWSWATCH_WEB_USER": AUTH[0], "NEWSWATCH_WEB_PASSWORD": AUTH[1]}
     env.pop("NEWSWATCH_REDIS_URL", None)
     server = subprocess.Popen(
-        [sys.executable, "-m", "worker.cli", "web", "--config", str(kept / "config"),
-         "--port", str(port)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        [
+            sys.executable,
+            "-m",
+            "worker.cli",
+            "web",
+            "--config",
+            str(kept / "config"),
+            "--port",
+            str(port),
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 120
@@ -72,8 +107,9 @@ def main() -> None:
             except httpx.HTTPError:
                 time.sleep(0.3)
         add_later_readings(kept)
-        search = httpx.get(f"{base}/api/topics/{TOPIC}/documents", params={"q": "Kursk"},
-                           auth=AUTH, timeout=30).json()
+        search = httpx.get(
+            f"{base}/api/topics/{TOPIC}/documents", params={"q": "Kursk"}, auth=AUTH, timeout=30
+        ).json()
         document = search["documents"][0]["id"]
         pages = {
             "web-overview": "/",

@@ -36,10 +36,14 @@ def shared_data(name: str) -> Path:
     return path
 
 
-def write_config(folder: Path, *, feeds: list[dict[str, object]] | None = None,
-                 channels: dict[str, object] | None = None,
-                 service: dict[str, object] | None = None,
-                 topic_overrides: dict[str, object] | None = None) -> Path:
+def write_config(
+    folder: Path,
+    *,
+    feeds: list[dict[str, object]] | None = None,
+    channels: dict[str, object] | None = None,
+    service: dict[str, object] | None = None,
+    topic_overrides: dict[str, object] | None = None,
+) -> Path:
     """A config folder with the example topic, seeds copied beside it, data under `folder`."""
     config = folder / "config"
     (config / "topics").mkdir(parents=True, exist_ok=True)
@@ -50,14 +54,19 @@ def write_config(folder: Path, *, feeds: list[dict[str, object]] | None = None,
     topic.update({"seeds": str(seeds), "corpus": str(folder / "corpus")})
     topic.update(topic_overrides or {})
     (config / "topics" / "nk-troops-russia.yaml").write_text(yaml.safe_dump(topic))
-    settings = {"data_dir": str(folder / "data"), "allow_private_networks": True,
-                "fetch_timeout": "10s", "tick_interval": "1s"}
+    settings = {
+        "data_dir": str(folder / "data"),
+        "allow_private_networks": True,
+        "fetch_timeout": "10s",
+        "tick_interval": "1s",
+    }
     settings.update(service or {})
     (config / "newswatch.yaml").write_text(yaml.safe_dump(settings))
     (config / "feeds.yaml").write_text(yaml.safe_dump({"feeds": feeds or []}))
     routes = [{"topics": ["*"], "events": ["*"], "channels": sorted(channels)}] if channels else []
     (config / "alerts.yaml").write_text(
-        yaml.safe_dump({"channels": channels or {}, "routes": routes}))
+        yaml.safe_dump({"channels": channels or {}, "routes": routes})
+    )
     return config
 
 
@@ -70,10 +79,14 @@ def report(scenario: str, **counts: object) -> None:
 
 def start_poll_once(config_dir: Path, redis_url: str) -> subprocess.Popen[str]:
     """`newswatch poll --once` in the background, against the given config and Redis."""
-    env = {**os.environ, "NEWSWATCH_CONFIG_DIR": str(config_dir),
-           "NEWSWATCH_REDIS_URL": redis_url}
-    return subprocess.Popen([sys.executable, "-m", "worker.cli", "poll", "--once"], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    env = {**os.environ, "NEWSWATCH_CONFIG_DIR": str(config_dir), "NEWSWATCH_REDIS_URL": redis_url}
+    return subprocess.Popen(
+        [sys.executable, "-m", "worker.cli", "poll", "--once"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def chromium_paths() -> tuple[str, str] | None:
@@ -84,30 +97,39 @@ def chromium_paths() -> tuple[str, str] | None:
 
 
 @contextmanager
-def chromium(credentials: tuple[str, str] | None, width: int = 1280,
-             height: int = 900) -> Iterator[Any]:
+def chromium(
+    credentials: tuple[str, str] | None, width: int = 1280, height: int = 900
+) -> Iterator[Any]:
     """Headless Chromium through its chromedriver (selenium); with `credentials`, every
     request carries them as basic auth. Skips the test where chromium is not installed."""
     paths = chromium_paths()
     if paths is None:
-        pytest.skip("chromium and chromedriver are not installed "
-                    "(apt-get install chromium chromium-driver)")
+        pytest.skip(
+            "chromium and chromedriver are not installed (apt-get install chromium chromium-driver)"
+        )
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
     options = webdriver.ChromeOptions()
     options.binary_location = paths[0]
-    for argument in ("--headless=new", "--no-sandbox", "--disable-gpu",
-                     "--disable-dev-shm-usage", f"--window-size={width},{height}",
-                     "--hide-scrollbars", "--force-device-scale-factor=1"):
+    for argument in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        f"--window-size={width},{height}",
+        "--hide-scrollbars",
+        "--force-device-scale-factor=1",
+    ):
         options.add_argument(argument)
     driver = webdriver.Chrome(service=Service(executable_path=paths[1]), options=options)
     try:
         if credentials:
             token = base64.b64encode(":".join(credentials).encode()).decode()
             driver.execute_cdp_cmd("Network.enable", {})
-            driver.execute_cdp_cmd("Network.setExtraHTTPHeaders",
-                                   {"headers": {"Authorization": f"Basic {token}"}})
+            driver.execute_cdp_cmd(
+                "Network.setExtraHTTPHeaders", {"headers": {"Authorization": f"Basic {token}"}}
+            )
         yield driver
     finally:
         driver.quit()
@@ -130,11 +152,16 @@ def distinct_page(n: int, troops: int | None = None) -> str:
     rng = random.Random(n)
     body = [" ".join(rng.choice(WORDS) for _ in range(40)).capitalize() + "." for _ in range(3)]
     # The lead differs per `n` too: a line a source repeats is dropped as boilerplate.
-    lead = (f"North Korea has sent about {troops:,} troops to Russia, officials said."
-            if troops else f"North Korea and Russia were both named in briefing {n}.")
+    lead = (
+        f"North Korea has sent about {troops:,} troops to Russia, officials said."
+        if troops
+        else f"North Korea and Russia were both named in briefing {n}."
+    )
     paragraphs = "".join(f"<p>{p}</p>" for p in [lead, *body])
-    return (f'<html lang="en"><head><title>Report {n}</title></head><body><article>'
-            f"{paragraphs}</article></body></html>")
+    return (
+        f'<html lang="en"><head><title>Report {n}</title></head><body><article>'
+        f"{paragraphs}</article></body></html>"
+    )
 
 
 def one_delivery_per_event(store: Store, delivered: list[dict[str, Any]]) -> tuple[int, int]:

@@ -18,15 +18,22 @@ from worker.store.embedded import free_port
 
 def newswatch(*arguments: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     """The installed command as a user runs it (its `main` turns errors into one line)."""
-    return subprocess.run([sys.executable, "-m", "worker.cli", *arguments], cwd=ROOT,
-                          capture_output=True, text=True, timeout=120, env=env)
+    return subprocess.run(
+        [sys.executable, "-m", "worker.cli", *arguments],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+    )
 
 
 def test_an_unreachable_redis_is_one_line(tmp_path: Path) -> None:
     import os
 
-    config = write_config(tmp_path, feeds=[{"url": "https://a.example/rss",
-                                            "topics": ["nk-troops-russia"]}])
+    config = write_config(
+        tmp_path, feeds=[{"url": "https://a.example/rss", "topics": ["nk-troops-russia"]}]
+    )
     env = {**os.environ, "NEWSWATCH_REDIS_URL": f"redis://127.0.0.1:{free_port()}/0"}
     for command in (["figures"], ["alerts"], ["feeds", "list"], ["reindex"]):
         result = newswatch(*command, "--config", str(config), env=env)
@@ -37,7 +44,8 @@ def test_an_unreachable_redis_is_one_line(tmp_path: Path) -> None:
 
 
 def test_ingest_of_a_file_over_the_download_cap_is_refused_at_once(
-        tmp_path: Path, redis_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, redis_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("NEWSWATCH_REDIS_URL", redis_url)
     config = write_config(tmp_path)  # max_download_bytes: 10 MB by default
     huge = tmp_path / "huge.html"
@@ -50,22 +58,39 @@ def test_ingest_of_a_file_over_the_download_cap_is_refused_at_once(
     assert time.monotonic() - started < 30
 
 
-@pytest.mark.parametrize(("path", "expected"), [
-    ("/served/undefined", "new →"), ("/served/punycode", "new →"),
-    ("/served/idna-redirect", "A-label"), ("http://xn--a-.example/x", "A-label"),
-])
+@pytest.mark.parametrize(
+    ("path", "expected"),
+    [
+        ("/served/undefined", "new →"),
+        ("/served/punycode", "new →"),
+        ("/served/idna-redirect", "A-label"),
+        ("http://xn--a-.example/x", "A-label"),
+    ],
+)
 def test_ingest_of_hostile_urls_is_one_line_each(
-        tmp_path: Path, redis_url: str, monkeypatch: pytest.MonkeyPatch, site: LoopbackServer,
-        path: str, expected: str) -> None:
+    tmp_path: Path,
+    redis_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    site: LoopbackServer,
+    path: str,
+    expected: str,
+) -> None:
     monkeypatch.setenv("NEWSWATCH_REDIS_URL", redis_url)
     config = write_config(tmp_path)
     hostile = DATA / "hostile"
-    site.serve("/served/undefined", (hostile / "page-charset-undefined.html").read_bytes(),
-               "text/html; charset=undefined")
-    site.serve("/served/punycode", (hostile / "page-charset-punycode.html").read_bytes(),
-               "text/html; charset=punycode")
-    site.serve("/served/idna-redirect", b"", status=302,
-               headers={"Location": "http://xn--a-.example/"})
+    site.serve(
+        "/served/undefined",
+        (hostile / "page-charset-undefined.html").read_bytes(),
+        "text/html; charset=undefined",
+    )
+    site.serve(
+        "/served/punycode",
+        (hostile / "page-charset-punycode.html").read_bytes(),
+        "text/html; charset=punycode",
+    )
+    site.serve(
+        "/served/idna-redirect", b"", status=302, headers={"Location": "http://xn--a-.example/"}
+    )
     url = path if path.startswith("http") else f"{site.base}{path}"
     result = CliRunner().invoke(cli, ["ingest", url, "--config", str(config)])
     assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
@@ -74,30 +99,37 @@ def test_ingest_of_hostile_urls_is_one_line_each(
 
 
 def test_a_port_out_of_range_is_refused_before_anything_starts(tmp_path: Path) -> None:
-    result = CliRunner().invoke(cli, ["web", "--port", "99999",
-                                      "--config", str(write_config(tmp_path))],
-                                env={"NEWSWATCH_WEB_USER": "desk",
-                                     "NEWSWATCH_WEB_PASSWORD": "change-me"})
+    result = CliRunner().invoke(
+        cli,
+        ["web", "--port", "99999", "--config", str(write_config(tmp_path))],
+        env={"NEWSWATCH_WEB_USER": "desk", "NEWSWATCH_WEB_PASSWORD": "change-me"},
+    )
     assert result.exit_code == 2
     assert "Invalid value for '--port': Input should be less than or equal to 65535" in (
-        result.output)
+        result.output
+    )
 
 
 def test_a_folder_given_as_an_article_is_named_as_one(
-        tmp_path: Path, redis_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, redis_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("NEWSWATCH_REDIS_URL", redis_url)
     config = str(write_config(tmp_path))
-    for command in (["ingest", str(tmp_path)], ["feeds", "import", str(tmp_path),
-                                                 "--topic", "nk-troops-russia"]):
+    for command in (
+        ["ingest", str(tmp_path)],
+        ["feeds", "import", str(tmp_path), "--topic", "nk-troops-russia"],
+    ):
         result = CliRunner().invoke(cli, [*command, "--config", config])
         assert result.exit_code == 1, result.output
         assert f"{tmp_path}: a folder, not a file" in result.output
 
 
 def test_retrying_no_failed_entries_starts_nothing(
-        tmp_path: Path, redis_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, redis_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("NEWSWATCH_REDIS_URL", redis_url)
-    result = CliRunner().invoke(cli, ["failures", "--retry",
-                                      "--config", str(write_config(tmp_path))])
+    result = CliRunner().invoke(
+        cli, ["failures", "--retry", "--config", str(write_config(tmp_path))]
+    )
     assert result.exit_code == 0, result.output
     assert result.output == "0 failed entries; nothing to retry\n"

@@ -18,7 +18,8 @@ LONG_SENTENCE = (
 
 
 def test_a_long_quote_is_marked_where_it_is_cut(
-        tmp_path: Path, redis_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, redis_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("NEWSWATCH_REDIS_URL", redis_url)
     config = str(write_config(tmp_path))
     article = tmp_path / "article.txt"

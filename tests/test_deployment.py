@@ -38,8 +38,13 @@ def test_a_worker_healthcheck_pings_the_node_its_command_names(name: str) -> Non
     service = SERVICES[name]
     node = service["command"][service["command"].index("-n") + 1]
     assert node.endswith("@%h")
-    assert service["healthcheck"]["test"] == ["CMD", "newswatch", "health", "--worker",
-                                              node.removesuffix("@%h")]
+    assert service["healthcheck"]["test"] == [
+        "CMD",
+        "newswatch",
+        "health",
+        "--worker",
+        node.removesuffix("@%h"),
+    ]
 
 
 def test_no_healthcheck_relies_on_a_shell_variable_in_exec_form() -> None:
@@ -60,7 +65,8 @@ def test_services_wait_for_a_healthy_redis_and_restart() -> None:
 
 def test_workers_get_time_for_a_warm_shutdown() -> None:
     fetch_timeout = parse_duration(
-        yaml.safe_load((ROOT / "config" / "newswatch.yaml").read_text())["fetch_timeout"])
+        yaml.safe_load((ROOT / "config" / "newswatch.yaml").read_text())["fetch_timeout"]
+    )
     for name in ("worker", "poller"):
         grace = parse_duration(SERVICES[name]["stop_grace_period"])
         assert grace > fetch_timeout, f"{name}: {grace} s is not enough for a page fetch"
@@ -116,8 +122,7 @@ def test_the_web_view_is_published_on_loopback_and_checked_by_healthz() -> None:
     assert "NEWSWATCH_WEB_USER=" in example and "NEWSWATCH_WEB_PASSWORD=" in example
 
 
-@pytest.mark.parametrize("name", ["worker", "poller", "beat", "flower", "webhook-receiver",
-                                  "web"])
+@pytest.mark.parametrize("name", ["worker", "poller", "beat", "flower", "webhook-receiver", "web"])
 def test_each_service_command_runs_locally(name: str) -> None:
     command = list(SERVICES[name]["command"])
     if command[0] == "celery":
@@ -141,12 +146,16 @@ def test_the_image_is_built_in_two_stages_and_runs_unprivileged() -> None:
 
 
 def test_the_build_context_holds_only_what_the_image_needs() -> None:
-    ignore = [line for line in (ROOT / ".dockerignore").read_text().splitlines()
-              if line and not line.startswith("#")]
+    ignore = [
+        line
+        for line in (ROOT / ".dockerignore").read_text().splitlines()
+        if line and not line.startswith("#")
+    ]
     assert ignore[0] == "*"  # an allow-list: .venv, .git, data/, .env and tests stay out
     allowed = {line.removeprefix("!").rstrip("/") for line in ignore if line.startswith("!")}
     assert allowed == {"pyproject.toml", "README.md", "worker", "config", "seeds"}
-    copied = re.findall(r"^COPY (?!--from)(.+) \S+$", (ROOT / "Dockerfile").read_text(),
-                        re.MULTILINE)
+    copied = re.findall(
+        r"^COPY (?!--from)(.+) \S+$", (ROOT / "Dockerfile").read_text(), re.MULTILINE
+    )
     sources = {part.rstrip("/") for line in copied for part in line.split()}
     assert sources <= allowed

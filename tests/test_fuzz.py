@@ -13,24 +13,27 @@ from worker.errors import ParseError
 from worker.feeds.parse import parse_feed
 from worker.signals.figures import observe_figures
 
-FEEDS = [p.read_bytes() for folder in ("feeds", "hostile")
-         for p in sorted((DATA / folder).iterdir())
-         if p.suffix in (".xml", ".json", ".txt") and p.stat().st_size < 5000]
+FEEDS = [
+    p.read_bytes()
+    for folder in ("feeds", "hostile")
+    for p in sorted((DATA / folder).iterdir())
+    if p.suffix in (".xml", ".json", ".txt") and p.stat().st_size < 5000
+]
 
 
 def mutate(data: bytes, positions: list[int], replacement: bytes) -> bytes:
     out = bytearray(data)
     for position in positions:
         index = position % max(1, len(out))
-        out[index:index + 1] = replacement
+        out[index : index + 1] = replacement
     return bytes(out)
 
 
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.sampled_from(FEEDS), st.lists(st.integers(0, 10_000), max_size=8),
-       st.binary(max_size=6))
-def test_mutated_feeds_parse_or_raise_parse_error(feed: bytes, positions: list[int],
-                                                  replacement: bytes) -> None:
+@given(st.sampled_from(FEEDS), st.lists(st.integers(0, 10_000), max_size=8), st.binary(max_size=6))
+def test_mutated_feeds_parse_or_raise_parse_error(
+    feed: bytes, positions: list[int], replacement: bytes
+) -> None:
     try:
         parsed = parse_feed(mutate(feed, positions, replacement), "https://fuzz.example/f")
     except ParseError:
@@ -46,20 +49,43 @@ def test_random_bytes_parse_or_raise_parse_error(data: bytes) -> None:
         parse_feed(data, "https://fuzz.example/f")
 
 
-HTML_PIECES = st.sampled_from([
-    "<p>", "</p>", "<div>", "</div>", "<article>", "<script>", "</script>", "<h1>", "&amp;",
-    "&#0;", "&#xD800;", "<!--", "-->", "<![CDATA[", "]]>", "Korea Utara", "10.000 tentara",
-    "\x00", "\u202e", "<meta charset=\"shift_jis\">", "<br>", "<table><tr><td>", "\n",
-])
+HTML_PIECES = st.sampled_from(
+    [
+        "<p>",
+        "</p>",
+        "<div>",
+        "</div>",
+        "<article>",
+        "<script>",
+        "</script>",
+        "<h1>",
+        "&amp;",
+        "&#0;",
+        "&#xD800;",
+        "<!--",
+        "-->",
+        "<![CDATA[",
+        "]]>",
+        "Korea Utara",
+        "10.000 tentara",
+        "\x00",
+        "\u202e",
+        '<meta charset="shift_jis">',
+        "<br>",
+        "<table><tr><td>",
+        "\n",
+    ]
+)
 
 
 @settings(max_examples=150, deadline=None)
 @given(st.lists(st.one_of(HTML_PIECES, st.text(max_size=40)), max_size=60))
 def test_random_html_extracts_or_gives_no_document(pieces: list[str]) -> None:
     html = "".join(pieces)
-    article = extract_article(decode_html(html.encode("utf-8", "surrogatepass")
-                                          .decode("utf-8", "replace").encode()),
-                              "https://fuzz.example/a")
+    article = extract_article(
+        decode_html(html.encode("utf-8", "surrogatepass").decode("utf-8", "replace").encode()),
+        "https://fuzz.example/a",
+    )
     document = make_document(article, source="fuzz")
     if document is not None:
         assert "\n\n" not in document.text and not document.text.endswith("\n")

@@ -21,8 +21,11 @@ TEXT = (
 
 
 def test_a_file_ingested_again_is_its_own_document(
-        tmp_path: Path, redis_url: str, monkeypatch: pytest.MonkeyPatch,
-        caplog: pytest.LogCaptureFixture) -> None:
+    tmp_path: Path,
+    redis_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     monkeypatch.setenv("NEWSWATCH_REDIS_URL", redis_url)
     config = str(write_config(tmp_path))
     article = tmp_path / "article.txt"

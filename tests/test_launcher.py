@@ -17,8 +17,9 @@ from worker.config import load_config
 def test_a_child_that_keeps_dying_stops_everything_with_a_reason(tmp_path: Path) -> None:
     config = load_config(write_config(tmp_path))
     services = launcher.Services("redis://127.0.0.1:1/0")
-    launcher._spawn(services, config, "poller", [sys.executable, "-c", "raise SystemExit(3)"],
-                    quiet=True)
+    launcher._spawn(
+        services, config, "poller", [sys.executable, "-c", "raise SystemExit(3)"], quiet=True
+    )
     said: list[str] = []
     code = launcher.supervise(services, config, echo=said.append, every=0.05)
     assert code == 1
@@ -30,17 +31,20 @@ def test_a_child_that_keeps_dying_stops_everything_with_a_reason(tmp_path: Path)
 def test_a_second_signal_stops_at_once(tmp_path: Path) -> None:
     config = load_config(write_config(tmp_path, service={"task_time_limit": "600s"}))
     services = launcher.Services("redis://127.0.0.1:1/0")
-    stubborn = ("import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); "
-                "print('ready', flush=True); time.sleep(600)")
-    child = launcher._spawn(services, config, "worker", [sys.executable, "-c", stubborn],
-                            quiet=True)
+    stubborn = (
+        "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); "
+        "print('ready', flush=True); time.sleep(600)"
+    )
+    child = launcher._spawn(
+        services, config, "worker", [sys.executable, "-c", stubborn], quiet=True
+    )
     said: list[str] = []
 
     def signal_twice() -> None:
         time.sleep(1.0)
-        signal.raise_signal(signal.SIGTERM)   # warm: the child ignores it
+        signal.raise_signal(signal.SIGTERM)  # warm: the child ignores it
         time.sleep(1.0)
-        signal.raise_signal(signal.SIGTERM)   # cold
+        signal.raise_signal(signal.SIGTERM)  # cold
 
     threading.Thread(target=signal_twice).start()
     code = launcher.supervise(services, config, echo=said.append, every=0.05)

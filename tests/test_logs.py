@@ -41,13 +41,21 @@ def test_text_logs_are_the_default_format() -> None:
 
 
 def test_a_command_logs_json_when_the_config_says_so(tmp_path: Path) -> None:
-    config = write_config(tmp_path, service={"log_format": "json", "redis_url": "redis://127.0.0.1:1/0"})
+    config = write_config(
+        tmp_path, service={"log_format": "json", "redis_url": "redis://127.0.0.1:1/0"}
+    )
     result = subprocess.run(
-        [sys.executable, "-c",
-         "import logging, sys; from worker.cli import _logging; from worker.config import load_config;"
-         "_logging(True, load_config(sys.argv[1])); logging.getLogger('worker.x').info('ready')",
-         str(config)],
-        capture_output=True, text=True, timeout=60)
+        [
+            sys.executable,
+            "-c",
+            "import logging, sys; from worker.cli import _logging; from worker.config import load_config;"
+            "_logging(True, load_config(sys.argv[1])); logging.getLogger('worker.x').info('ready')",
+            str(config),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 0, result.stderr
     [line] = result.stderr.splitlines()
     assert json.loads(line)["message"] == "ready"
@@ -56,11 +64,17 @@ def test_a_command_logs_json_when_the_config_says_so(tmp_path: Path) -> None:
 def test_every_command_that_reads_the_config_logs_in_its_format(tmp_path: Path) -> None:
     config = write_config(tmp_path, service={"log_format": "json"})
     result = subprocess.run(
-        [sys.executable, "-c",
-         "import logging, sys; from pathlib import Path; from worker.cli import _config;"
-         "_config(Path(sys.argv[1])); logging.getLogger('worker.x').warning('page \\x1b[2J')",
-         str(config)],
-        capture_output=True, text=True, timeout=60)
+        [
+            sys.executable,
+            "-c",
+            "import logging, sys; from pathlib import Path; from worker.cli import _config;"
+            "_config(Path(sys.argv[1])); logging.getLogger('worker.x').warning('page \\x1b[2J')",
+            str(config),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 0, result.stderr
     [line] = result.stderr.splitlines()
     assert json.loads(line)["message"] == "page \\x1b[2J"

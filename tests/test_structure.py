@@ -69,7 +69,7 @@ def test_the_package_has_no_import_cycle() -> None:
         state[node] = 1
         for target in sorted(edges[node]):
             if state.get(target) == 1:
-                cycles.append([*path[path.index(target):], target])
+                cycles.append([*path[path.index(target) :], target])
             elif target not in state:
                 visit(target, [*path, target])
         state[node] = 2
@@ -85,8 +85,11 @@ def test_each_library_is_imported_only_by_the_stage_that_owns_it() -> None:
     for path in PACKAGE.rglob("*.py"):
         name = module_name(path)
         for library, owners in OWNERS.items():
-            imported = {i for i in module_imports(path, deferred=False) if i == library
-                        or i.startswith(library + ".")}
+            imported = {
+                i
+                for i in module_imports(path, deferred=False)
+                if i == library or i.startswith(library + ".")
+            }
             if imported and not name.startswith(owners):
                 offenders.append(f"{name} imports {library}")
     assert offenders == []

@@ -13,8 +13,11 @@ from worker.config import load_config
 
 
 def test_a_runtime_handed_in_is_not_reloaded_until_a_file_changes(
-        tmp_path: Path, redis_url: str, monkeypatch: pytest.MonkeyPatch,
-        caplog: pytest.LogCaptureFixture) -> None:
+    tmp_path: Path,
+    redis_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     """What `poll --once` and the demo do: their own runtime, then tasks sent from it."""
     monkeypatch.setattr(tasks, "_runtime", None)
     monkeypatch.setattr(tasks, "CONFIG_CHECK_EVERY", 0.0)
@@ -30,8 +33,7 @@ def test_a_runtime_handed_in_is_not_reloaded_until_a_file_changes(
         assert "config reloaded" in caplog.text
 
 
-def test_a_prefork_worker_preloads_the_languages_its_corpora_hold_most(
-        tmp_path: Path) -> None:
+def test_a_prefork_worker_preloads_the_languages_its_corpora_hold_most(tmp_path: Path) -> None:
     """The languages whose words the pool's children share: those of the held documents,
     the most frequent first, at most as many as the lemmatiser keeps."""
     from worker.articles.corpus import Corpus, ManifestRecord
@@ -40,13 +42,29 @@ def test_a_prefork_worker_preloads_the_languages_its_corpora_hold_most(
     assert pipeline.held_languages(config) == []  # an empty corpus: nothing to guess from
     corpus = Corpus(config.corpus_dir(next(iter(config.topics.values()))))
     corpus.directory.mkdir(parents=True, exist_ok=True)
-    languages = ["de"] * 3 + ["ru"] * 2 + ["en-GB"] + [None] + [
-        code for code in ("fr", "es", "pt", "id", "uk", "cs", "it") for _ in range(2)]
+    languages = (
+        ["de"] * 3
+        + ["ru"] * 2
+        + ["en-GB"]
+        + [None]
+        + [code for code in ("fr", "es", "pt", "id", "uk", "cs", "it") for _ in range(2)]
+    )
     for number, language in enumerate(languages):
-        corpus.append(ManifestRecord(
-            file=f"{number}.txt", id=str(number), url="", canonical_url="", title="",
-            source="s", feed=None, published=None, fetched="2026-12-01T00:00:00Z",
-            language=language, sha256=""))
+        corpus.append(
+            ManifestRecord(
+                file=f"{number}.txt",
+                id=str(number),
+                url="",
+                canonical_url="",
+                title="",
+                source="s",
+                feed=None,
+                published=None,
+                fetched="2026-12-01T00:00:00Z",
+                language=language,
+                sha256="",
+            )
+        )
     held = pipeline.held_languages(config)
     assert held[:2] == ["de", "ru"]
     assert len(held) == pipeline.PRELOADED_LANGUAGES

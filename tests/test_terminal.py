@@ -21,11 +21,13 @@ def test_control_characters_are_shown_escaped() -> None:
 
 
 def test_figures_prints_a_quote_s_escape_sequences_as_text(
-        tmp_path: Path, redis_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, redis_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("NEWSWATCH_REDIS_URL", redis_url)
     config = str(write_config(tmp_path))
-    ingested = CliRunner().invoke(cli, ["ingest", str(ARTICLE), "--config", config,
-                                        "--source", "Wire \x1b]0;retitled\x07"])
+    ingested = CliRunner().invoke(
+        cli, ["ingest", str(ARTICLE), "--config", config, "--source", "Wire \x1b]0;retitled\x07"]
+    )
     assert ingested.exit_code == 0, ingested.output
     assert "new →" in ingested.output
     shown = CliRunner().invoke(cli, ["figures", "--config", config])
@@ -38,18 +40,28 @@ def test_figures_prints_a_quote_s_escape_sequences_as_text(
 
 
 def test_log_lines_carry_no_raw_control_characters() -> None:
-    record = logging.LogRecord("x", logging.WARNING, __file__, 1,
-                               "article %s could not be fetched (%s)",
-                               ("https://a.example/\x1b[2J", "HTTP 500 \x9b"), None)
+    record = logging.LogRecord(
+        "x",
+        logging.WARNING,
+        __file__,
+        1,
+        "article %s could not be fetched (%s)",
+        ("https://a.example/\x1b[2J", "HTTP 500 \x9b"),
+        None,
+    )
     assert PrintableLogs().filter(record)
-    assert record.getMessage() == ("article https://a.example/\\x1b[2J could not be fetched "
-                                   "(HTTP 500 \\x9b)")
+    assert record.getMessage() == (
+        "article https://a.example/\\x1b[2J could not be fetched (HTTP 500 \\x9b)"
+    )
 
 
 def test_every_command_prints_through_the_one_escaping_echo() -> None:
     from tests.conftest import ROOT
 
     source = (ROOT / "worker" / "cli.py").read_text(encoding="utf-8")
-    direct = [line.strip() for line in source.splitlines()
-              if ("typer.echo(" in line or "typer.secho(" in line) and "printable(" not in line]
+    direct = [
+        line.strip()
+        for line in source.splitlines()
+        if ("typer.echo(" in line or "typer.secho(" in line) and "printable(" not in line
+    ]
     assert direct == []

@@ -64,24 +64,43 @@ def smtp() -> Iterator[tuple[Mailbox, int]]:
     controller.stop()
 
 
-def make_runtime(folder: Path, redis_url: str, channels: dict, smtp_port: int = 25
-                 ) -> pipeline.Runtime:
-    config = write_config(folder, channels=channels,
-                          service={"smtp": {"host": "127.0.0.1", "port": smtp_port,
-                                            "security": "plain", "timeout": "3s"}})
+def make_runtime(
+    folder: Path, redis_url: str, channels: dict, smtp_port: int = 25
+) -> pipeline.Runtime:
+    config = write_config(
+        folder,
+        channels=channels,
+        service={
+            "smtp": {"host": "127.0.0.1", "port": smtp_port, "security": "plain", "timeout": "3s"}
+        },
+    )
     return pipeline.Runtime(load_config(config), redis_url)
 
 
 def figure_event(title: str = "Ukraine says 11,000 troops") -> FigureChanged:
-    document = {"id": "0123456789abcdef", "file": "001_0123456789abcdef.txt",
-                "url": "https://wire.example/w2", "title": title, "source": "wire",
-                "published": "2024-11-13T10:15:00+00:00", "language": "en"}
-    return from_payload({
-        "id": "evt_test0000000000000001", "type": "figure.changed", "topic": "nk-troops-russia",
-        "detected_at": "2024-11-13T10:20:00Z",
-        "figure": {"id": "nk_troops_in_russia", "label": "North Korean troops in Russia"},
-        "previous": {"value": 10000, "qualifier": "about", "quote": "sekitar 10.000 tentara",
-                     "document": {**document, "id": "f15ba8ca4d9a1e51", "title": "seed"}},
-        "current": {"value": 11000, "qualifier": "exact", "quote": title, "document": document},
-        "sources": 1,
-    })
+    document = {
+        "id": "0123456789abcdef",
+        "file": "001_0123456789abcdef.txt",
+        "url": "https://wire.example/w2",
+        "title": title,
+        "source": "wire",
+        "published": "2024-11-13T10:15:00+00:00",
+        "language": "en",
+    }
+    return from_payload(
+        {
+            "id": "evt_test0000000000000001",
+            "type": "figure.changed",
+            "topic": "nk-troops-russia",
+            "detected_at": "2024-11-13T10:20:00Z",
+            "figure": {"id": "nk_troops_in_russia", "label": "North Korean troops in Russia"},
+            "previous": {
+                "value": 10000,
+                "qualifier": "about",
+                "quote": "sekitar 10.000 tentara",
+                "document": {**document, "id": "f15ba8ca4d9a1e51", "title": "seed"},
+            },
+            "current": {"value": 11000, "qualifier": "exact", "quote": title, "document": document},
+            "sources": 1,
+        }
+    )

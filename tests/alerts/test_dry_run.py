@@ -14,9 +14,13 @@ from worker.demo.servers import WebhookReceiver
 
 
 def test_a_dry_run_records_deliveries_and_sends_nothing(
-        tmp_path: Path, redis_url: str, receiver: WebhookReceiver) -> None:
-    config = load_config(write_config(tmp_path, channels={
-        "hook": {"type": "webhook", "url": receiver.url, "secret": SECRET}}))
+    tmp_path: Path, redis_url: str, receiver: WebhookReceiver
+) -> None:
+    config = load_config(
+        write_config(
+            tmp_path, channels={"hook": {"type": "webhook", "url": receiver.url, "secret": SECRET}}
+        )
+    )
     dry = replace(config, service=config.service.model_copy(update={"dry_run": True}))
     rt = pipeline.Runtime(dry, redis_url)
     event = figure_event()

@@ -7,7 +7,7 @@ from worker.alerts.email import render, single_line
 from worker.alerts.events import AlertEvent, payload
 from worker.store.embedded import free_port
 
-HOSTILE = 'Troops <img src=x onerror=alert(1)>\r\nBcc: victim@example.org\n=0A'
+HOSTILE = "Troops <img src=x onerror=alert(1)>\r\nBcc: victim@example.org\n=0A"
 
 
 def email_runtime(tmp_path: Path, redis_url: str, port: int, digest: str | None = None):
@@ -23,8 +23,9 @@ def queue(rt: pipeline.Runtime, event: AlertEvent) -> AlertEvent:
     return event
 
 
-def test_mail_has_escaped_html_and_plain_parts(tmp_path: Path, redis_url: str,
-                                               smtp: tuple[Mailbox, int]) -> None:
+def test_mail_has_escaped_html_and_plain_parts(
+    tmp_path: Path, redis_url: str, smtp: tuple[Mailbox, int]
+) -> None:
     mailbox, port = smtp
     rt = email_runtime(tmp_path, redis_url, port)
     event = queue(rt, figure_event(HOSTILE))
@@ -42,16 +43,20 @@ def test_mail_has_escaped_html_and_plain_parts(tmp_path: Path, redis_url: str,
 
 def test_a_title_with_crlf_cannot_add_a_header() -> None:
     event = figure_event(HOSTILE)
-    event = event.model_copy(update={"figure": event.figure.model_copy(
-        update={"label": "Troops\r\nBcc: victim@example.org"})})
+    event = event.model_copy(
+        update={
+            "figure": event.figure.model_copy(update={"label": "Troops\r\nBcc: victim@example.org"})
+        }
+    )
     message = render([event], "newswatch@localhost", ["desk@example.org"])
     headers = message.as_bytes().split(b"\n\n", 1)[0]
     assert b"\nBcc:" not in headers and message["Bcc"] is None
     assert single_line("a\r\nb\x00c\u2028d") == "a b c d"
 
 
-def test_a_digest_gathers_events_into_one_message(tmp_path: Path, redis_url: str,
-                                                  smtp: tuple[Mailbox, int]) -> None:
+def test_a_digest_gathers_events_into_one_message(
+    tmp_path: Path, redis_url: str, smtp: tuple[Mailbox, int]
+) -> None:
     mailbox, port = smtp
     rt = email_runtime(tmp_path, redis_url, port, digest="1h")
     for n in range(3):
@@ -77,8 +82,9 @@ def test_smtp_down_is_retried(tmp_path: Path, redis_url: str) -> None:
     assert outcome.state == "retrying" and "SMTP 127.0.0.1" in outcome.detail
 
 
-def test_a_refused_recipient_fails_without_retry(tmp_path: Path, redis_url: str,
-                                                 smtp: tuple[Mailbox, int]) -> None:
+def test_a_refused_recipient_fails_without_retry(
+    tmp_path: Path, redis_url: str, smtp: tuple[Mailbox, int]
+) -> None:
     mailbox, port = smtp
     mailbox.refuse.add("desk@example.org")
     rt = email_runtime(tmp_path, redis_url, port)
@@ -108,8 +114,9 @@ def test_a_slow_smtp_server_times_out_and_is_retried(tmp_path: Path, redis_url: 
     listener.close()
 
 
-def test_greylisting_is_retried_like_a_webhook_5xx(tmp_path: Path, redis_url: str,
-                                                   smtp: tuple[Mailbox, int]) -> None:
+def test_greylisting_is_retried_like_a_webhook_5xx(
+    tmp_path: Path, redis_url: str, smtp: tuple[Mailbox, int]
+) -> None:
     mailbox, port = smtp
     mailbox.greylist["desk@example.org"] = 1
     rt = email_runtime(tmp_path, redis_url, port)
@@ -123,7 +130,8 @@ def test_greylisting_is_retried_like_a_webhook_5xx(tmp_path: Path, redis_url: st
 
 
 def test_a_refused_digest_is_scheduled_with_backoff_and_its_error_recorded(
-        tmp_path: Path, redis_url: str, smtp: tuple[Mailbox, int]) -> None:
+    tmp_path: Path, redis_url: str, smtp: tuple[Mailbox, int]
+) -> None:
     mailbox, port = smtp
     mailbox.greylist["desk@example.org"] = 2
     rt = email_runtime(tmp_path, redis_url, port, digest="15m")
@@ -149,7 +157,8 @@ def test_a_refused_digest_is_scheduled_with_backoff_and_its_error_recorded(
 
 
 def test_a_digest_refused_for_good_is_recorded_failed_and_not_retried(
-        tmp_path: Path, redis_url: str, smtp: tuple[Mailbox, int]) -> None:
+    tmp_path: Path, redis_url: str, smtp: tuple[Mailbox, int]
+) -> None:
     mailbox, port = smtp
     mailbox.refuse.add("desk@example.org")
     rt = email_runtime(tmp_path, redis_url, port, digest="15m")
@@ -166,8 +175,9 @@ def test_a_digest_refused_for_good_is_recorded_failed_and_not_retried(
 
 def test_a_range_keeps_both_ends_and_the_mail_says_who_confirms_it() -> None:
     event = figure_event()
-    current = event.current.model_copy(update={"value": 11000, "value_max": 12000,
-                                               "qualifier": "about"})
+    current = event.current.model_copy(
+        update={"value": 11000, "value_max": 12000, "qualifier": "about"}
+    )
     event = event.model_copy(update={"current": current, "sources": 2})
     assert payload(event)["current"]["value_max"] == 12000
     message = render([event], "newswatch@localhost", ["desk@example.org"])
@@ -178,8 +188,9 @@ def test_a_range_keeps_both_ends_and_the_mail_says_who_confirms_it() -> None:
     assert "Current published: 2024-11-13T10:15:00+00:00" in text
 
 
-def test_a_server_dripping_its_greeting_is_cut_at_the_timeout(tmp_path: Path,
-                                                              redis_url: str) -> None:
+def test_a_server_dripping_its_greeting_is_cut_at_the_timeout(
+    tmp_path: Path, redis_url: str
+) -> None:
     import socket
     import threading
 

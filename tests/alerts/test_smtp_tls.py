@@ -40,22 +40,44 @@ def authenticate(server, session, envelope, mechanism, auth_data) -> AuthResult:
 @pytest.fixture
 def starttls_server(ca: trustme.CA) -> Iterator[tuple[Mailbox, int]]:
     mailbox, port = Mailbox(), free_port()
-    controller = Controller(mailbox, hostname="127.0.0.1", port=port,
-                            tls_context=server_context(ca), require_starttls=True,
-                            authenticator=authenticate, auth_required=True)
+    controller = Controller(
+        mailbox,
+        hostname="127.0.0.1",
+        port=port,
+        tls_context=server_context(ca),
+        require_starttls=True,
+        authenticator=authenticate,
+        auth_required=True,
+    )
     controller.start()
     yield mailbox, port
     controller.stop()
 
 
-def runtime(folder: Path, redis_url: str, port: int, security: str, ca_file: Path,
-            monkeypatch: pytest.MonkeyPatch) -> pipeline.Runtime:
+def runtime(
+    folder: Path,
+    redis_url: str,
+    port: int,
+    security: str,
+    ca_file: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> pipeline.Runtime:
     monkeypatch.setenv("SMTP_PASSWORD", "s3cret")
-    config = write_config(folder, channels={"mail": {"type": "email", "to": ["desk@example.org"]}},
-                          service={"smtp": {"host": "127.0.0.1", "port": port,
-                                            "security": security, "timeout": "5s",
-                                            "username": "desk", "password": "${SMTP_PASSWORD}",
-                                            "ca_file": str(ca_file)}})
+    config = write_config(
+        folder,
+        channels={"mail": {"type": "email", "to": ["desk@example.org"]}},
+        service={
+            "smtp": {
+                "host": "127.0.0.1",
+                "port": port,
+                "security": security,
+                "timeout": "5s",
+                "username": "desk",
+                "password": "${SMTP_PASSWORD}",
+                "ca_file": str(ca_file),
+            }
+        },
+    )
     return pipeline.Runtime(load_config(config), redis_url)
 
 
@@ -66,8 +88,9 @@ def deliver(rt: pipeline.Runtime) -> pipeline.DeliveryOutcome:
     return pipeline.deliver(rt, event.id, "mail")
 
 
-def test_starttls_with_login_from_the_environment(tmp_path: Path, redis_url: str, ca,
-                                                  starttls_server, monkeypatch) -> None:
+def test_starttls_with_login_from_the_environment(
+    tmp_path: Path, redis_url: str, ca, starttls_server, monkeypatch
+) -> None:
     mailbox, port = starttls_server
     ca_file = tmp_path / "ca.pem"
     ca.cert_pem.write_to_path(str(ca_file))
@@ -76,8 +99,9 @@ def test_starttls_with_login_from_the_environment(tmp_path: Path, redis_url: str
     assert len(mailbox.messages) == 1
 
 
-def test_an_untrusted_certificate_is_refused(tmp_path: Path, redis_url: str,
-                                             starttls_server, monkeypatch) -> None:
+def test_an_untrusted_certificate_is_refused(
+    tmp_path: Path, redis_url: str, starttls_server, monkeypatch
+) -> None:
     mailbox, port = starttls_server
     other = tmp_path / "other-ca.pem"
     trustme.CA().cert_pem.write_to_path(str(other))
@@ -89,9 +113,15 @@ def test_an_untrusted_certificate_is_refused(tmp_path: Path, redis_url: str,
 
 def test_implicit_tls(tmp_path: Path, redis_url: str, ca, monkeypatch) -> None:
     mailbox, port = Mailbox(), free_port()
-    controller = Controller(mailbox, hostname="127.0.0.1", port=port,
-                            ssl_context=server_context(ca), authenticator=authenticate,
-                            auth_required=True, auth_require_tls=False)
+    controller = Controller(
+        mailbox,
+        hostname="127.0.0.1",
+        port=port,
+        ssl_context=server_context(ca),
+        authenticator=authenticate,
+        auth_required=True,
+        auth_require_tls=False,
+    )
     controller.start()
     try:
         ca_file = tmp_path / "ca.pem"

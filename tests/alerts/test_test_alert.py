@@ -16,20 +16,34 @@ from worker.store.embedded import free_port
 
 
 @pytest.fixture
-def config(tmp_path: Path, redis_url: str, receiver: WebhookReceiver,
-           smtp: tuple[Mailbox, int], monkeypatch: pytest.MonkeyPatch) -> Path:
+def config(
+    tmp_path: Path,
+    redis_url: str,
+    receiver: WebhookReceiver,
+    smtp: tuple[Mailbox, int],
+    monkeypatch: pytest.MonkeyPatch,
+) -> Path:
     _, port = smtp
     monkeypatch.setenv("NEWSWATCH_REDIS_URL", redis_url)
-    return write_config(tmp_path, channels={
-        "hook": {"type": "webhook", "url": receiver.url, "secret": SECRET},
-        "mail": {"type": "email", "to": ["desk@example.org"], "digest": "1h"},
-        "dead": {"type": "webhook", "url": f"http://127.0.0.1:{free_port()}/hook",
-                 "secret": SECRET, "timeout": "2s"},
-    }, service={"smtp": {"host": "127.0.0.1", "port": port, "security": "plain"}})
+    return write_config(
+        tmp_path,
+        channels={
+            "hook": {"type": "webhook", "url": receiver.url, "secret": SECRET},
+            "mail": {"type": "email", "to": ["desk@example.org"], "digest": "1h"},
+            "dead": {
+                "type": "webhook",
+                "url": f"http://127.0.0.1:{free_port()}/hook",
+                "secret": SECRET,
+                "timeout": "2s",
+            },
+        },
+        service={"smtp": {"host": "127.0.0.1", "port": port, "security": "plain"}},
+    )
 
 
 def test_each_channel_gets_a_marked_test_and_the_result_is_reported(
-        config: Path, receiver: WebhookReceiver, smtp: tuple[Mailbox, int]) -> None:
+    config: Path, receiver: WebhookReceiver, smtp: tuple[Mailbox, int]
+) -> None:
     mailbox, _ = smtp
     result = CliRunner().invoke(cli, ["test-alert", "--config", str(config)])
     lines = result.output.splitlines()

@@ -12,15 +12,18 @@ from worker.alerts.webhook import sign
 from worker.demo.servers import LoopbackServer, WebhookReceiver
 
 
-def runtime_for(tmp_path: Path, redis_url: str, url: str, secret: str = SECRET,
-                private: bool = True) -> pipeline.Runtime:
+def runtime_for(
+    tmp_path: Path, redis_url: str, url: str, secret: str = SECRET, private: bool = True
+) -> pipeline.Runtime:
     channels = {"hook": {"type": "webhook", "url": url, "secret": secret, "timeout": "2s"}}
     rt = make_runtime(tmp_path, redis_url, channels)
     if not private:
         from dataclasses import replace
 
-        rt.config = replace(rt.config, service=rt.config.service.model_copy(
-            update={"allow_private_networks": False}))
+        rt.config = replace(
+            rt.config,
+            service=rt.config.service.model_copy(update={"allow_private_networks": False}),
+        )
     return rt
 
 
@@ -32,7 +35,8 @@ def queue(rt: pipeline.Runtime, event: AlertEvent | None = None) -> AlertEvent:
 
 
 def test_a_signed_event_is_accepted_by_the_standard_webhooks_verifier(
-        tmp_path: Path, redis_url: str, receiver: WebhookReceiver) -> None:
+    tmp_path: Path, redis_url: str, receiver: WebhookReceiver
+) -> None:
     rt = runtime_for(tmp_path, redis_url, receiver.url)
     event = queue(rt)
     assert pipeline.deliver(rt, event.id, "hook").state == "delivered"
@@ -43,8 +47,9 @@ def test_a_signed_event_is_accepted_by_the_standard_webhooks_verifier(
     assert headers["webhook-id"] == event.id
 
 
-def test_a_wrong_secret_is_rejected_by_the_receiver(tmp_path: Path, redis_url: str,
-                                                    receiver: WebhookReceiver) -> None:
+def test_a_wrong_secret_is_rejected_by_the_receiver(
+    tmp_path: Path, redis_url: str, receiver: WebhookReceiver
+) -> None:
     rt = runtime_for(tmp_path, redis_url, receiver.url, secret="whsec_d3Jvbmcgc2VjcmV0")
     event = queue(rt)
     outcome = pipeline.deliver(rt, event.id, "hook")
@@ -52,8 +57,9 @@ def test_a_wrong_secret_is_rejected_by_the_receiver(tmp_path: Path, redis_url: s
     assert receiver.events == []
 
 
-def test_rotation_sends_one_signature_per_secret(tmp_path: Path, redis_url: str,
-                                                 receiver: WebhookReceiver) -> None:
+def test_rotation_sends_one_signature_per_secret(
+    tmp_path: Path, redis_url: str, receiver: WebhookReceiver
+) -> None:
     rt = runtime_for(tmp_path, redis_url, receiver.url, secret=f"whsec_b2xkIHNlY3JldA== {SECRET}")
     event = queue(rt)
     assert pipeline.deliver(rt, event.id, "hook").state == "delivered"
@@ -61,7 +67,8 @@ def test_rotation_sends_one_signature_per_secret(tmp_path: Path, redis_url: str,
 
 
 def test_a_receiver_that_fails_then_recovers_gets_the_same_id(
-        tmp_path: Path, redis_url: str, receiver: WebhookReceiver) -> None:
+    tmp_path: Path, redis_url: str, receiver: WebhookReceiver
+) -> None:
     good = receiver.routes["/hook"]
     receiver.serve("/hook", b"down", status=503)
     rt = runtime_for(tmp_path, redis_url, receiver.url)
@@ -87,8 +94,9 @@ def test_429_honours_retry_after(tmp_path: Path, redis_url: str, site: LoopbackS
     assert outcome.retry_in >= 3600
 
 
-def test_410_disables_the_channel_and_says_so(tmp_path: Path, redis_url: str,
-                                              site: LoopbackServer) -> None:
+def test_410_disables_the_channel_and_says_so(
+    tmp_path: Path, redis_url: str, site: LoopbackServer
+) -> None:
     site.serve("/hook", b"gone", status=410)
     rt = runtime_for(tmp_path, redis_url, f"{site.base}/hook")
     event = queue(rt)
@@ -100,8 +108,7 @@ def test_410_disables_the_channel_and_says_so(tmp_path: Path, redis_url: str,
     assert len(site.requests) == 1
 
 
-def test_other_4xx_fail_without_retry(tmp_path: Path, redis_url: str,
-                                      site: LoopbackServer) -> None:
+def test_other_4xx_fail_without_retry(tmp_path: Path, redis_url: str, site: LoopbackServer) -> None:
     site.serve("/hook", b"bad", status=400)
     rt = runtime_for(tmp_path, redis_url, f"{site.base}/hook")
     event = queue(rt)
@@ -109,8 +116,9 @@ def test_other_4xx_fail_without_retry(tmp_path: Path, redis_url: str,
     assert rt.store.claim_due("deliveries", time.time() + 10**6, 60) == []
 
 
-def test_redirects_are_not_followed_and_retried(tmp_path: Path, redis_url: str,
-                                                site: LoopbackServer) -> None:
+def test_redirects_are_not_followed_and_retried(
+    tmp_path: Path, redis_url: str, site: LoopbackServer
+) -> None:
     site.serve("/hook", b"", status=307, headers={"Location": "http://169.254.169.254/"})
     rt = runtime_for(tmp_path, redis_url, f"{site.base}/hook")
     event = queue(rt)
@@ -119,8 +127,9 @@ def test_redirects_are_not_followed_and_retried(tmp_path: Path, redis_url: str,
     assert len(site.requests) == 1
 
 
-def test_a_hang_past_the_timeout_is_retried(tmp_path: Path, redis_url: str,
-                                            site: LoopbackServer) -> None:
+def test_a_hang_past_the_timeout_is_retried(
+    tmp_path: Path, redis_url: str, site: LoopbackServer
+) -> None:
     def hang(request: BaseHTTPRequestHandler):
         time.sleep(4)
         return 204, {}, b""
@@ -134,8 +143,9 @@ def test_a_hang_past_the_timeout_is_retried(tmp_path: Path, redis_url: str,
     assert time.monotonic() - started < 3.5
 
 
-def test_a_connection_reset_is_retried(tmp_path: Path, redis_url: str,
-                                       site: LoopbackServer) -> None:
+def test_a_connection_reset_is_retried(
+    tmp_path: Path, redis_url: str, site: LoopbackServer
+) -> None:
     def reset(request: BaseHTTPRequestHandler):
         request.connection.close()
         raise ConnectionResetError
@@ -155,8 +165,9 @@ def test_a_receiver_down_is_retried(tmp_path: Path, redis_url: str) -> None:
     assert outcome.state == "retrying" and "ConnectError" in outcome.detail
 
 
-def test_webhook_targets_pass_the_address_checks(tmp_path: Path, redis_url: str,
-                                                 receiver: WebhookReceiver) -> None:
+def test_webhook_targets_pass_the_address_checks(
+    tmp_path: Path, redis_url: str, receiver: WebhookReceiver
+) -> None:
     rt = runtime_for(tmp_path, redis_url, receiver.url, private=False)
     event = queue(rt)
     outcome = pipeline.deliver(rt, event.id, "hook")
@@ -172,22 +183,28 @@ def test_the_retry_schedule_lasts_past_a_day_then_gives_up() -> None:
 
 def test_signature_matches_the_specification_example() -> None:
     # Example from the Standard Webhooks specification's test vectors.
-    signature = sign("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "msg_p5jXN8AQM9LWM0D4loKWxJek",
-                     1614265330, b'{"test": 2432232314}')
+    signature = sign(
+        "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+        "msg_p5jXN8AQM9LWM0D4loKWxJek",
+        1614265330,
+        b'{"test": 2432232314}',
+    )
     assert signature == "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="
 
 
 @pytest.mark.parametrize("status", [200, 201, 202, 204])
-def test_any_2xx_is_delivered(tmp_path: Path, redis_url: str, site: LoopbackServer,
-                              status: int) -> None:
+def test_any_2xx_is_delivered(
+    tmp_path: Path, redis_url: str, site: LoopbackServer, status: int
+) -> None:
     site.serve("/hook", b"", status=status)
     rt = runtime_for(tmp_path, redis_url, f"{site.base}/hook")
     event = queue(rt)
     assert pipeline.deliver(rt, event.id, "hook").state == "delivered"
 
 
-def test_the_alert_log_shows_states_and_resends(tmp_path: Path, redis_url: str,
-                                                 receiver: WebhookReceiver, monkeypatch) -> None:
+def test_the_alert_log_shows_states_and_resends(
+    tmp_path: Path, redis_url: str, receiver: WebhookReceiver, monkeypatch
+) -> None:
     from typer.testing import CliRunner
 
     from worker.cli import cli
@@ -208,7 +225,8 @@ def test_the_alert_log_shows_states_and_resends(tmp_path: Path, redis_url: str,
 
 
 def test_a_receiver_dripping_its_headers_is_cut_at_the_timeout(
-        tmp_path: Path, redis_url: str, site: LoopbackServer) -> None:
+    tmp_path: Path, redis_url: str, site: LoopbackServer
+) -> None:
     def drip(request: BaseHTTPRequestHandler):
         request.rfile.read(int(request.headers["Content-Length"]))
         request.wfile.write(b"HTTP/1.1 200 OK\r\n")
@@ -227,8 +245,7 @@ def test_a_receiver_dripping_its_headers_is_cut_at_the_timeout(
     assert time.monotonic() - started < 6
 
 
-def test_a_reply_body_is_never_read(tmp_path: Path, redis_url: str,
-                                    site: LoopbackServer) -> None:
+def test_a_reply_body_is_never_read(tmp_path: Path, redis_url: str, site: LoopbackServer) -> None:
     """A receiver answering with a huge or dripping body: the status is all that counts."""
     sent = [0]
 
@@ -260,5 +277,5 @@ def test_a_reply_body_is_never_read(tmp_path: Path, redis_url: str,
         event = queue(rt, figure_event().model_copy(update={"id": f"evt_reply_{path[1:]}"}))
         started = time.monotonic()
         assert pipeline.deliver(rt, event.id, "hook").state == "delivered"
-        assert time.monotonic() - started < 2
+        assert time.monotonic() - started < 20  # the drip lasts 50 s when the reply is read
     assert sent[0] < 64 * 1024**2  # the socket buffers' worth, not 2 GB

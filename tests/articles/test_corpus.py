@@ -17,10 +17,19 @@ from worker.articles.corpus import (
 
 
 def record(i: int, name: str | None = None) -> ManifestRecord:
-    return ManifestRecord(file=name, id=f"{i:016x}", url=f"https://x.example/{i}",
-                          canonical_url=f"https://x.example/{i}", title="Judul " * 50,
-                          source="x.example", feed=None, published=None,
-                          fetched="2024-11-04T00:00:00Z", language="id", sha256="0" * 64)
+    return ManifestRecord(
+        file=name,
+        id=f"{i:016x}",
+        url=f"https://x.example/{i}",
+        canonical_url=f"https://x.example/{i}",
+        title="Judul " * 50,
+        source="x.example",
+        feed=None,
+        published=None,
+        fetched="2024-11-04T00:00:00Z",
+        language="id",
+        sha256="0" * 64,
+    )
 
 
 def _append_many(args: tuple[str, int]) -> None:
@@ -68,8 +77,19 @@ def test_manifest_lines_carry_the_schema_fields(tmp_path: Path) -> None:
     corpus = Corpus(tmp_path)
     corpus.append(record(1, "001_0000000000000001.txt"))
     line = json.loads((tmp_path / "manifest.jsonl").read_text())
-    for key in ("file", "id", "url", "canonical_url", "title", "source", "feed", "published",
-                "fetched", "language", "sha256"):
+    for key in (
+        "file",
+        "id",
+        "url",
+        "canonical_url",
+        "title",
+        "source",
+        "feed",
+        "published",
+        "fetched",
+        "language",
+        "sha256",
+    ):
         assert key in line
     assert "duplicate_of" not in line
     assert text_sha256("a") == "ca978112ca1bbdcafac231b39a23dc4da786eff8147c4e72b9807785afee48bb"
@@ -91,7 +111,8 @@ def _failing_write(error: int, keep: int | None):
 
 @pytest.mark.parametrize(("error", "keep"), [(errno.ENOSPC, 40), (errno.EIO, 1), (errno.ENOSPC, 0)])
 def test_a_failed_manifest_write_leaves_no_half_line(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, error: int, keep: int) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, error: int, keep: int
+) -> None:
     corpus = Corpus(tmp_path / "c")
     corpus.append(record(1, "001_a.txt"))
     before = corpus.manifest_path.read_bytes()
@@ -118,7 +139,8 @@ def test_a_full_disk_fails_the_append(tmp_path: Path) -> None:
 
 
 def test_readers_skip_torn_lines_with_a_warning(
-        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     corpus = Corpus(tmp_path / "c")
     corpus.append(record(1, "001_a.txt"))
     with corpus.manifest_path.open("ab") as stream:  # a writer killed mid-line, twice
@@ -144,7 +166,8 @@ def test_a_document_is_as_readable_as_the_manifest(tmp_path: Path) -> None:
 
 
 def test_a_failed_document_write_keeps_the_old_text_and_no_temporary_file(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     corpus = Corpus(tmp_path / "c")
     corpus.write_document("001_00000000000000aa.txt", "satu\ndua")
 

@@ -27,8 +27,9 @@ def test_metadata_of_the_wrapped_seed() -> None:
     document = document_from("seed_wrapped.html")
     assert document is not None
     assert document.title == "NATO konfirmasi pasukan Korea Utara dikirim ke Rusia"
-    assert document.canonical_url == ("https://kabardunia.example/internasional/2024/10/28/"
-                                      "nato-konfirmasi-pasukan-korea-utara")
+    assert document.canonical_url == (
+        "https://kabardunia.example/internasional/2024/10/28/nato-konfirmasi-pasukan-korea-utara"
+    )
     assert document.language == "id"
     assert document.published is not None and document.published.year == 2024
     assert len(document.id) == 16 and int(document.id, 16) >= 0
@@ -57,30 +58,49 @@ def test_a_page_with_no_article_gives_no_document() -> None:
 
 def test_the_feed_content_is_the_fallback_when_the_page_has_too_little() -> None:
     feed_html = "<p>Korea Utara mengirim 12.000 tentara ke Rusia, kata Seoul.</p>" * 3
-    document = make_document(None, source="x", fallback_html=feed_html,
-                             url="https://x.example/a?utm_source=rss", fallback_title="T")
+    document = make_document(
+        None,
+        source="x",
+        fallback_html=feed_html,
+        url="https://x.example/a?utm_source=rss",
+        fallback_title="T",
+    )
     assert document is not None
     assert document.text.count("\n") == 2
     assert document.canonical_url == "https://x.example/a"
 
 
-@pytest.mark.parametrize("line", [
-    "Lebih lanjut tentang pasukan Korea Utara", "Baca juga: Rusia kerahkan rudal",
-    "Read more: How North Korea's army compares", "See also:", "Lesen Sie auch: Kim in Moskau",
-    "Lire aussi : la Corée du Nord", "Читайте также: Как устроена армия КНДР",
-    "ADVERTISEMENT", "By John Smith", "Oleh: Redaksi Kabar Dunia", "Foto: Reuters",
-    "Subscribe to our newsletter", "We use cookies to improve your experience",
-])
+@pytest.mark.parametrize(
+    "line",
+    [
+        "Lebih lanjut tentang pasukan Korea Utara",
+        "Baca juga: Rusia kerahkan rudal",
+        "Read more: How North Korea's army compares",
+        "See also:",
+        "Lesen Sie auch: Kim in Moskau",
+        "Lire aussi : la Corée du Nord",
+        "Читайте также: Как устроена армия КНДР",
+        "ADVERTISEMENT",
+        "By John Smith",
+        "Oleh: Redaksi Kabar Dunia",
+        "Foto: Reuters",
+        "Subscribe to our newsletter",
+        "We use cookies to improve your experience",
+    ],
+)
 def test_boilerplate_lines_are_cut(line: str) -> None:
     assert is_boilerplate(line)
 
 
-@pytest.mark.parametrize("line", [
-    "Pasukan Rusia belum mampu mengusir mereka.",
-    "Rutte mengatakan Putin “tidak dapat melanjutkan serangannya terhadap Ukraina” tanpa dukungan asing.",
-    "By the end of the year, more troops could arrive, officials said in a lengthy briefing.",
-    "Sebuah foto buram yang diduga diambil di dekat kota utama Pokrovsk menunjukkan dua bendera.",
-])
+@pytest.mark.parametrize(
+    "line",
+    [
+        "Pasukan Rusia belum mampu mengusir mereka.",
+        "Rutte mengatakan Putin “tidak dapat melanjutkan serangannya terhadap Ukraina” tanpa dukungan asing.",
+        "By the end of the year, more troops could arrive, officials said in a lengthy briefing.",
+        "Sebuah foto buram yang diduga diambil di dekat kota utama Pokrovsk menunjukkan dua bendera.",
+    ],
+)
 def test_article_sentences_are_kept(line: str) -> None:
     assert not is_boilerplate(line)
 
@@ -100,26 +120,35 @@ def test_lines_recurring_across_a_source_are_dropped() -> None:
     assert text == "Body."
 
 
-@pytest.mark.parametrize(("url", "canonical"), [
-    ("https://Example.org/a?utm_source=x&id=3&fbclid=y#top", "https://example.org/a?id=3"),
-    ("http://example.org:80/a", "http://example.org/a"),
-    ("https://example.org", "https://example.org/"),
-])
+@pytest.mark.parametrize(
+    ("url", "canonical"),
+    [
+        ("https://Example.org/a?utm_source=x&id=3&fbclid=y#top", "https://example.org/a?id=3"),
+        ("http://example.org:80/a", "http://example.org/a"),
+        ("https://example.org", "https://example.org/"),
+    ],
+)
 def test_canonical_urls(url: str, canonical: str) -> None:
     assert canonical_url(url) == canonical
 
 
 def test_feed_html_paragraphs_skip_captions_and_scripts() -> None:
-    html = ("<div><p>One.</p><figure><img src=x><figcaption>Caption</figcaption></figure>"
-            "<script>alert(1)</script><p>Two.</p></div>")
+    html = (
+        "<div><p>One.</p><figure><img src=x><figcaption>Caption</figcaption></figure>"
+        "<script>alert(1)</script><p>Two.</p></div>"
+    )
     assert paragraphs_from_html(html) == ["One.", "Two."]
 
 
-@pytest.mark.parametrize("charset", ["undefined", "punycode", "utf-7", "idna", "cp500",
-                                     "base64", "no-such-charset"])
+@pytest.mark.parametrize(
+    "charset", ["undefined", "punycode", "utf-7", "idna", "cp500", "base64", "no-such-charset"]
+)
 def test_a_page_declaring_an_unreadable_charset_is_read_as_utf8(charset: str) -> None:
     body = "<p>Café +ADw-script+AD4- 12.000 tentara</p>".encode()
-    for content_type, page in ((f"text/html; charset={charset}", body),
-                               ("text/html", f'<meta charset="{charset}">'.encode() + body)):
+    for content_type, page in (
+        (f"text/html; charset={charset}", body),
+        ("text/html", f'<meta charset="{charset}">'.encode() + body),
+    ):
         assert decode_html(page, content_type).endswith(
-            "<p>Café +ADw-script+AD4- 12.000 tentara</p>")
+            "<p>Café +ADw-script+AD4- 12.000 tentara</p>"
+        )

@@ -9,8 +9,10 @@ from worker.cli import cli
 from worker.config import check_config, load_config, parse_duration
 from worker.errors import ConfigError
 
-ENV = {"ALERT_WEBHOOK_URL": "https://hooks.example.org/x",
-       "ALERT_WEBHOOK_SECRET": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}
+ENV = {
+    "ALERT_WEBHOOK_URL": "https://hooks.example.org/x",
+    "ALERT_WEBHOOK_SECRET": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+}
 
 
 def test_the_example_config_loads_with_its_secrets_from_the_environment() -> None:
@@ -25,16 +27,23 @@ def test_the_example_config_loads_with_its_secrets_from_the_environment() -> Non
 def test_a_missing_secret_is_named_with_file_and_key() -> None:
     with pytest.raises(ConfigError) as error:
         load_config(ROOT / "config", env={"ALERT_WEBHOOK_URL": "https://x.example"})
-    assert f"{ROOT / 'config' / 'alerts.yaml'}:2: channels.desk-webhook.secret: environment " \
+    assert (
+        f"{ROOT / 'config' / 'alerts.yaml'}:2: channels.desk-webhook.secret: environment "
         "variable ALERT_WEBHOOK_SECRET is not set" in error.value.problems
+    )
     assert len(error.value.problems) == 1, error.value.problems
 
 
 def test_environment_overrides_service_settings(tmp_path: Path) -> None:
     config_dir = write_config(tmp_path)
-    config = load_config(config_dir, env={"NEWSWATCH_POLL_INTERVAL": "2h",
-                                          "NEWSWATCH_ALLOW_PRIVATE_NETWORKS": "false",
-                                          "NEWSWATCH_SMTP_PORT": "2525"})
+    config = load_config(
+        config_dir,
+        env={
+            "NEWSWATCH_POLL_INTERVAL": "2h",
+            "NEWSWATCH_ALLOW_PRIVATE_NETWORKS": "false",
+            "NEWSWATCH_SMTP_PORT": "2525",
+        },
+    )
     assert config.service.poll_interval == 7200
     assert config.service.allow_private_networks is False
     assert config.service.smtp.port == 2525
@@ -43,25 +52,31 @@ def test_environment_overrides_service_settings(tmp_path: Path) -> None:
 def test_three_mistakes_are_all_named(tmp_path: Path) -> None:
     config_dir = write_config(tmp_path)
     service = yaml.safe_load((config_dir / "newswatch.yaml").read_text())
-    service["poll_intervall"] = "5m"                       # 1: a misspelt key
+    service["poll_intervall"] = "5m"  # 1: a misspelt key
     (config_dir / "newswatch.yaml").write_text(yaml.safe_dump(service))
     topic_path = config_dir / "topics" / "nk-troops-russia.yaml"
     topic = yaml.safe_load(topic_path.read_text())
     topic["figures"]["nk_troops_in_russia"]["alert"] = "up"  # 2: not a direction
     topic_path.write_text(yaml.safe_dump(topic))
-    (config_dir / "feeds.yaml").write_text(yaml.safe_dump(
-        {"feeds": [{"url": "https://a.example/rss", "topics": ["no-such-topic"]}]}))  # 3
+    (config_dir / "feeds.yaml").write_text(
+        yaml.safe_dump({"feeds": [{"url": "https://a.example/rss", "topics": ["no-such-topic"]}]})
+    )  # 3
 
     problems = check_config(config_dir)
 
     assert len(problems) == 3, problems
     line = sorted(service).index("poll_intervall") + 1  # safe_dump sorts the keys
-    assert f"{config_dir / 'newswatch.yaml'}:{line}: poll_intervall: unknown key; " \
+    assert (
+        f"{config_dir / 'newswatch.yaml'}:{line}: poll_intervall: unknown key; "
         "did you mean 'poll_interval'?" in problems
-    assert any(p.startswith(f"{topic_path}:") and ": figures.nk_troops_in_russia.alert: 'up' "
-               in p for p in problems)
-    assert (f"{config_dir / 'feeds.yaml'}:3: feeds.0.topics: no topic named 'no-such-topic'"
-            in problems)
+    )
+    assert any(
+        p.startswith(f"{topic_path}:") and ": figures.nk_troops_in_russia.alert: 'up' " in p
+        for p in problems
+    )
+    assert (
+        f"{config_dir / 'feeds.yaml'}:3: feeds.0.topics: no topic named 'no-such-topic'" in problems
+    )
 
 
 TOPIC = """\
@@ -91,33 +106,37 @@ def test_one_bad_topic_file_is_reported_once_with_every_mistake_in_it(tmp_path: 
         "  - url: https://a.example/rss\n"
         "    topics: [ai-race]\n"
         "  - url: https://b.example/rss\n"
-        "    topics: [ai-race, ai-rase]\n")
+        "    topics: [ai-race, ai-rase]\n"
+    )
     (config_dir / "alerts.yaml").write_text(
         "channels:\n"
         "  desk: {type: webhok, url: https://hooks.example/x}\n"
         "routes:\n"
         "  - topics: [ai-race]\n"
         "    events: [figure.change]\n"
-        "    channels: [desk, dsek]\n")
+        "    channels: [desk, dsek]\n"
+    )
 
     problems = check_config(config_dir)
 
     feeds, alerts = config_dir / "feeds.yaml", config_dir / "alerts.yaml"
-    assert sorted(problems) == sorted([
-        f"{topic_path}:9: figures.gpu_count.about: 'open-ai' is not one of the entities "
-        "(anthropic, openai); did you mean 'openai'?",
-        f"{topic_path}:11: figures.gpu_count.alert: 'upward' is not allowed: use 'increase', "
-        "'decrease' or 'change'",
-        f"{topic_path}:12: figures.gpu_count.tolerance: Input should be a valid number, "
-        "unable to parse string as a number (found 'lots')",
-        f"{feeds}:5: feeds.1.topics: no topic named 'ai-rase'; did you mean 'ai-race'?",
-        f"{alerts}:2: channels.desk.type: 'webhok' is not allowed: use 'webhook', 'email', "
-        "'apprise'; did you mean 'webhook'?",
-        f"{alerts}:6: routes.0.channels: no channel named 'dsek'; did you mean 'desk'?",
-        f"{alerts}:5: routes.0.events: unknown event type 'figure.change'; did you mean "
-        "'figure.changed'? (known: figure.changed, entity.first_seen, entity.emerging, "
-        "feed.failing, feed.recovered)",
-    ]), problems
+    assert sorted(problems) == sorted(
+        [
+            f"{topic_path}:9: figures.gpu_count.about: 'open-ai' is not one of the entities "
+            "(anthropic, openai); did you mean 'openai'?",
+            f"{topic_path}:11: figures.gpu_count.alert: 'upward' is not allowed: use 'increase', "
+            "'decrease' or 'change'",
+            f"{topic_path}:12: figures.gpu_count.tolerance: Input should be a valid number, "
+            "unable to parse string as a number (found 'lots')",
+            f"{feeds}:5: feeds.1.topics: no topic named 'ai-rase'; did you mean 'ai-race'?",
+            f"{alerts}:2: channels.desk.type: 'webhok' is not allowed: use 'webhook', 'email', "
+            "'apprise'; did you mean 'webhook'?",
+            f"{alerts}:6: routes.0.channels: no channel named 'dsek'; did you mean 'desk'?",
+            f"{alerts}:5: routes.0.events: unknown event type 'figure.change'; did you mean "
+            "'figure.changed'? (known: figure.changed, entity.first_seen, entity.emerging, "
+            "feed.failing, feed.recovered)",
+        ]
+    ), problems
     assert not any("(top level)" in p for p in problems)
 
 
@@ -125,7 +144,8 @@ def test_a_wrong_top_level_is_named_without_a_placeholder(tmp_path: Path) -> Non
     config_dir = write_config(tmp_path)
     (config_dir / "newswatch.yaml").write_text("- poll_interval: 5m\n")
     assert check_config(config_dir) == [
-        f"{config_dir / 'newswatch.yaml'}:1: expected a mapping of keys (key: value lines)"]
+        f"{config_dir / 'newswatch.yaml'}:1: expected a mapping of keys (key: value lines)"
+    ]
 
 
 def test_check_config_command_prints_each_problem_and_exits_non_zero(tmp_path: Path) -> None:
@@ -145,8 +165,10 @@ def test_invalid_yaml_names_the_line(tmp_path: Path) -> None:
     assert len(problems) == 1 and f"{config_dir / 'alerts.yaml'}:3: not valid YAML" in problems[0]
 
 
-@pytest.mark.parametrize(("text", "seconds"), [("90", 90), ("15m", 900), ("2h", 7200),
-                                               ("1d", 86400), (30, 30), ("250ms", 0.25)])
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [("90", 90), ("15m", 900), ("2h", 7200), ("1d", 86400), (30, 30), ("250ms", 0.25)],
+)
 def test_durations(text: object, seconds: float) -> None:
     assert parse_duration(text) == seconds
 
@@ -154,17 +176,34 @@ def test_durations(text: object, seconds: float) -> None:
 def test_the_bundled_demo_topic_is_the_example_topic() -> None:
     bundled = (ROOT / "worker" / "demo" / "topic.yaml").read_text()
     assert bundled == (ROOT / "config" / "topics" / "nk-troops-russia.yaml").read_text()
-    assert (ROOT / "worker" / "demo" / "seed.txt").read_bytes() == \
-        (ROOT / "seeds" / "000_f15ba8ca4d9a1e51.txt").read_bytes()
+    assert (ROOT / "worker" / "demo" / "seed.txt").read_bytes() == (
+        ROOT / "seeds" / "000_f15ba8ca4d9a1e51.txt"
+    ).read_bytes()
 
 
-@pytest.mark.parametrize("secret", ["whsec_not*base64!", "whsec_", "whsec_CHANGE_ME_bmV3c3dhdGNoLWV4YW1wbGU=",
-                                    "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw whsec_%%%"])
+@pytest.mark.parametrize(
+    "secret",
+    [
+        "whsec_not*base64!",
+        "whsec_",
+        "whsec_CHANGE_ME_bmV3c3dhdGNoLWV4YW1wbGU=",
+        "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw whsec_%%%",
+    ],
+)
 def test_an_invalid_webhook_secret_is_caught_by_check_config(tmp_path: Path, secret: str) -> None:
-    config_dir = write_config(tmp_path, channels={
-        "hook": {"type": "webhook", "url": "https://hooks.example/x", "secret": "${HOOK_SECRET}"}})
-    result = CliRunner().invoke(cli, ["check-config", "--config", str(config_dir)],
-                                env={"HOOK_SECRET": secret})
+    config_dir = write_config(
+        tmp_path,
+        channels={
+            "hook": {
+                "type": "webhook",
+                "url": "https://hooks.example/x",
+                "secret": "${HOOK_SECRET}",
+            }
+        },
+    )
+    result = CliRunner().invoke(
+        cli, ["check-config", "--config", str(config_dir)], env={"HOOK_SECRET": secret}
+    )
     assert result.exit_code == 1
     assert "alerts.yaml:3: channels.hook.secret: " in result.output
     assert "must be base64" in result.output
@@ -174,8 +213,9 @@ def test_an_invalid_webhook_secret_is_caught_by_check_config(tmp_path: Path, sec
 @pytest.mark.parametrize("smtp", ["localhost", 25, ["localhost"]])
 def test_smtp_written_as_a_value_is_one_clear_line(tmp_path: Path, smtp: object) -> None:
     config_dir = write_config(tmp_path, service={"smtp": smtp})
-    result = CliRunner().invoke(cli, ["check-config", "--config", str(config_dir)],
-                                env={"NEWSWATCH_SMTP_PORT": "2525"})
+    result = CliRunner().invoke(
+        cli, ["check-config", "--config", str(config_dir)], env={"NEWSWATCH_SMTP_PORT": "2525"}
+    )
     assert result.exit_code == 1 and isinstance(result.exception, SystemExit)
     assert "newswatch.yaml:4: smtp: " in result.output
     assert "Traceback" not in result.output
@@ -196,7 +236,8 @@ def test_an_unset_variable_does_not_hide_the_other_mistakes_in_its_file(tmp_path
     (config_dir / "alerts.yaml").write_text(
         "channels:\n"
         "  hook: {type: webhook, url: https://hooks.example/x, secret: '${NOT_SET}'}\n"
-        "  mail: {type: email, to: [desk@example.org], digest: sometimes}\n")
+        "  mail: {type: email, to: [desk@example.org], digest: sometimes}\n"
+    )
     alerts = config_dir / "alerts.yaml"
     assert check_config(config_dir) == [
         f"{alerts}:2: channels.hook.secret: environment variable NOT_SET is not set",
@@ -206,8 +247,9 @@ def test_an_unset_variable_does_not_hide_the_other_mistakes_in_its_file(tmp_path
 
 def test_a_bad_value_from_the_environment_names_its_variable(tmp_path: Path) -> None:
     config_dir = write_config(tmp_path)
-    problems = check_config_with_env(config_dir, {"NEWSWATCH_POLL_INTERVAL": "often",
-                                                  "NEWSWATCH_SMTP_PORT": "smtp"})
+    problems = check_config_with_env(
+        config_dir, {"NEWSWATCH_POLL_INTERVAL": "often", "NEWSWATCH_SMTP_PORT": "smtp"}
+    )
     service = config_dir / "newswatch.yaml"
     assert sorted(problems) == [
         f"{service}: poll_interval: 'often' is not a duration such as 30s, 15m or 2h "

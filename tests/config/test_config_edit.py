@@ -31,13 +31,21 @@ def test_feeds_add_keeps_the_users_comments_and_layout(tmp_path: Path) -> None:
     config = write_config(tmp_path)
     shutil.copy(SHIPPED, config / "feeds.yaml")
     before = SHIPPED.read_text()
-    result = feeds(config, "add", "https://news.example/rss", "--topic", "nk-troops-russia",
-                   "--name", "Harbour News")
+    result = feeds(
+        config,
+        "add",
+        "https://news.example/rss",
+        "--topic",
+        "nk-troops-russia",
+        "--name",
+        "Harbour News",
+    )
     assert result.exit_code == 0, result.output
     assert (config / "feeds.yaml").read_text() == before + (
         "  - url: https://news.example/rss\n"
         "    name: Harbour News\n"
-        "    topics: [nk-troops-russia]\n")
+        "    topics: [nk-troops-russia]\n"
+    )
 
 
 def test_feeds_add_of_a_listed_feed_says_so_and_writes_nothing(tmp_path: Path) -> None:
@@ -51,13 +59,24 @@ def test_feeds_add_of_a_listed_feed_says_so_and_writes_nothing(tmp_path: Path) -
     assert (config / "feeds.yaml").read_bytes() == SHIPPED.read_bytes()
 
 
-@pytest.mark.parametrize(("url", "topic", "said"), [
-    ("ftp://news.example/rss", "nk-troops-russia", "'ftp://news.example/rss' is not an http(s) URL"),
-    ("https://news.example/rss", "nk-troops-rusia",
-     "no topic named 'nk-troops-rusia'; did you mean 'nk-troops-russia'?"),
-])
+@pytest.mark.parametrize(
+    ("url", "topic", "said"),
+    [
+        (
+            "ftp://news.example/rss",
+            "nk-troops-russia",
+            "'ftp://news.example/rss' is not an http(s) URL",
+        ),
+        (
+            "https://news.example/rss",
+            "nk-troops-rusia",
+            "no topic named 'nk-troops-rusia'; did you mean 'nk-troops-russia'?",
+        ),
+    ],
+)
 def test_feeds_add_that_would_break_the_file_writes_nothing(
-        tmp_path: Path, url: str, topic: str, said: str) -> None:
+    tmp_path: Path, url: str, topic: str, said: str
+) -> None:
     config = write_config(tmp_path)
     shutil.copy(SHIPPED, config / "feeds.yaml")
     result = feeds(config, "add", url, "--topic", topic)
@@ -69,9 +88,16 @@ def test_feeds_add_that_would_break_the_file_writes_nothing(
 
 def test_feeds_add_needs_no_alert_secrets(tmp_path: Path) -> None:
     """Adding a feed checks feeds.yaml, not whether this shell holds the webhook secret."""
-    config = write_config(tmp_path, channels={
-        "hook": {"type": "webhook", "url": "https://hooks.example/x",
-                 "secret": "${NOT_SET_IN_THIS_SHELL}"}})
+    config = write_config(
+        tmp_path,
+        channels={
+            "hook": {
+                "type": "webhook",
+                "url": "https://hooks.example/x",
+                "secret": "${NOT_SET_IN_THIS_SHELL}",
+            }
+        },
+    )
     result = feeds(config, "add", "https://news.example/rss", "--topic", "nk-troops-russia")
     assert result.exit_code == 0, result.output
     env = {"NOT_SET_IN_THIS_SHELL": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}
@@ -108,20 +134,24 @@ def test_opml_folders_become_comments_above_their_feeds(tmp_path: Path) -> None:
         "    topics: [nk-troops-russia]\n"
         "  - url: https://loose.example/feed\n"
         "    name: Loose\n"
-        "    topics: [nk-troops-russia]\n")
+        "    topics: [nk-troops-russia]\n"
+    )
     assert len(load_config(config).feeds) == 6
 
 
 def test_an_unusable_outline_is_skipped_and_named(tmp_path: Path) -> None:
     config = write_config(tmp_path)
-    (tmp_path / "desk.opml").write_text(OPML.replace("https://loose.example/feed",
-                                                     "javascript:alert(1)"))
+    (tmp_path / "desk.opml").write_text(
+        OPML.replace("https://loose.example/feed", "javascript:alert(1)")
+    )
     result = feeds(config, "import", str(tmp_path / "desk.opml"), "--topic", "nk-troops-russia")
     assert result.exit_code == 0, result.output
     assert "skipped 'javascript:alert(1)' (Loose): not an http(s) URL" in result.output
     assert "imported 2 new feed(s) of 3" in result.output
     assert [f.url for f in load_config(config).feeds] == [
-        "https://harbour.example/world.rss", "https://straits.example/atom"]
+        "https://harbour.example/world.rss",
+        "https://straits.example/atom",
+    ]
 
 
 def test_an_unknown_topic_is_named_once_for_a_whole_import(tmp_path: Path) -> None:
@@ -135,8 +165,9 @@ def test_an_unknown_topic_is_named_once_for_a_whole_import(tmp_path: Path) -> No
     assert leftovers(config) == []
 
 
-def test_a_failed_write_leaves_the_old_file_whole(tmp_path: Path,
-                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_failed_write_leaves_the_old_file_whole(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     config = write_config(tmp_path)
     shutil.copy(SHIPPED, config / "feeds.yaml")
 
@@ -151,10 +182,15 @@ def test_a_failed_write_leaves_the_old_file_whole(tmp_path: Path,
 
 
 def test_feeds_add_to_an_empty_list_or_no_file(tmp_path: Path) -> None:
-    config = write_config(tmp_path)          # writes `feeds: []`
-    assert feeds(config, "add", "https://a.example/rss", "--topic", "nk-troops-russia").exit_code == 0
+    config = write_config(tmp_path)  # writes `feeds: []`
+    assert (
+        feeds(config, "add", "https://a.example/rss", "--topic", "nk-troops-russia").exit_code == 0
+    )
     assert (config / "feeds.yaml").read_text() == (
-        "feeds:\n  - url: https://a.example/rss\n    topics: [nk-troops-russia]\n")
+        "feeds:\n  - url: https://a.example/rss\n    topics: [nk-troops-russia]\n"
+    )
     (config / "feeds.yaml").unlink()
-    assert feeds(config, "add", "https://b.example/rss", "--topic", "nk-troops-russia").exit_code == 0
+    assert (
+        feeds(config, "add", "https://b.example/rss", "--topic", "nk-troops-russia").exit_code == 0
+    )
     assert [f.url for f in load_config(config).feeds] == ["https://b.example/rss"]

@@ -16,8 +16,9 @@ SEED_TEXT = SEED.read_text(encoding="utf-8")
 
 
 def sim(a: str, b: str, threshold: float = 0.6) -> float:
-    return dedupe.similarity(dedupe.fingerprint(a, threshold).signature,
-                             dedupe.fingerprint(b, threshold).signature)
+    return dedupe.similarity(
+        dedupe.fingerprint(a, threshold).signature, dedupe.fingerprint(b, threshold).signature
+    )
 
 
 def test_a_copy_with_other_boilerplate_is_near_identical() -> None:
@@ -32,9 +33,11 @@ def test_a_copy_missing_a_tenth_of_its_sentences_is_still_a_duplicate() -> None:
 
 
 def test_different_stories_on_the_same_topic_are_not_merged() -> None:
-    other = ("Korea Utara membantah telah mengirim tentara ke Rusia.\n"
-             "Kementerian Luar Negeri di Pyongyang menyebut laporan itu propaganda Barat.\n"
-             "Rusia juga menolak berkomentar soal pasukan Korea Utara di Kursk.")
+    other = (
+        "Korea Utara membantah telah mengirim tentara ke Rusia.\n"
+        "Kementerian Luar Negeri di Pyongyang menyebut laporan itu propaganda Barat.\n"
+        "Rusia juga menolak berkomentar soal pasukan Korea Utara di Kursk."
+    )
     assert sim(SEED_TEXT, other) < 0.2
 
 
@@ -42,7 +45,7 @@ def test_lsh_bands_are_below_the_duplicate_threshold() -> None:
     bands, rows = dedupe.lsh_params(dedupe.lsh_threshold(0.6))
     assert bands * rows <= dedupe.NUM_PERM
     # probability that a pair at the duplicate threshold shares at least one band
-    assert 1 - (1 - 0.6 ** rows) ** bands > 0.98
+    assert 1 - (1 - 0.6**rows) ** bands > 0.98
 
 
 @pytest.fixture
@@ -51,27 +54,36 @@ def runtime(tmp_path: Path, redis_url: str) -> pipeline.Runtime:
 
 
 def doc(url: str, text: str, source: str) -> Document:
-    return Document(id=document_id(url), url=url, canonical_url=url, title="t", text=text,
-                    published=None, language="id", source=source)
+    return Document(
+        id=document_id(url),
+        url=url,
+        canonical_url=url,
+        title="t",
+        text=text,
+        published=None,
+        language="id",
+        source=source,
+    )
 
 
 def test_a_copy_of_the_seed_is_recorded_as_a_copy(runtime: pipeline.Runtime) -> None:
     topic = runtime.config.topics["nk-troops-russia"]
     copy = SEED_TEXT.replace("Pasukan Rusia belum mampu mengusir mereka.\n", "")
-    outcome = pipeline.ingest_document(runtime, topic, doc("https://a.example/1", copy, "a"),
-                                       None)
+    outcome = pipeline.ingest_document(runtime, topic, doc("https://a.example/1", copy, "a"), None)
     assert outcome.status == "copy" and outcome.file is None
     assert list(runtime.config.corpus_dir(topic).glob("*.txt")) == []
 
 
 def test_the_same_url_with_new_text_is_a_revision(runtime: pipeline.Runtime) -> None:
     topic = runtime.config.topics["nk-troops-russia"]
-    text = ("Korea Utara mengirim 12.000 tentara ke Rusia, kata Seoul.\n"
-            "Pasukan itu ditempatkan di Kursk.")
+    text = (
+        "Korea Utara mengirim 12.000 tentara ke Rusia, kata Seoul.\n"
+        "Pasukan itu ditempatkan di Kursk."
+    )
     first = pipeline.ingest_document(runtime, topic, doc("https://a.example/r", text, "a"), None)
     revised = pipeline.ingest_document(
-        runtime, topic, doc("https://a.example/r", text + "\nJumlahnya bisa bertambah.", "a"),
-        None)
+        runtime, topic, doc("https://a.example/r", text + "\nJumlahnya bisa bertambah.", "a"), None
+    )
     assert (first.status, revised.status) == ("new", "revision")
     assert first.file == revised.file
     path = runtime.config.corpus_dir(topic) / str(first.file)
@@ -81,12 +93,15 @@ def test_the_same_url_with_new_text_is_a_revision(runtime: pipeline.Runtime) -> 
 
 
 def test_two_workers_ingesting_the_same_story_at_once_make_one_document(
-        tmp_path: Path, redis_url: str) -> None:
+    tmp_path: Path, redis_url: str
+) -> None:
     config = load_config(write_config(tmp_path))
     topic = config.topics["nk-troops-russia"]
-    story = ("Seoul menyebut Korea Utara telah mengirim sekitar 12.000 tentara ke Rusia.\n"
-             "Sebagian pasukan itu kini berada di wilayah Kursk.\n"
-             "Pyongyang berencana mengirim lebih banyak pasukan tahun depan.")
+    story = (
+        "Seoul menyebut Korea Utara telah mengirim sekitar 12.000 tentara ke Rusia.\n"
+        "Sebagian pasukan itu kini berada di wilayah Kursk.\n"
+        "Pyongyang berencana mengirim lebih banyak pasukan tahun depan."
+    )
     barrier = threading.Barrier(2)
     results = []
 
@@ -95,8 +110,10 @@ def test_two_workers_ingesting_the_same_story_at_once_make_one_document(
         barrier.wait()
         results.append(pipeline.ingest_document(rt, topic, doc(url, story, source), None))
 
-    threads = [threading.Thread(target=worker, args=(f"https://{s}.example/x", s))
-               for s in ("alpha", "beta")]
+    threads = [
+        threading.Thread(target=worker, args=(f"https://{s}.example/x", s))
+        for s in ("alpha", "beta")
+    ]
     for thread in threads:
         thread.start()
     for thread in threads:

@@ -35,15 +35,33 @@ def get(url: str, policy: FetchPolicy = OPEN, validators: Validators | None = No
         return fetch(client, url, policy, validators)
 
 
-@pytest.mark.parametrize(("address", "public"), [
-    ("93.184.215.14", True), ("2606:2800:21f:cb07:6820:80da:af6b:8b2c", True),
-    ("127.0.0.1", False), ("10.1.2.3", False), ("192.168.0.1", False), ("172.16.5.5", False),
-    ("169.254.169.254", False), ("100.64.0.1", False), ("100.127.255.254", False),
-    ("::1", False), ("fe80::1", False), ("fc00::1", False), ("::ffff:127.0.0.1", False),
-    ("::ffff:10.0.0.1", False), ("0.0.0.0", False), ("224.0.0.1", False),
-    ("2002:7f00:1::", False), ("2002:5db8:d70e::", False), ("fec0::1", False),
-    ("192.0.0.9", False), ("ff02::1", False), ("2001:4:112::1", False),
-])
+@pytest.mark.parametrize(
+    ("address", "public"),
+    [
+        ("93.184.215.14", True),
+        ("2606:2800:21f:cb07:6820:80da:af6b:8b2c", True),
+        ("127.0.0.1", False),
+        ("10.1.2.3", False),
+        ("192.168.0.1", False),
+        ("172.16.5.5", False),
+        ("169.254.169.254", False),
+        ("100.64.0.1", False),
+        ("100.127.255.254", False),
+        ("::1", False),
+        ("fe80::1", False),
+        ("fc00::1", False),
+        ("::ffff:127.0.0.1", False),
+        ("::ffff:10.0.0.1", False),
+        ("0.0.0.0", False),
+        ("224.0.0.1", False),
+        ("2002:7f00:1::", False),
+        ("2002:5db8:d70e::", False),
+        ("fec0::1", False),
+        ("192.0.0.9", False),
+        ("ff02::1", False),
+        ("2001:4:112::1", False),
+    ],
+)
 def test_address_classification(address: str, public: bool) -> None:
     assert is_public_address(address) is public
 
@@ -71,8 +89,10 @@ def test_every_special_purpose_range_is_refused(network: str) -> None:
         assert is_public_address(str(address)) is False, address
 
 
-@pytest.mark.parametrize("address", ["64:ff9b::7f00:1", "64:ff9b::a9fe:a9fe", "2002:a00:1::",
-                                     "::ffff:192.0.0.9", "::7f00:1"])
+@pytest.mark.parametrize(
+    "address",
+    ["64:ff9b::7f00:1", "64:ff9b::a9fe:a9fe", "2002:a00:1::", "::ffff:192.0.0.9", "::7f00:1"],
+)
 def test_ipv6_forms_of_special_ipv4_addresses_are_refused(address: str) -> None:
     assert is_public_address(address) is False
 
@@ -86,9 +106,16 @@ def test_a_site_local_ipv6_address_is_never_contacted() -> None:
         get("http://[fec0::1]:8080/feed", CLOSED)
 
 
-@pytest.mark.parametrize("url", ["http://xn--a-.example/", "http://xn--a.example/feed",
-                                 "http://xn--ls8h.la/", "data:text/html,<p>x</p>",
-                                 "http:// .example/"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://xn--a-.example/",
+        "http://xn--a.example/feed",
+        "http://xn--ls8h.la/",
+        "data:text/html,<p>x</p>",
+        "http:// .example/",
+    ],
+)
 def test_urls_that_cannot_be_fetched_raise_newswatch_errors(url: str) -> None:
     with pytest.raises(FetchError):
         get(url, CLOSED)
@@ -107,8 +134,7 @@ def test_loopback_is_refused_by_default(site: LoopbackServer) -> None:
     assert site.requests == []  # refused before connecting
 
 
-@pytest.mark.parametrize("host", ["localhost", "2130706433", "0x7f.1", "017700000001",
-                                  "127.1"])
+@pytest.mark.parametrize("host", ["localhost", "2130706433", "0x7f.1", "017700000001", "127.1"])
 def test_names_and_numeric_forms_of_loopback_are_refused(site: LoopbackServer, host: str) -> None:
     port = site.base.rsplit(":", 1)[1]
     with pytest.raises(FetchError):
@@ -116,8 +142,9 @@ def test_names_and_numeric_forms_of_loopback_are_refused(site: LoopbackServer, h
     assert site.requests == []
 
 
-def test_a_redirect_to_a_private_address_is_refused(site: LoopbackServer,
-                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_redirect_to_a_private_address_is_refused(
+    site: LoopbackServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # Treat 127.0.0.1 as "public" for this test, so the first hop is allowed and the
     # redirect to 127.0.0.2 (still private) is what the check must catch.
     monkeypatch.setattr(fetch_module, "is_public_address", lambda a: a == "127.0.0.1")
@@ -128,9 +155,17 @@ def test_a_redirect_to_a_private_address_is_refused(site: LoopbackServer,
     assert [r[1] for r in site.requests] == ["/start"]
 
 
-@pytest.mark.parametrize("url", ["file:///etc/passwd", "ftp://x.example/f", "gopher://x/",
-                                 "http://x.example\\@evil.example/", "http://user:pw@x.example/",
-                                 "http://exa mple.org/"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "file:///etc/passwd",
+        "ftp://x.example/f",
+        "gopher://x/",
+        "http://x.example\\@evil.example/",
+        "http://user:pw@x.example/",
+        "http://exa mple.org/",
+    ],
+)
 def test_only_plain_http_urls_are_fetched(url: str) -> None:
     with pytest.raises(FetchError):
         check_url(url)
@@ -312,7 +347,8 @@ def test_repolls_answered_304_keep_their_connection() -> None:
 
 
 def test_a_resolver_that_never_answers_is_cut_at_the_deadline(
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     def stalled(*args, **kwargs):
         time.sleep(6)
         raise OSError("no answer")
@@ -325,7 +361,8 @@ def test_a_resolver_that_never_answers_is_cut_at_the_deadline(
 
 
 def test_a_task_s_time_limit_is_not_taken_for_a_failed_download(
-        site: LoopbackServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    site: LoopbackServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from billiard.exceptions import SoftTimeLimitExceeded
 
     def out_of_time(*args, **kwargs):

@@ -13,13 +13,16 @@ def parse(name: str, url: str = "https://feeds.example/feed"):
     return parse_feed((FEEDS / name).read_bytes(), url)
 
 
-@pytest.mark.parametrize(("name", "title", "link"), [
-    ("rss2.xml", "Pasukan Korea Utara di Kursk", "https://kabardunia.example/a/1"),
-    ("atom.xml", "Ukraine says 11,000 troops", "https://globalwire.example/world/11000"),
-    ("rdf.xml", "RDF item", "https://rdf.example/1"),
-    ("rss091.xml", "Old item", "https://old.example/1"),
-    ("jsonfeed.json", "Intelijen Ukraina", "https://nusantara.example/1"),
-])
+@pytest.mark.parametrize(
+    ("name", "title", "link"),
+    [
+        ("rss2.xml", "Pasukan Korea Utara di Kursk", "https://kabardunia.example/a/1"),
+        ("atom.xml", "Ukraine says 11,000 troops", "https://globalwire.example/world/11000"),
+        ("rdf.xml", "RDF item", "https://rdf.example/1"),
+        ("rss091.xml", "Old item", "https://old.example/1"),
+        ("jsonfeed.json", "Intelijen Ukraina", "https://nusantara.example/1"),
+    ],
+)
 def test_every_feed_format_becomes_typed_entries(name: str, title: str, link: str) -> None:
     feed = parse(name)
     first = feed.entries[0]
@@ -74,8 +77,11 @@ def test_broken_documents_raise_one_parse_error(name: str) -> None:
 
 
 def _walk(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.rglob("*") if p.is_file() and p.name != "LICENSE"
-                  and p.suffix not in {".tsv", ".md"})
+    return sorted(
+        p
+        for p in folder.rglob("*")
+        if p.is_file() and p.name != "LICENSE" and p.suffix not in {".tsv", ".md"}
+    )
 
 
 @pytest.mark.parametrize("corpus", ["feedparser-tests", "real-feeds"])
@@ -92,12 +98,15 @@ def test_every_shared_feed_goes_through_without_an_unhandled_error(corpus: str) 
     assert parsed > len(files) * 0.8, (parsed, refused)
 
 
-@pytest.mark.parametrize("encoding", ["utf-32", "utf-32-le", "utf-32-be", "utf-16",
-                                      "utf-16-le", "utf-16-be"])
+@pytest.mark.parametrize(
+    "encoding", ["utf-32", "utf-32-le", "utf-32-be", "utf-16", "utf-16-le", "utf-16-be"]
+)
 def test_entity_declarations_in_wide_encodings_are_refused(encoding: str) -> None:
-    document = (f'<?xml version="1.0" encoding="{encoding.upper()}"?>'
-                '<!DOCTYPE r [<!ENTITY a "b">]><rss version="2.0"><channel><title>&a;</title>'
-                "</channel></rss>").encode(encoding)
+    document = (
+        f'<?xml version="1.0" encoding="{encoding.upper()}"?>'
+        '<!DOCTYPE r [<!ENTITY a "b">]><rss version="2.0"><channel><title>&a;</title>'
+        "</channel></rss>"
+    ).encode(encoding)
     with pytest.raises(ParseError, match="refused"):
         parse_feed(document, "https://feeds.example/wide")
 
@@ -108,30 +117,39 @@ def test_a_feed_in_utf16_is_read() -> None:
     assert feed.entries[0].title == "Pasukan Korea Utara di Kursk"
 
 
-@pytest.mark.parametrize(("name", "reason"), [
-    ("feed-utf7-entities.xml", "encoding 'utf-7' is refused"),
-    ("feed-utf7-bom.xml", "UTF-7 is refused"),
-    ("feed-iso2022-hidden-entity.xml", "entity declarations are refused"),
-])
+@pytest.mark.parametrize(
+    ("name", "reason"),
+    [
+        ("feed-utf7-entities.xml", "encoding 'utf-7' is refused"),
+        ("feed-utf7-bom.xml", "UTF-7 is refused"),
+        ("feed-iso2022-hidden-entity.xml", "entity declarations are refused"),
+    ],
+)
 def test_encodings_that_hide_entity_declarations_are_refused(name: str, reason: str) -> None:
     with pytest.raises(ParseError, match=reason):
         parse_feed((DATA / "hostile" / name).read_bytes(), name)
 
 
-@pytest.mark.parametrize("encoding", ["undefined", "punycode", "idna", "cp037", "rot13",
-                                      "unicode_escape", "hz", "no-such-encoding"])
+@pytest.mark.parametrize(
+    "encoding",
+    ["undefined", "punycode", "idna", "cp037", "rot13", "unicode_escape", "hz", "no-such-encoding"],
+)
 def test_a_declared_encoding_that_is_not_ascii_compatible_is_refused(encoding: str) -> None:
-    body = f'<?xml version="1.0" encoding="{encoding}"?><rss version="2.0"><channel>' \
-           '<title>x</title></channel></rss>'
+    body = (
+        f'<?xml version="1.0" encoding="{encoding}"?><rss version="2.0"><channel>'
+        "<title>x</title></channel></rss>"
+    )
     with pytest.raises(ParseError, match="is refused"):
         parse_feed(body.encode("ascii"), "x")
 
 
 @pytest.mark.parametrize("encoding", ["windows-1251", "iso-8859-1", "shift_jis", "gb18030"])
 def test_ascii_compatible_encodings_are_read(encoding: str) -> None:
-    body = f'<?xml version="1.0" encoding="{encoding}"?><rss version="2.0"><channel>' \
-           '<title>Новости</title><item><title>Пхеньян</title><link>https://x.example/1</link>' \
-           '</item></channel></rss>'
+    body = (
+        f'<?xml version="1.0" encoding="{encoding}"?><rss version="2.0"><channel>'
+        "<title>Новости</title><item><title>Пхеньян</title><link>https://x.example/1</link>"
+        "</item></channel></rss>"
+    )
     if encoding in ("iso-8859-1",):
         body = body.replace("Новости", "Nouvelles").replace("Пхеньян", "Pyongyang")
     feed = parse_feed(body.encode(encoding), "x")
@@ -143,13 +161,18 @@ def test_items_sharing_one_guid_with_different_links_stay_apart() -> None:
     entries = parse_feed(body, "https://reuse.example/feed").entries
     assert len({e.id for e in entries}) == 3
     assert [e.id for e in parse_feed(body, "https://reuse.example/feed").entries] == [
-        e.id for e in entries]  # stable across polls
+        e.id for e in entries
+    ]  # stable across polls
 
 
 def test_the_same_guid_and_link_is_one_entry_however_often_it_appears() -> None:
-    item = ("<item><title>{}</title><link>https://a.example/1</link>"
-            "<guid isPermaLink='false'>a-1</guid></item>")
-    body = f"<rss version='2.0'><channel><title>t</title>{item.format('x')}{item.format('y')}" \
-           "</channel></rss>"
+    item = (
+        "<item><title>{}</title><link>https://a.example/1</link>"
+        "<guid isPermaLink='false'>a-1</guid></item>"
+    )
+    body = (
+        f"<rss version='2.0'><channel><title>t</title>{item.format('x')}{item.format('y')}"
+        "</channel></rss>"
+    )
     first, second = parse_feed(body.encode(), "https://a.example/feed").entries
     assert first.id == second.id

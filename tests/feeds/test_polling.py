@@ -26,8 +26,9 @@ def runtime(folder: Path, redis_url: str, urls: list[str], **service: object) ->
     return rt
 
 
-def test_overlapping_polls_hand_each_entry_off_once(tmp_path: Path, redis_url: str,
-                                                     site: LoopbackServer) -> None:
+def test_overlapping_polls_hand_each_entry_off_once(
+    tmp_path: Path, redis_url: str, site: LoopbackServer
+) -> None:
     site.serve("/feed", RSS, "application/rss+xml")
     rt = runtime(tmp_path, redis_url, [f"{site.base}/feed"], per_host_concurrency=8)
     key = pipeline.feed_id(f"{site.base}/feed")
@@ -54,7 +55,8 @@ def test_overlapping_polls_hand_each_entry_off_once(tmp_path: Path, redis_url: s
 
 
 def test_a_poll_killed_before_hand_off_leaves_its_entries_for_the_next(
-        tmp_path: Path, redis_url: str, site: LoopbackServer) -> None:
+    tmp_path: Path, redis_url: str, site: LoopbackServer
+) -> None:
     site.serve("/feed", RSS, "application/rss+xml")
     rt = runtime(tmp_path, redis_url, [f"{site.base}/feed"])
     key = pipeline.feed_id(f"{site.base}/feed")
@@ -77,16 +79,17 @@ def test_an_entry_claim_survives_redelivery_but_not_a_second_hand_off(redis_url:
 
     store = Store(connect(redis_url))
     assert store.claim_entry("e1", "task-a", 60) == "mine"
-    assert store.claim_entry("e1", "task-a", 60) == "mine"    # the same task, redelivered
-    assert store.claim_entry("e1", "task-b", 60) == "other"   # a duplicate hand-off
+    assert store.claim_entry("e1", "task-a", 60) == "mine"  # the same task, redelivered
+    assert store.claim_entry("e1", "task-b", 60) == "other"  # a duplicate hand-off
     store.finish_entry("f1", "e1")
     assert store.claim_entry("e1", "task-a", 60) == "done"
     # The finished claim is not kept forever, but far longer than a redelivery can come.
     assert 7 * 86400 < store.r.ttl("nw:entry:e1") <= 14 * 86400
 
 
-def test_one_host_is_never_polled_beyond_its_limit(tmp_path: Path, redis_url: str,
-                                                    site: LoopbackServer) -> None:
+def test_one_host_is_never_polled_beyond_its_limit(
+    tmp_path: Path, redis_url: str, site: LoopbackServer
+) -> None:
     active = {"now": 0, "max": 0}
     lock = threading.Lock()
 
@@ -104,8 +107,12 @@ def test_one_host_is_never_polled_beyond_its_limit(tmp_path: Path, redis_url: st
         site.routes[f"/feed{i}"] = slow
     rt = runtime(tmp_path, redis_url, urls, per_host_concurrency=2)
     results = []
-    threads = [threading.Thread(target=lambda u=u: results.append(
-        pipeline.poll_feed(rt, pipeline.feed_id(u)).status)) for u in urls]
+    threads = [
+        threading.Thread(
+            target=lambda u=u: results.append(pipeline.poll_feed(rt, pipeline.feed_id(u)).status)
+        )
+        for u in urls
+    ]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -118,8 +125,9 @@ def test_one_host_is_never_polled_beyond_its_limit(tmp_path: Path, redis_url: st
     assert {pipeline.feed_id(u) for u in busy} <= set(due)
 
 
-def test_a_failing_feed_raises_failing_once_then_recovered(tmp_path: Path, redis_url: str,
-                                                            site: LoopbackServer) -> None:
+def test_a_failing_feed_raises_failing_once_then_recovered(
+    tmp_path: Path, redis_url: str, site: LoopbackServer
+) -> None:
     site.serve("/feed", b"down", status=500)
     rt = runtime(tmp_path, redis_url, [f"{site.base}/feed"], feed_failing_after="1h")
     key = pipeline.feed_id(f"{site.base}/feed")
@@ -140,31 +148,46 @@ def minutes_apart_feed(base: str, minutes: int, count: int = 6) -> str:
     items = "".join(
         f"<item><title>t{n}</title><link>{base}/a/{n}</link><guid>g{n}</guid>"
         f"<pubDate>Mon, 04 Nov 2024 {n * minutes // 60:02d}:{n * minutes % 60:02d}:00 GMT"
-        "</pubDate></item>" for n in range(count))
-    return f'<?xml version="1.0"?><rss version="2.0"><channel><title>x</title>{items}</channel></rss>'
+        "</pubDate></item>"
+        for n in range(count)
+    )
+    return (
+        f'<?xml version="1.0"?><rss version="2.0"><channel><title>x</title>{items}</channel></rss>'
+    )
 
 
-@pytest.mark.parametrize(("service", "feed"), [({"poll_interval": "1m"}, {}),
-                                               ({}, {"interval": "1m"})])
+@pytest.mark.parametrize(
+    ("service", "feed"), [({"poll_interval": "1m"}, {}), ({}, {"interval": "1m"})]
+)
 def test_a_one_minute_feed_is_polled_within_a_minute(
-        tmp_path: Path, redis_url: str, site: LoopbackServer,
-        service: dict[str, str], feed: dict[str, str]) -> None:
+    tmp_path: Path,
+    redis_url: str,
+    site: LoopbackServer,
+    service: dict[str, str],
+    feed: dict[str, str],
+) -> None:
     # Entries 20 minutes apart: the adaptive schedule would say 10 minutes.
     site.serve("/feed", minutes_apart_feed(site.base, 20), "application/rss+xml")
-    config = load_config(write_config(tmp_path, service=service, feeds=[
-        {"url": f"{site.base}/feed", "topics": ["nk-troops-russia"], **feed}]))
+    config = load_config(
+        write_config(
+            tmp_path,
+            service=service,
+            feeds=[{"url": f"{site.base}/feed", "topics": ["nk-troops-russia"], **feed}],
+        )
+    )
     rt = pipeline.Runtime(config, redis_url)
     pipeline.sync_feeds(rt)
     key = pipeline.feed_id(f"{site.base}/feed")
     now = time.time()
-    for offset in (0, 60, 120):   # changed, then the same body twice
+    for offset in (0, 60, 120):  # changed, then the same body twice
         pipeline.poll_feed(rt, key, now=now + offset)
         state = rt.store.feed_state(key)
         assert state.next_poll - (now + offset) <= 60
 
 
 def test_a_shorter_interval_in_the_config_applies_to_a_feed_already_known(
-        tmp_path: Path, redis_url: str, site: LoopbackServer) -> None:
+    tmp_path: Path, redis_url: str, site: LoopbackServer
+) -> None:
     site.serve("/feed", minutes_apart_feed(site.base, 20), "application/rss+xml")
     feeds = [{"url": f"{site.base}/feed", "topics": ["nk-troops-russia"]}]
     rt = pipeline.Runtime(load_config(write_config(tmp_path, feeds=feeds)), redis_url)
@@ -172,10 +195,11 @@ def test_a_shorter_interval_in_the_config_applies_to_a_feed_already_known(
     key = pipeline.feed_id(f"{site.base}/feed")
     now = time.time()
     pipeline.poll_feed(rt, key, now=now)
-    assert rt.store.feed_state(key).next_poll - now == 600   # half the 20-minute gap
+    assert rt.store.feed_state(key).next_poll - now == 600  # half the 20-minute gap
     # The user sets poll_interval: 1m; the body has not changed since.
-    faster = pipeline.Runtime(load_config(write_config(
-        tmp_path, feeds=feeds, service={"poll_interval": "1m"})), redis_url)
+    faster = pipeline.Runtime(
+        load_config(write_config(tmp_path, feeds=feeds, service={"poll_interval": "1m"})), redis_url
+    )
     assert pipeline.poll_feed(faster, key, now=now + 600).status == "unchanged_body"
     assert faster.store.feed_state(key).next_poll - (now + 600) <= 60
 
@@ -185,72 +209,103 @@ def test_a_lost_tick_is_made_up_by_the_next(redis_url: str) -> None:
 
     store = Store(connect(redis_url))
     now = time.time()
-    store.schedule("feeds", "a", now - 30)   # due during an outage: no tick ran
+    store.schedule("feeds", "a", now - 30)  # due during an outage: no tick ran
     store.schedule("feeds", "b", now + 300)
     assert store.claim_due("feeds", now, lease=60) == ["a"]
-    assert store.claim_due("feeds", now, lease=60) == []          # leased, not handed twice
+    assert store.claim_due("feeds", now, lease=60) == []  # leased, not handed twice
     assert store.claim_due("feeds", now + 61, lease=60) == ["a"]  # its task was lost
 
 
 def test_feeds_add_and_import(tmp_path: Path) -> None:
     config = write_config(tmp_path)
     runner = CliRunner()
-    added = runner.invoke(cli, ["feeds", "add", "https://news.example/rss", "--topic",
-                                "nk-troops-russia", "--name", "News", "--config", str(config)])
+    added = runner.invoke(
+        cli,
+        [
+            "feeds",
+            "add",
+            "https://news.example/rss",
+            "--topic",
+            "nk-troops-russia",
+            "--name",
+            "News",
+            "--config",
+            str(config),
+        ],
+    )
     assert added.exit_code == 0, added.output
     opml = tmp_path / "feeds.opml"
     opml.write_text("""<?xml version="1.0"?><opml version="2.0"><body>
       <outline text="World"><outline text="A" xmlUrl="https://a.example/feed"/>
       <outline text="B" xmlUrl="https://b.example/atom"/></outline>
       <outline text="dup" xmlUrl="https://news.example/rss"/></body></opml>""")
-    imported = runner.invoke(cli, ["feeds", "import", str(opml), "--topic", "nk-troops-russia",
-                                   "--config", str(config)])
+    imported = runner.invoke(
+        cli, ["feeds", "import", str(opml), "--topic", "nk-troops-russia", "--config", str(config)]
+    )
     assert imported.exit_code == 0 and "imported 2 new feed(s) of 3" in imported.output
     urls = [f.url for f in load_config(config).feeds]
     assert urls == ["https://news.example/rss", "https://a.example/feed", "https://b.example/atom"]
-    bad = runner.invoke(cli, ["feeds", "add", "https://x.example", "--topic", "nope",
-                              "--config", str(config)])
+    bad = runner.invoke(
+        cli, ["feeds", "add", "https://x.example", "--topic", "nope", "--config", str(config)]
+    )
     assert bad.exit_code == 1 and "no topic named 'nope'" in bad.output
 
 
-@pytest.mark.parametrize("content", [b"<opml><body><outline", b"<!DOCTYPE x [<!ENTITY a 'b'>]><opml/>"])
+@pytest.mark.parametrize(
+    "content", [b"<opml><body><outline", b"<!DOCTYPE x [<!ENTITY a 'b'>]><opml/>"]
+)
 def test_a_broken_opml_file_is_one_clear_error(tmp_path: Path, content: bytes) -> None:
     config = write_config(tmp_path)
     opml = tmp_path / "bad.opml"
     opml.write_bytes(content)
-    result = CliRunner().invoke(cli, ["feeds", "import", str(opml), "--topic",
-                                      "nk-troops-russia", "--config", str(config)])
+    result = CliRunner().invoke(
+        cli, ["feeds", "import", str(opml), "--topic", "nk-troops-russia", "--config", str(config)]
+    )
     assert result.exit_code != 0
 
 
 def test_an_imported_outline_never_expands_environment_variables(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A shared OPML file asking for `${ALERT_WEBHOOK_SECRET}` gets the text, not the secret."""
     secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
     monkeypatch.setenv("ALERT_WEBHOOK_SECRET", secret)
     monkeypatch.setenv("HOME", "/root")
     config = write_config(tmp_path)
-    result = CliRunner().invoke(cli, [
-        "feeds", "import", str(DATA / "hostile" / "feeds-env-reference.opml"),
-        "--topic", "nk-troops-russia", "--config", str(config)])
+    result = CliRunner().invoke(
+        cli,
+        [
+            "feeds",
+            "import",
+            str(DATA / "hostile" / "feeds-env-reference.opml"),
+            "--topic",
+            "nk-troops-russia",
+            "--config",
+            str(config),
+        ],
+    )
     assert result.exit_code == 0, result.output
     [feed] = load_config(config).feeds
-    assert feed.url == ("https://collector.example/feed.xml"
-                        "?k=${ALERT_WEBHOOK_SECRET}&u=$${HOME}")
+    assert feed.url == ("https://collector.example/feed.xml?k=${ALERT_WEBHOOK_SECRET}&u=$${HOME}")
     assert feed.name == "Wire ${ALERT_WEBHOOK_SECRET:-x}"
     assert secret not in (config / "feeds.yaml").read_text()
 
 
 def test_the_user_s_own_config_still_expands_and_can_write_a_literal(tmp_path: Path) -> None:
-    config = write_config(tmp_path, feeds=[
-        {"url": "https://a.example/rss?token=${FEED_TOKEN}", "topics": ["nk-troops-russia"]},
-        {"url": "https://b.example/rss?t=$${FEED_TOKEN}", "topics": ["nk-troops-russia"]}])
+    config = write_config(
+        tmp_path,
+        feeds=[
+            {"url": "https://a.example/rss?token=${FEED_TOKEN}", "topics": ["nk-troops-russia"]},
+            {"url": "https://b.example/rss?t=$${FEED_TOKEN}", "topics": ["nk-troops-russia"]},
+        ],
+    )
     urls = [f.url for f in load_config(config, env={"FEED_TOKEN": "t0k"}).feeds]
     assert urls == ["https://a.example/rss?token=t0k", "https://b.example/rss?t=${FEED_TOKEN}"]
 
 
 def test_poll_once_with_no_feeds_says_so_without_starting_workers(
-        tmp_path: Path, redis_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, redis_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     config = write_config(tmp_path)
     monkeypatch.setenv("NEWSWATCH_REDIS_URL", redis_url)
     started: list[object] = []

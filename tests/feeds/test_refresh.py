@@ -56,7 +56,9 @@ def test_a_stuck_etag_is_bypassed_by_a_periodic_unconditional_fetch(site: Loopba
         outcome = poll(state)
         statuses.append(outcome.status)
         state = outcome.state
-    assert statuses.count("changed") == 1 and statuses.count("not_modified") == UNCONDITIONAL_EVERY - 1
+    assert (
+        statuses.count("changed") == 1 and statuses.count("not_modified") == UNCONDITIONAL_EVERY - 1
+    )
 
 
 def test_errors_back_off_exponentially_and_honour_retry_after(site: LoopbackServer) -> None:
@@ -105,7 +107,7 @@ def test_adaptive_interval_follows_the_publishing_rate_within_the_interval() -> 
     hourly = [start + timedelta(hours=i) for i in range(10)]
     weekly = [start + timedelta(days=7 * i) for i in range(5)]
     assert adaptive_interval(every_ten_minutes, SCHEDULE) == 300
-    assert adaptive_interval(hourly, SCHEDULE) == 900     # half an hour, but 15m is the most
+    assert adaptive_interval(hourly, SCHEDULE) == 900  # half an hour, but 15m is the most
     assert adaptive_interval(weekly, SCHEDULE) == 900
     assert adaptive_interval([], SCHEDULE) == 900
     assert adaptive_interval([start] * 5, SCHEDULE) == 900
@@ -114,7 +116,7 @@ def test_adaptive_interval_follows_the_publishing_rate_within_the_interval() -> 
 def test_an_interval_shorter_than_the_minimum_is_what_the_user_asked_for() -> None:
     one_minute = Schedule.for_feed(None, 60, min_poll_interval=300, max_poll_interval=86400)
     assert (one_minute.interval, one_minute.minimum) == (60, 60)
-    assert Schedule.for_feed(600, 60, 300, 86400).interval == 600   # the feed's own wins
+    assert Schedule.for_feed(600, 60, 300, 86400).interval == 600  # the feed's own wins
 
 
 def test_backoff_is_bounded() -> None:

@@ -22,16 +22,21 @@ OTHER_ARTICLE = PAGE.format(n=1, story=STORIES[0])
 
 
 def feed(base: str, items: list[tuple[str, str]]) -> str:
-    body = "".join(f"<item><title>{title}</title><link>{base}{path}</link><guid>{path}</guid>"
-                   "</item>" for path, title in items)
+    body = "".join(
+        f"<item><title>{title}</title><link>{base}{path}</link><guid>{path}</guid></item>"
+        for path, title in items
+    )
     return f'<rss version="2.0"><channel><title>W</title>{body}</channel></rss>'
 
 
 def recorded(out: str) -> tuple[int, int, int]:
     """(entries, entries that ended in a state other than failed, failed) of a summary."""
     entries = int(re.search(r"entries: (\d+) new", out).group(1))
-    states = re.search(r"documents: (\d+) written, (\d+) revised, (\d+) duplicates, "
-                       r"(\d+) off topic, (\d+) without text", out)
+    states = re.search(
+        r"documents: (\d+) written, (\d+) revised, (\d+) duplicates, "
+        r"(\d+) off topic, (\d+) without text",
+        out,
+    )
     failed = re.search(r"(\d+) entr(?:y|ies) failed", out)
     return entries, sum(int(n) for n in states.groups()), int(failed.group(1)) if failed else 0
 
@@ -39,17 +44,23 @@ def recorded(out: str) -> tuple[int, int, int]:
 def test_a_failing_entry_is_recorded_shown_and_retried(tmp_path: Path, redis_url: str) -> None:
     with LoopbackServer() as site:
         site.serve("/wire", feed(site.base, [("/a/good", "Seoul")]), "application/rss+xml")
-        site.serve("/desk", feed(site.base, [("/a/desk", "Desk"), ("/a/charset", "Charset"),
-                                             ("/a/data", "Data")]), "application/rss+xml")
+        site.serve(
+            "/desk",
+            feed(site.base, [("/a/desk", "Desk"), ("/a/charset", "Charset"), ("/a/data", "Data")]),
+            "application/rss+xml",
+        )
         site.serve("/a/good", ARTICLE)
         site.serve("/a/desk", OTHER_ARTICLE)
         site.serve("/a/charset", ARTICLE.encode(), "text/html; charset=undefined")
         site.serve("/a/data", b"", status=302, headers={"Location": "data:text/html,<p>x</p>"})
-        config = write_config(tmp_path, feeds=[
-            {"url": f"{site.base}/wire", "topics": ["nk-troops-russia"], "name": "Wire"},
-            {"url": f"{site.base}/desk", "topics": ["nk-troops-russia"], "name": "Desk"}])
-        env = {**os.environ, "NEWSWATCH_REDIS_URL": redis_url,
-               "NEWSWATCH_CONFIG_DIR": str(config)}
+        config = write_config(
+            tmp_path,
+            feeds=[
+                {"url": f"{site.base}/wire", "topics": ["nk-troops-russia"], "name": "Wire"},
+                {"url": f"{site.base}/desk", "topics": ["nk-troops-russia"], "name": "Desk"},
+            ],
+        )
+        env = {**os.environ, "NEWSWATCH_REDIS_URL": redis_url, "NEWSWATCH_CONFIG_DIR": str(config)}
         # A fault no retry can mend until someone does: the Desk's line counts are a key
         # of the wrong type, so every attempt at its entries fails the same way.
         broken = redis.Redis.from_url(redis_url)

@@ -28,14 +28,26 @@ def test_tasks_appear_in_flower_with_names_and_states(tmp_path: Path, redis_url:
     with LoopbackServer() as site:
         site.serve("/feed", feed(site.base), "application/rss+xml")
         site.serve("/world/seoul-12000", ARTICLE)
-        config = write_config(tmp_path, feeds=[{"url": f"{site.base}/feed",
-                                                "topics": ["nk-troops-russia"]}])
-        env = {**os.environ, "NEWSWATCH_REDIS_URL": redis_url,
-               "NEWSWATCH_CONFIG_DIR": str(config)}
+        config = write_config(
+            tmp_path, feeds=[{"url": f"{site.base}/feed", "topics": ["nk-troops-russia"]}]
+        )
+        env = {**os.environ, "NEWSWATCH_REDIS_URL": redis_url, "NEWSWATCH_CONFIG_DIR": str(config)}
         flower = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "worker.celery_app", "flower",
-             f"--port={port}", "--address=127.0.0.1", "--basic-auth=desk:s3cret"],
-            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "worker.celery_app",
+                "flower",
+                f"--port={port}",
+                "--address=127.0.0.1",
+                "--basic-auth=desk:s3cret",
+            ],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         try:
             api = f"http://127.0.0.1:{port}/api/tasks"
             deadline = time.monotonic() + 60
@@ -75,13 +87,25 @@ def test_the_readme_flower_command_starts_on_the_shipped_config_without_alert_se
     command = _readme_flower_command()
     user, password = re.search(r"--basic-auth=(\S+?):(\S+)", command).groups()
     port = free_port()
-    command = (command.replace("redis://127.0.0.1:6379/0", redis_url)
-               .replace("--port=5555", f"--port={port}")
-               .replace(".venv/bin/", f"{Path(sys.executable).parent}/"))
-    env = {name: value for name, value in os.environ.items()
-           if not name.startswith(("ALERT_", "SMTP_", "NEWSWATCH_"))}
-    flower = subprocess.Popen(["sh", "-c", command], cwd=ROOT, env=env, start_new_session=True,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    command = (
+        command.replace("redis://127.0.0.1:6379/0", redis_url)
+        .replace("--port=5555", f"--port={port}")
+        .replace(".venv/bin/", f"{Path(sys.executable).parent}/")
+    )
+    env = {
+        name: value
+        for name, value in os.environ.items()
+        if not name.startswith(("ALERT_", "SMTP_", "NEWSWATCH_"))
+    }
+    flower = subprocess.Popen(
+        ["sh", "-c", command],
+        cwd=ROOT,
+        env=env,
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     url = f"http://127.0.0.1:{port}/api/workers"
     try:
         deadline = time.monotonic() + 60

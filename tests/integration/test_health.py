@@ -41,13 +41,14 @@ def test_healthy_while_redis_and_the_worker_answer_then_not(tmp_path: Path, redi
     finally:
         launcher.stop_children(services)
     assert stopped.returncode == 1
-    assert f"poller@{socket.gethostname()}: FAILED (no answer to a ping within 2 s)" in stopped.stderr
+    assert (
+        f"poller@{socket.gethostname()}: FAILED (no answer to a ping within 2 s)" in stopped.stderr
+    )
 
 
 def test_unhealthy_in_one_line_when_redis_does_not_answer() -> None:
     url = f"redis://127.0.0.1:{free_port()}/0"
-    result = run_cli("health", "--worker", "poller", "--timeout", "2",
-                     env=shipped_config_env(url))
+    result = run_cli("health", "--worker", "poller", "--timeout", "2", env=shipped_config_env(url))
     assert result.returncode == 1
     assert result.stderr.startswith(f"redis {url}: FAILED (ConnectionError")
     assert len(result.stderr.splitlines()) == 1, result.stderr  # the worker is not asked

@@ -26,19 +26,24 @@ pytestmark = pytest.mark.integration
 
 
 def feed(base: str, numbers: list[int]) -> str:
-    items = "".join(f"<item><title>{n}</title><link>{base}/a/{n}</link><guid>g{n}</guid></item>"
-                    for n in numbers)
+    items = "".join(
+        f"<item><title>{n}</title><link>{base}/a/{n}</link><guid>g{n}</guid></item>"
+        for n in numbers
+    )
     return f'<rss version="2.0"><channel><title>W</title>{items}</channel></rss>'
 
 
 @pytest.mark.timeout(400)
 def test_a_poller_killed_holding_a_host_slot_blocks_the_host_only_for_its_lease(
-        tmp_path: Path, redis_url: str) -> None:
+    tmp_path: Path, redis_url: str
+) -> None:
     services = launcher.Services(redis_url)
     hanging, release = threading.Event(), threading.Event()
     verifier = Webhook(SECRET)
-    with LoopbackServer() as site, WebhookReceiver(
-            lambda body, headers: verifier.verify(body, headers)) as receiver:
+    with (
+        LoopbackServer() as site,
+        WebhookReceiver(lambda body, headers: verifier.verify(body, headers)) as receiver,
+    ):
         for n in range(1, 6):
             site.serve(f"/a/{n}", distinct_page(n, troops=11_000 + 1_000 * n))
         site.serve("/one", feed(site.base, [1, 2]), "application/rss+xml")
@@ -52,14 +57,25 @@ def test_a_poller_killed_holding_a_host_slot_blocks_the_host_only_for_its_lease(
             return static
 
         site.routes["/one"] = slow_feed
-        config = load_config(write_config(
-            tmp_path, feeds=[{"url": f"{site.base}/one", "topics": ["nk-troops-russia"]},
-                             {"url": f"{site.base}/two", "topics": ["nk-troops-russia"]}],
-            channels={"hook": {"type": "webhook", "url": receiver.url, "secret": SECRET}},
-            service={"per_host_concurrency": 1, "fetch_timeout": "4s", "tick_interval": "1s",
-                     "task_time_limit": "10s",
-                     "poll_interval": "1s", "min_poll_interval": "1s",
-                     "max_poll_interval": "2s"}))
+        config = load_config(
+            write_config(
+                tmp_path,
+                feeds=[
+                    {"url": f"{site.base}/one", "topics": ["nk-troops-russia"]},
+                    {"url": f"{site.base}/two", "topics": ["nk-troops-russia"]},
+                ],
+                channels={"hook": {"type": "webhook", "url": receiver.url, "secret": SECRET}},
+                service={
+                    "per_host_concurrency": 1,
+                    "fetch_timeout": "4s",
+                    "tick_interval": "1s",
+                    "task_time_limit": "10s",
+                    "poll_interval": "1s",
+                    "min_poll_interval": "1s",
+                    "max_poll_interval": "2s",
+                },
+            )
+        )
         try:
             launcher.start_workers(services, config, quiet=True)
             launcher.start_beat(services, config, quiet=True)
@@ -81,8 +97,13 @@ def test_a_poller_killed_holding_a_host_slot_blocks_the_host_only_for_its_lease(
             release.set()
             launcher.stop_children(services, timeout=10)
         events, delivered = one_delivery_per_event(store, receiver.events)
-    report("poller SIGKILLed holding a host slot", entries=5,
-           documents=len(documents(tmp_path)), events=events, delivered=delivered)
+    report(
+        "poller SIGKILLed holding a host slot",
+        entries=5,
+        documents=len(documents(tmp_path)),
+        events=events,
+        delivered=delivered,
+    )
     assert len(documents(tmp_path)) == 5 and events >= 1
 
 
@@ -91,11 +112,15 @@ def test_poll_once_polls_every_feed_of_a_busy_host(tmp_path: Path, redis_url: st
         for n in range(1, 5):
             site.serve(f"/a/{n}", distinct_page(n))
             site.serve(f"/section/{n}", feed(site.base, [n]), "application/rss+xml")
-        config = write_config(tmp_path, feeds=[
-            {"url": f"{site.base}/section/{n}", "topics": ["nk-troops-russia"]}
-            for n in range(1, 5)], service={"per_host_concurrency": 1})
-        env = {**os.environ, "NEWSWATCH_REDIS_URL": redis_url,
-               "NEWSWATCH_CONFIG_DIR": str(config)}
+        config = write_config(
+            tmp_path,
+            feeds=[
+                {"url": f"{site.base}/section/{n}", "topics": ["nk-troops-russia"]}
+                for n in range(1, 5)
+            ],
+            service={"per_host_concurrency": 1},
+        )
+        env = {**os.environ, "NEWSWATCH_REDIS_URL": redis_url, "NEWSWATCH_CONFIG_DIR": str(config)}
         result = run_cli("poll", "--once", env=env)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "polled 4 feed(s): 4 changed" in result.stdout, result.stdout

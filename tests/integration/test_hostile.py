@@ -42,10 +42,16 @@ def serve_hostile(site: LoopbackServer) -> None:
     for path in HOSTILE.iterdir():
         content_type = "application/rss+xml" if path.suffix == ".xml" else "text/html"
         site.serve(f"/{path.name}", path.read_bytes(), content_type)
-    site.serve("/served/gzip-bomb", gzip.compress(b"<p>" + b"A" * 60_000_000),
-               headers={"Content-Encoding": "gzip"})
-    site.serve("/served/stacked-encoding", gzip.compress(zlib.compress(b"<p>x</p>")),
-               headers={"Content-Encoding": "deflate, gzip"})
+    site.serve(
+        "/served/gzip-bomb",
+        gzip.compress(b"<p>" + b"A" * 60_000_000),
+        headers={"Content-Encoding": "gzip"},
+    )
+    site.serve(
+        "/served/stacked-encoding",
+        gzip.compress(zlib.compress(b"<p>x</p>")),
+        headers={"Content-Encoding": "deflate, gzip"},
+    )
 
     def endless(request: BaseHTTPRequestHandler):
         request.send_response(200)
@@ -58,6 +64,7 @@ def serve_hostile(site: LoopbackServer) -> None:
         raise ConnectionError("done")
 
     site.routes["/served/endless-slow"] = endless
+
     def drip_headers(request: BaseHTTPRequestHandler):
         request.wfile.write(b"HTTP/1.1 200 OK\r\n")
         for i in range(600):  # never idle for long, never done
@@ -67,18 +74,34 @@ def serve_hostile(site: LoopbackServer) -> None:
         raise ConnectionError("done")
 
     site.routes["/served/drip-headers"] = drip_headers
-    site.serve("/served/redirect-idna", b"", status=302,
-               headers={"Location": "http://xn--a-.example/"})
-    site.serve("/served/redirect-data", b"", status=302,
-               headers={"Location": "data:text/html,<p>x</p>"})
-    site.serve("/served/redirect-loop", b"", status=302, headers={"Location": "/served/redirect-loop"})
-    site.serve("/served/redirect-metadata", b"", status=302,
-               headers={"Location": "http://169.254.169.254/latest/meta-data/"})
-    site.serve("/served/redirect-loopback", b"", status=302,
-               headers={"Location": "http://127.0.0.1:9/private"})
-    site.serve("/good.xml", f"""<rss version="2.0"><channel><title>Good</title>
+    site.serve(
+        "/served/redirect-idna", b"", status=302, headers={"Location": "http://xn--a-.example/"}
+    )
+    site.serve(
+        "/served/redirect-data", b"", status=302, headers={"Location": "data:text/html,<p>x</p>"}
+    )
+    site.serve(
+        "/served/redirect-loop", b"", status=302, headers={"Location": "/served/redirect-loop"}
+    )
+    site.serve(
+        "/served/redirect-metadata",
+        b"",
+        status=302,
+        headers={"Location": "http://169.254.169.254/latest/meta-data/"},
+    )
+    site.serve(
+        "/served/redirect-loopback",
+        b"",
+        status=302,
+        headers={"Location": "http://127.0.0.1:9/private"},
+    )
+    site.serve(
+        "/good.xml",
+        f"""<rss version="2.0"><channel><title>Good</title>
 <item><title>Baik</title><link>{site.base}/good.html</link><guid>good-1</guid></item>
-</channel></rss>""", "application/rss+xml")
+</channel></rss>""",
+        "application/rss+xml",
+    )
     site.serve("/good.html", GOOD_PAGE)
 
 
@@ -88,10 +111,17 @@ def world(tmp_path: Path, redis_url: str):
         serve_hostile(site)
         feeds = [f"{site.base}/{p.name}" for p in sorted(HOSTILE.glob("feed-*.xml"))]
         feeds.append(f"{site.base}/good.xml")
-        config = load_config(write_config(
-            tmp_path, feeds=[{"url": u, "topics": ["nk-troops-russia"]} for u in feeds],
-            service={"fetch_timeout": "3s", "max_download_bytes": 5_000_000,
-                     "max_redirects": 3}))
+        config = load_config(
+            write_config(
+                tmp_path,
+                feeds=[{"url": u, "topics": ["nk-troops-russia"]} for u in feeds],
+                service={
+                    "fetch_timeout": "3s",
+                    "max_download_bytes": 5_000_000,
+                    "max_redirects": 3,
+                },
+            )
+        )
         rt = pipeline.Runtime(config, redis_url)
         pipeline.sync_feeds(rt)
         yield rt, site, tmp_path
@@ -108,7 +138,8 @@ def poll_and_process(rt: pipeline.Runtime, url: str) -> tuple[pipeline.FeedPoll,
 
 
 def test_hostile_feeds_are_refused_and_the_healthy_feed_still_works(
-        world, caplog: pytest.LogCaptureFixture) -> None:
+    world, caplog: pytest.LogCaptureFixture
+) -> None:
     rt, site, folder = world
     caplog.set_level(logging.INFO)
     started = time.monotonic()
@@ -141,15 +172,17 @@ def test_hostile_pages_are_refused_or_cut_safely(world, caplog: pytest.LogCaptur
     poll, results = poll_and_process(rt, f"{site.base}/feed-pages.xml")
     assert poll.status == "changed" and len(results) == 15
     messages = "\n".join(r.getMessage() for r in caplog.records)
-    for path, reason in [("/served/gzip-bomb", "exceeds"),
-                         ("/served/stacked-encoding", "stacked Content-Encoding"),
-                         ("/served/endless-slow", "longer than"),
-                         ("/served/redirect-loop", "more than 3 redirects"),
-                         ("/served/redirect-metadata", "169.254.169.254"),
-                         ("/served/redirect-loopback", ""),
-                         ("/served/drip-headers", "longer than 3 s in all"),
-                         ("/served/redirect-idna", "A-label"),
-                         ("/served/redirect-data", "InvalidURL")]:
+    for path, reason in [
+        ("/served/gzip-bomb", "exceeds"),
+        ("/served/stacked-encoding", "stacked Content-Encoding"),
+        ("/served/endless-slow", "longer than"),
+        ("/served/redirect-loop", "more than 3 redirects"),
+        ("/served/redirect-metadata", "169.254.169.254"),
+        ("/served/redirect-loopback", ""),
+        ("/served/drip-headers", "longer than 3 s in all"),
+        ("/served/redirect-idna", "A-label"),
+        ("/served/redirect-data", "InvalidURL"),
+    ]:
         assert any(path in line and reason in line for line in messages.splitlines()), path
     texts = {p.name: p.read_text() for p in (folder / "corpus").glob("*.txt")}
     joined = "\n".join(texts.values())

@@ -32,26 +32,48 @@ def test_idle_ticks_write_nothing_at_info(tmp_path: Path, redis_url: str) -> Non
     services = launcher.Services(redis_url)
     with LoopbackServer() as site:
         site.serve("/feed", (DATA / "feeds" / "rss2.xml").read_bytes(), "application/rss+xml")
-        config = load_config(write_config(
-            tmp_path, feeds=[{"url": f"{site.base}/feed", "topics": ["nk-troops-russia"],
-                              "interval": "1h"}],
-            service={"tick_interval": "1s"}))
+        config = load_config(
+            write_config(
+                tmp_path,
+                feeds=[
+                    {"url": f"{site.base}/feed", "topics": ["nk-troops-russia"], "interval": "1h"}
+                ],
+                service={"tick_interval": "1s"},
+            )
+        )
         configure(config, redis_url)
         env = services.environment(config)
         logs = {name: tmp_path / f"{name}.log" for name in ("poller", "beat")}
         commands = {
             "poller": launcher.celery_command(
-                "worker", "--loglevel", "INFO", "--pool", "threads", "-n", "poller@%h",
-                "-Q", "newswatch.io", "--without-gossip", "--without-mingle"),
+                "worker",
+                "--loglevel",
+                "INFO",
+                "--pool",
+                "threads",
+                "-n",
+                "poller@%h",
+                "-Q",
+                "newswatch.io",
+                "--without-gossip",
+                "--without-mingle",
+            ),
             "beat": launcher.celery_command(
-                "beat", "--loglevel", "INFO", "--schedule", str(tmp_path / "beat-schedule")),
+                "beat", "--loglevel", "INFO", "--schedule", str(tmp_path / "beat-schedule")
+            ),
         }
         try:
             for name, command in commands.items():
                 with logs[name].open("w") as output:
-                    services.children.append(subprocess.Popen(
-                        command, env=env, stdout=output, stderr=subprocess.STDOUT,
-                        start_new_session=True))
+                    services.children.append(
+                        subprocess.Popen(
+                            command,
+                            env=env,
+                            stdout=output,
+                            stderr=subprocess.STDOUT,
+                            start_new_session=True,
+                        )
+                    )
             deadline = time.monotonic() + 120
             while ticks_run(deadline) < 6 and time.monotonic() < deadline:
                 time.sleep(1)
@@ -63,8 +85,12 @@ def test_idle_ticks_write_nothing_at_info(tmp_path: Path, redis_url: str) -> Non
     # Log lines only (the start-up banner lists the tasks, the tick among them), in
     # newswatch's format or Celery's.
     level = re.compile(r" (INFO|WARNING|ERROR) |(INFO|WARNING|ERROR)/")
-    lines = [line for path in logs.values() for line in path.read_text().splitlines()
-             if level.search(line)]
+    lines = [
+        line
+        for path in logs.values()
+        for line in path.read_text().splitlines()
+        if level.search(line)
+    ]
     assert len(lines) > 2, "the logs hold no log lines at all"
     about_ticks = [line for line in lines if "newswatch.tick" in line or "newswatch-tick" in line]
     assert about_ticks == []

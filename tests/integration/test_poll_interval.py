@@ -21,17 +21,24 @@ def feed(base: str, count: int) -> str:
     items = "".join(
         f"<item><title>t{n}</title><link>{base}/a/{n}</link><guid>g{n}</guid>"
         f"<pubDate>Mon, 04 Nov 2024 {n * 20 // 60:02d}:{n * 20 % 60:02d}:00 GMT</pubDate></item>"
-        for n in range(count))
-    return f'<?xml version="1.0"?><rss version="2.0"><channel><title>x</title>{items}</channel></rss>'
+        for n in range(count)
+    )
+    return (
+        f'<?xml version="1.0"?><rss version="2.0"><channel><title>x</title>{items}</channel></rss>'
+    )
 
 
 def test_a_new_item_waits_no_longer_than_the_poll_interval(tmp_path: Path, redis_url: str) -> None:
     services = launcher.Services(redis_url)
     with LoopbackServer() as site:
         site.serve("/feed", feed(site.base, 4), "application/rss+xml")
-        config = load_config(write_config(
-            tmp_path, feeds=[{"url": f"{site.base}/feed", "topics": ["nk-troops-russia"]}],
-            service={"poll_interval": "2s", "tick_interval": "1s"}))
+        config = load_config(
+            write_config(
+                tmp_path,
+                feeds=[{"url": f"{site.base}/feed", "topics": ["nk-troops-russia"]}],
+                service={"poll_interval": "2s", "tick_interval": "1s"},
+            )
+        )
 
         def polls() -> int:
             return sum(1 for _, path, _ in site.requests if path == "/feed")

@@ -33,15 +33,19 @@ def fill(client: redis.Redis) -> None:
 
 @pytest.mark.timeout(300)
 def test_workers_survive_a_full_redis_and_recover_when_memory_is_freed(
-        tmp_path: Path, redis_url: str) -> None:
+    tmp_path: Path, redis_url: str
+) -> None:
     client = redis.Redis.from_url(redis_url)
     services = launcher.Services(redis_url)
     log = tmp_path / "poller.log"
     with LoopbackServer() as site:
         site.serve("/a/1", distinct_page(1))
         site.serve("/feed", feed(site.base, [1]), "application/rss+xml")
-        config = load_config(write_config(
-            tmp_path, feeds=[{"url": f"{site.base}/feed", "topics": ["nk-troops-russia"]}]))
+        config = load_config(
+            write_config(
+                tmp_path, feeds=[{"url": f"{site.base}/feed", "topics": ["nk-troops-russia"]}]
+            )
+        )
         rt = pipeline.Runtime(config, redis_url)
         tasks.use(rt)
         pipeline.sync_feeds(rt)
@@ -54,11 +58,25 @@ def test_workers_survive_a_full_redis_and_recover_when_memory_is_freed(
             launcher.start_beat(services, config, quiet=True)
             with log.open("wb") as out:
                 # Its log is what an operator reads to learn the cause.
-                poller = subprocess.Popen(launcher.celery_command(
-                    "worker", "--loglevel", "INFO", "--pool", "threads", "-n", "poller@%h",
-                    "-Q", "newswatch.io", "--without-gossip", "--without-mingle"),
-                    env=services.environment(config), stdout=out, stderr=subprocess.STDOUT,
-                    start_new_session=True)
+                poller = subprocess.Popen(
+                    launcher.celery_command(
+                        "worker",
+                        "--loglevel",
+                        "INFO",
+                        "--pool",
+                        "threads",
+                        "-n",
+                        "poller@%h",
+                        "-Q",
+                        "newswatch.io",
+                        "--without-gossip",
+                        "--without-mingle",
+                    ),
+                    env=services.environment(config),
+                    stdout=out,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
+                )
             services.children.append(poller)
             deadline = time.monotonic() + 20
             while time.monotonic() < deadline and poller.poll() is None:
@@ -75,6 +93,10 @@ def test_workers_survive_a_full_redis_and_recover_when_memory_is_freed(
             client.config_set("maxmemory", 0)
             launcher.stop_children(services, timeout=10)
     said = log.read_text()
-    report("Redis full (maxmemory, noeviction) 20 s, then freed", entries=1,
-           documents=len(documents(tmp_path)), poller_kept_running=True)
+    report(
+        "Redis full (maxmemory, noeviction) 20 s, then freed",
+        entries=1,
+        documents=len(documents(tmp_path)),
+        poller_kept_running=True,
+    )
     assert "maxmemory" in said or "OutOfMemory" in said

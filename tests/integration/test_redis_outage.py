@@ -38,8 +38,10 @@ diplomatik dan militer yang dihubungi sepanjang hari.</p></article></body></html
 
 
 def feed(base: str, count: int) -> str:
-    items = "".join(f"<item><title>{n}</title><link>{base}/a/{n}</link><guid>g{n}</guid></item>"
-                    for n in range(1, count + 1))
+    items = "".join(
+        f"<item><title>{n}</title><link>{base}/a/{n}</link><guid>g{n}</guid></item>"
+        for n in range(1, count + 1)
+    )
     return f'<rss version="2.0"><channel><title>W</title>{items}</channel></rss>'
 
 
@@ -68,9 +70,15 @@ def test_workers_resume_after_redis_comes_back(tmp_path: Path, append_only: bool
             site.serve(f"/a/{n}", PAGE.format(n=n, story=STORIES[n - 1]))
         site.serve("/feed", feed(site.base, 1), "application/rss+xml")
         config_dir = write_config(
-            tmp_path, feeds=[{"url": f"{site.base}/feed", "topics": ["nk-troops-russia"]}],
-            service={"poll_interval": "1s", "min_poll_interval": "1s",
-                     "max_poll_interval": "2s", "tick_interval": "1s"})
+            tmp_path,
+            feeds=[{"url": f"{site.base}/feed", "topics": ["nk-troops-russia"]}],
+            service={
+                "poll_interval": "1s",
+                "min_poll_interval": "1s",
+                "max_poll_interval": "2s",
+                "tick_interval": "1s",
+            },
+        )
         config = load_config(config_dir)
         try:
             quiet = os.environ.get("NEWSWATCH_TEST_VERBOSE") is None
@@ -78,24 +86,30 @@ def test_workers_resume_after_redis_comes_back(tmp_path: Path, append_only: bool
             launcher.start_beat(services, config, quiet=quiet)
             assert wait_for(lambda: len(documents(tmp_path)) == 1, 90), "first document"
 
-            server.stop()                        # Redis goes away under load ...
+            server.stop()  # Redis goes away under load ...
             site.serve("/feed", feed(site.base, 2), "application/rss+xml")
             time.sleep(OUTAGE_SECONDS)
             server = start_redis(redis_dir, port=port, append_only=append_only)  # ... and back
 
-            assert wait_for(lambda: len(documents(tmp_path)) == 2, 120), \
+            assert wait_for(lambda: len(documents(tmp_path)) == 2, 120), (
                 f"after the outage: {documents(tmp_path)}"
+            )
             site.serve("/feed", feed(site.base, 3), "application/rss+xml")
             assert wait_for(lambda: len(documents(tmp_path)) == 3, 60), "a task still runs"
             time.sleep(3)  # a few more polls: nothing may be written twice
         finally:
             launcher.stop_children(services, timeout=10)
             server.stop()
-    records = [json.loads(line) for line in
-               (tmp_path / "corpus" / "manifest.jsonl").read_text().splitlines()]
-    report(f"Redis stopped {OUTAGE_SECONDS} s under load ({'AOF' if append_only else 'no AOF'})",
-           entries=3, documents=len(documents(tmp_path)),
-           manifest_lines=len([r for r in records if r["file"]]))
+    records = [
+        json.loads(line)
+        for line in (tmp_path / "corpus" / "manifest.jsonl").read_text().splitlines()
+    ]
+    report(
+        f"Redis stopped {OUTAGE_SECONDS} s under load ({'AOF' if append_only else 'no AOF'})",
+        entries=3,
+        documents=len(documents(tmp_path)),
+        manifest_lines=len([r for r in records if r["file"]]),
+    )
     assert [name[:3] for name in documents(tmp_path)] == ["001", "002", "003"]
     assert len([r for r in records if r["file"]]) == 3
 
@@ -106,7 +120,8 @@ ENTRIES_UNDER_LOAD = 10
 @pytest.mark.timeout(600 + OUTAGE_SECONDS)
 @pytest.mark.parametrize("stop", ["sigkill", "graceful"])
 def test_redis_restarted_while_articles_are_processed_loses_nothing(
-        tmp_path: Path, stop: str) -> None:
+    tmp_path: Path, stop: str
+) -> None:
     """Redis goes away while both workers are busy with articles, and comes back with its
     append-only file: every entry ends as one document, every event is delivered once."""
     port = free_port()
@@ -114,21 +129,34 @@ def test_redis_restarted_while_articles_are_processed_loses_nothing(
     server = start_redis(redis_dir, port=port, append_only=True)
     services = launcher.Services(server.url)
     verifier = Webhook(SECRET)
-    with LoopbackServer() as site, WebhookReceiver(
-            lambda body, headers: verifier.verify(body, headers)) as receiver:
+    with (
+        LoopbackServer() as site,
+        WebhookReceiver(lambda body, headers: verifier.verify(body, headers)) as receiver,
+    ):
         for n in range(1, ENTRIES_UNDER_LOAD + 1):
             body = distinct_page(n, troops=10_000 + 1_000 * n).encode()
             # Each page takes a moment, so articles are in hand when Redis goes.
             site.routes[f"/a/{n}"] = lambda request, body=body: (
-                time.sleep(0.5), (200, {"Content-Type": "text/html; charset=utf-8"}, body))[1]
+                time.sleep(0.5),
+                (200, {"Content-Type": "text/html; charset=utf-8"}, body),
+            )[1]
         # What a feed lists when first polled is its baseline (never alerted): one entry
         # first, then nine more, which are news and raise alerts.
         site.serve("/feed", feed(site.base, 1), "application/rss+xml")
-        config = load_config(write_config(
-            tmp_path, feeds=[{"url": f"{site.base}/feed", "topics": ["nk-troops-russia"]}],
-            channels={"hook": {"type": "webhook", "url": receiver.url, "secret": SECRET}},
-            service={"poll_interval": "1s", "min_poll_interval": "1s", "max_poll_interval": "2s",
-                     "tick_interval": "1s", "task_time_limit": "10s"}))
+        config = load_config(
+            write_config(
+                tmp_path,
+                feeds=[{"url": f"{site.base}/feed", "topics": ["nk-troops-russia"]}],
+                channels={"hook": {"type": "webhook", "url": receiver.url, "secret": SECRET}},
+                service={
+                    "poll_interval": "1s",
+                    "min_poll_interval": "1s",
+                    "max_poll_interval": "2s",
+                    "tick_interval": "1s",
+                    "task_time_limit": "10s",
+                },
+            )
+        )
         try:
             # Not quiet: on a failure the workers' logs are in the test's captured output.
             launcher.start_workers(services, config)
@@ -148,8 +176,9 @@ def test_redis_restarted_while_articles_are_processed_loses_nothing(
             time.sleep(OUTAGE_SECONDS)
             server = start_redis(redis_dir, port=port, append_only=True)
 
-            assert wait_for(lambda: len(documents(tmp_path)) == ENTRIES_UNDER_LOAD, 300), \
+            assert wait_for(lambda: len(documents(tmp_path)) == ENTRIES_UNDER_LOAD, 300), (
                 f"after the restart: {len(documents(tmp_path))} documents"
+            )
             store = Store(connect(server.url))
             assert wait_for(lambda: len(receiver.events) >= len(store.recent_events(1000)), 180)
             time.sleep(3)  # a few more ticks and polls: nothing may be written or sent twice
@@ -157,13 +186,21 @@ def test_redis_restarted_while_articles_are_processed_loses_nothing(
         finally:
             launcher.stop_children(services, timeout=10)
             server.stop()
-    records = [json.loads(line) for line in
-               (tmp_path / "corpus" / "manifest.jsonl").read_text().splitlines()]
+    records = [
+        json.loads(line)
+        for line in (tmp_path / "corpus" / "manifest.jsonl").read_text().splitlines()
+    ]
     files = [r["file"] for r in records if r["file"]]
-    report(f"Redis {'SIGKILLed' if stop == 'sigkill' else 'stopped'} under load, "
-           f"{OUTAGE_SECONDS} s, AOF", entries=ENTRIES_UNDER_LOAD,
-           documents_before_stop=written_before, documents=len(documents(tmp_path)),
-           manifest_lines=len(files), events=events, delivered=delivered)
+    report(
+        f"Redis {'SIGKILLed' if stop == 'sigkill' else 'stopped'} under load, "
+        f"{OUTAGE_SECONDS} s, AOF",
+        entries=ENTRIES_UNDER_LOAD,
+        documents_before_stop=written_before,
+        documents=len(documents(tmp_path)),
+        manifest_lines=len(files),
+        events=events,
+        delivered=delivered,
+    )
     assert len(files) == len(set(files)) == ENTRIES_UNDER_LOAD
     assert len({r["id"] for r in records}) == ENTRIES_UNDER_LOAD
     assert events >= 1  # the news raised alerts, each delivered once (checked above)

@@ -24,11 +24,14 @@ def descendants(pid: int) -> dict[int, str]:
     todo = [pid]
     while todo:
         parent = todo.pop()
-        children = subprocess.run(["pgrep", "-P", str(parent)], capture_output=True,
-                                  text=True).stdout.split()
+        children = subprocess.run(
+            ["pgrep", "-P", str(parent)], capture_output=True, text=True
+        ).stdout.split()
         for child in map(int, children):
             try:
-                found[child] = Path(f"/proc/{child}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+                found[child] = (
+                    Path(f"/proc/{child}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+                )
             except OSError:
                 continue
             todo.append(child)
@@ -47,8 +50,12 @@ def start_run(config: Path, log: Path) -> subprocess.Popen[bytes]:
     env = {k: v for k, v in os.environ.items() if k != "NEWSWATCH_REDIS_URL"}
     env["NEWSWATCH_CONFIG_DIR"] = str(config)
     with log.open("ab") as out:
-        return subprocess.Popen([sys.executable, "-m", "worker.cli", "run"], env=env,
-                                stdout=out, stderr=subprocess.STDOUT)
+        return subprocess.Popen(
+            [sys.executable, "-m", "worker.cli", "run"],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
 
 
 def roles(pid: int) -> dict[str, int]:
@@ -56,8 +63,15 @@ def roles(pid: int) -> dict[str, int]:
     found = {}
     for child, command in descendants(pid).items():
         if Path(f"/proc/{child}/stat").exists() and _parent(child) == pid:
-            role = ("redis" if "redis-server" in command else "poller" if "newswatch.io" in command
-                    else "beat" if " beat " in command else "worker")
+            role = (
+                "redis"
+                if "redis-server" in command
+                else "poller"
+                if "newswatch.io" in command
+                else "beat"
+                if " beat " in command
+                else "worker"
+            )
             found[role] = child
     return found
 
@@ -71,7 +85,8 @@ def _parent(pid: int) -> int:
 
 @pytest.mark.timeout(400)
 def test_run_owns_its_redis_restarts_a_dead_child_and_stops_everything_on_sigterm(
-        tmp_path: Path) -> None:
+    tmp_path: Path,
+) -> None:
     config = write_config(tmp_path, service={"task_time_limit": "20s"})
     log = tmp_path / "run.log"
     run = start_run(config, log)
@@ -79,17 +94,23 @@ def test_run_owns_its_redis_restarts_a_dead_child_and_stops_everything_on_sigter
         assert wait_for(lambda: len(roles(run.pid)) == 4, 120), (roles(run.pid), log.read_text())
         first = roles(run.pid)
 
-        second = subprocess.run([sys.executable, "-m", "worker.cli", "run"],
-                                env={**{k: v for k, v in os.environ.items()
-                                        if k != "NEWSWATCH_REDIS_URL"},
-                                     "NEWSWATCH_CONFIG_DIR": str(config)},
-                                capture_output=True, text=True, timeout=120)
+        second = subprocess.run(
+            [sys.executable, "-m", "worker.cli", "run"],
+            env={
+                **{k: v for k, v in os.environ.items() if k != "NEWSWATCH_REDIS_URL"},
+                "NEWSWATCH_CONFIG_DIR": str(config),
+            },
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         assert second.returncode != 0
         assert f"another newswatch process (pid {run.pid})" in second.stderr, second.stderr
 
         os.kill(first["poller"], signal.SIGKILL)
-        assert wait_for(lambda: roles(run.pid).get("poller") not in (None, first["poller"]),
-                        60), log.read_text()
+        assert wait_for(lambda: roles(run.pid).get("poller") not in (None, first["poller"]), 60), (
+            log.read_text()
+        )
         assert f"the poller (pid {first['poller']}) exited" in log.read_text()
         assert run.poll() is None
 

@@ -21,8 +21,13 @@ from worker.config import load_config
 from worker.demo.servers import LoopbackServer
 
 pytestmark = pytest.mark.integration
-FAST = {"poll_interval": "1s", "min_poll_interval": "1s", "max_poll_interval": "2s",
-        "tick_interval": "1s", "task_time_limit": "6s"}
+FAST = {
+    "poll_interval": "1s",
+    "min_poll_interval": "1s",
+    "max_poll_interval": "2s",
+    "tick_interval": "1s",
+    "task_time_limit": "6s",
+}
 
 
 def manifest(folder: Path) -> list[dict]:
@@ -40,9 +45,13 @@ def test_two_beats_at_once_and_a_beat_restart(tmp_path: Path, redis_url: str) ->
     services = launcher.Services(redis_url)
     with LoopbackServer() as site:
         serve_story(site, 1)
-        config = load_config(write_config(
-            tmp_path, feeds=[{"url": f"{site.base}/feed", "topics": ["nk-troops-russia"]}],
-            service=FAST))
+        config = load_config(
+            write_config(
+                tmp_path,
+                feeds=[{"url": f"{site.base}/feed", "topics": ["nk-troops-russia"]}],
+                service=FAST,
+            )
+        )
         try:
             launcher.start_workers(services, config, quiet=True)
             first_beat = launcher.start_beat(services, config, quiet=True)
@@ -61,7 +70,7 @@ def test_two_beats_at_once_and_a_beat_restart(tmp_path: Path, redis_url: str) ->
                     os.killpg(child.pid, signal.SIGTERM)
                     child.wait(20)
                     services.children.remove(child)
-            serve_story(site, 2)          # news arrives while no beat runs
+            serve_story(site, 2)  # news arrives while no beat runs
             time.sleep(3)
             assert len(documents(tmp_path)) == 1
             launcher.start_beat(services, config, quiet=True)
@@ -69,9 +78,13 @@ def test_two_beats_at_once_and_a_beat_restart(tmp_path: Path, redis_url: str) ->
         finally:
             launcher.stop_children(services, timeout=10)
     records = manifest(tmp_path)
-    report("two beats at once, then beat stopped and restarted", entries=2,
-           documents=len(documents(tmp_path)), manifest_lines=len(records),
-           polls_in_4s_with_two_beats=polls)
+    report(
+        "two beats at once, then beat stopped and restarted",
+        entries=2,
+        documents=len(documents(tmp_path)),
+        manifest_lines=len(records),
+        polls_in_4s_with_two_beats=polls,
+    )
     assert len(records) == 2 and len({r["id"] for r in records}) == 2
 
 
@@ -90,9 +103,13 @@ def test_a_poller_killed_mid_poll_loses_no_entry(tmp_path: Path, redis_url: str)
             return static
 
         site.routes["/feed"] = slow_feed
-        config = load_config(write_config(
-            tmp_path, feeds=[{"url": f"{site.base}/feed", "topics": ["nk-troops-russia"]}],
-            service=FAST))
+        config = load_config(
+            write_config(
+                tmp_path,
+                feeds=[{"url": f"{site.base}/feed", "topics": ["nk-troops-russia"]}],
+                service=FAST,
+            )
+        )
         try:
             launcher.start_workers(services, config, quiet=True)
             launcher.start_beat(services, config, quiet=True)
@@ -107,13 +124,18 @@ def test_a_poller_killed_mid_poll_loses_no_entry(tmp_path: Path, redis_url: str)
             time.sleep(3)
         finally:
             launcher.stop_children(services, timeout=10)
-    report("poller SIGKILLed mid-poll", entries=3, documents=len(documents(tmp_path)),
-           manifest_lines=len(manifest(tmp_path)))
+    report(
+        "poller SIGKILLed mid-poll",
+        entries=3,
+        documents=len(documents(tmp_path)),
+        manifest_lines=len(manifest(tmp_path)),
+    )
     assert len(manifest(tmp_path)) == 3
 
 
 def test_warm_shutdown_with_tasks_in_hand_loses_and_doubles_nothing(
-        tmp_path: Path, redis_url: str) -> None:
+    tmp_path: Path, redis_url: str
+) -> None:
     services = launcher.Services(redis_url)
     with LoopbackServer() as site:
         serve_story(site, 3)
@@ -121,22 +143,27 @@ def test_warm_shutdown_with_tasks_in_hand_loses_and_doubles_nothing(
             body = site.routes[f"/a/{n}"]
             site.routes[f"/a/{n}"] = lambda request, body=body: (time.sleep(1.5), body)[1]
         config_dir = write_config(
-            tmp_path, feeds=[{"url": f"{site.base}/feed", "topics": ["nk-troops-russia"]}])
+            tmp_path, feeds=[{"url": f"{site.base}/feed", "topics": ["nk-troops-russia"]}]
+        )
         config = load_config(config_dir)
         try:
             worker = launcher.start_worker(services, config, concurrency=1, quiet=True)
             launcher.start_poller(services, config, quiet=True)
             poll = start_poll_once(config_dir, redis_url)
             assert wait_for(lambda: any(p.startswith("/a/") for _, p, _ in site.requests), 60)
-            os.killpg(worker.pid, signal.SIGTERM)   # warm shutdown mid-task
+            os.killpg(worker.pid, signal.SIGTERM)  # warm shutdown mid-task
             worker.wait(30)
             services.children.remove(worker)
             launcher.start_worker(services, config, concurrency=1, quiet=True)
             out, err = poll.communicate(timeout=120)
         finally:
             launcher.stop_children(services, timeout=10)
-    report("warm shutdown with tasks in hand", entries=3, documents=len(documents(tmp_path)),
-           manifest_lines=len(manifest(tmp_path)))
+    report(
+        "warm shutdown with tasks in hand",
+        entries=3,
+        documents=len(documents(tmp_path)),
+        manifest_lines=len(manifest(tmp_path)),
+    )
     assert poll.returncode == 0, err
     assert "documents: 3 written" in out
     assert len(manifest(tmp_path)) == 3 and len(documents(tmp_path)) == 3

@@ -50,9 +50,16 @@ the agency said in a statement on Monday evening.</description></item>
 </channel></rss>"""
 
 
-def run_cli(*arguments: str, env: dict[str, str], timeout: float = 240) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "worker.cli", *arguments], env=env,
-                          capture_output=True, text=True, timeout=timeout)
+def run_cli(
+    *arguments: str, env: dict[str, str], timeout: float = 240
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "worker.cli", *arguments],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 @pytest.fixture
@@ -60,19 +67,23 @@ def world(tmp_path: Path, redis_url: str):
     from standardwebhooks.webhooks import Webhook
 
     verifier = Webhook(SECRET)
-    with LoopbackServer() as site, WebhookReceiver(
-            lambda body, headers: verifier.verify(body, headers)) as receiver:
+    with (
+        LoopbackServer() as site,
+        WebhookReceiver(lambda body, headers: verifier.verify(body, headers)) as receiver,
+    ):
         site.serve("/feed", EMPTY_FEED, "application/rss+xml")
         # The seed itself, wrapped as an Indonesian news page: an exact duplicate of a seed.
         site.serve("/id/nato-konfirmasi", (DATA / "pages" / "seed_wrapped.html").read_bytes())
         site.serve("/world/seoul-12000", ARTICLE)
         site.serve("/weather", "<html><body><p>Rain.</p></body></html>")
         config = write_config(
-            tmp_path, feeds=[{"url": f"{site.base}/feed", "topics": ["nk-troops-russia"],
-                              "name": "Global Wire"}],
-            channels={"hook": {"type": "webhook", "url": receiver.url, "secret": SECRET}})
-        env = {**os.environ, "NEWSWATCH_REDIS_URL": redis_url,
-               "NEWSWATCH_CONFIG_DIR": str(config)}
+            tmp_path,
+            feeds=[
+                {"url": f"{site.base}/feed", "topics": ["nk-troops-russia"], "name": "Global Wire"}
+            ],
+            channels={"hook": {"type": "webhook", "url": receiver.url, "secret": SECRET}},
+        )
+        env = {**os.environ, "NEWSWATCH_REDIS_URL": redis_url, "NEWSWATCH_CONFIG_DIR": str(config)}
         # The first poll of a feed is its silent baseline; what it lists afterwards is news.
         assert run_cli("poll", "--once", env=env).returncode == 0
         site.serve("/feed", feed(site.base), "application/rss+xml")

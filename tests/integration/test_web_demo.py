@@ -33,8 +33,12 @@ def samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
 
 def test_api_and_metrics_after_the_demo(tmp_path: Path) -> None:
     kept = tmp_path / "demo"
-    demo = subprocess.run([sys.executable, "-m", "worker.cli", "demo", "--keep", str(kept)],
-                          capture_output=True, text=True, timeout=900)
+    demo = subprocess.run(
+        [sys.executable, "-m", "worker.cli", "demo", "--keep", str(kept)],
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     assert demo.returncode == 0, demo.stderr
     printed = re.findall(r"ALERT (\S+):", demo.stdout)
     assert printed, demo.stdout
@@ -44,15 +48,30 @@ def test_api_and_metrics_after_the_demo(tmp_path: Path) -> None:
     missing = subprocess.run(
         [sys.executable, "-m", "worker.cli", "web", "--config", str(kept / "config")],
         env={k: v for k, v in env.items() if k != "NEWSWATCH_WEB_PASSWORD"},
-        capture_output=True, text=True, timeout=120)
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert missing.returncode == 1 and "NEWSWATCH_WEB_PASSWORD" in missing.stderr
     assert "Traceback" not in missing.stderr
 
     port = free_port()
     log = (tmp_path / "web.log").open("w")
     web = subprocess.Popen(
-        [sys.executable, "-m", "worker.cli", "web", "--config", str(kept / "config"),
-         "--port", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT)
+        [
+            sys.executable,
+            "-m",
+            "worker.cli",
+            "web",
+            "--config",
+            str(kept / "config"),
+            "--port",
+            str(port),
+        ],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 120
@@ -65,9 +84,15 @@ def test_api_and_metrics_after_the_demo(tmp_path: Path) -> None:
         assert httpx.get(f"{base}/healthz", timeout=5).json()["status"] == "ok"
         assert httpx.get(f"{base}/metrics", timeout=10).status_code == 401
         scrape = httpx.get(f"{base}/metrics", auth=AUTH, timeout=30)
-        api = {path: httpx.get(base + path, auth=AUTH, timeout=30).json()
-               for path in ("/api/alerts", "/api/feeds", f"/api/topics/{TOPIC}/figures",
-                            f"/api/topics/{TOPIC}/documents?limit=500")}
+        api = {
+            path: httpx.get(base + path, auth=AUTH, timeout=30).json()
+            for path in (
+                "/api/alerts",
+                "/api/feeds",
+                f"/api/topics/{TOPIC}/figures",
+                f"/api/topics/{TOPIC}/documents?limit=500",
+            )
+        }
     finally:
         web.terminate()
         web.wait(60)
@@ -81,33 +106,44 @@ def test_api_and_metrics_after_the_demo(tmp_path: Path) -> None:
     assert metrics[("newswatch_corpus_documents", (("topic", TOPIC),))] == written + 1  # + seed
     for kind in set(printed):
         assert metrics[("newswatch_alerts_total", (("type", kind),))] == printed.count(kind)
-    assert metrics[("newswatch_deliveries", (("channel", "demo-webhook"),
-                                             ("state", "delivered")))] == len(printed)
-    outcomes = sum(v for (name, _), v in metrics.items()
-                   if name == "newswatch_entry_outcomes_total")
+    assert metrics[
+        ("newswatch_deliveries", (("channel", "demo-webhook"), ("state", "delivered")))
+    ] == len(printed)
+    outcomes = sum(
+        v for (name, _), v in metrics.items() if name == "newswatch_entry_outcomes_total"
+    )
     assert metrics[("newswatch_entries_total", ())] == outcomes > 0
     assert metrics[("newswatch_polls_total", (("status", "changed"),))] >= 3  # 3 feeds, round 1
     for queue in ("newswatch", "newswatch.io"):
         assert metrics[("newswatch_queue_depth", (("queue", queue),))] == 0
     # Every entry handed on was processed by a task whose duration was recorded.
-    assert metrics[("newswatch_task_duration_seconds_count",
-                    (("task", "newswatch.process_entry"),))] == outcomes
-    assert metrics[("newswatch_task_duration_seconds_count",
-                    (("task", "newswatch.deliver"),))] == len(printed)
+    assert (
+        metrics[("newswatch_task_duration_seconds_count", (("task", "newswatch.process_entry"),))]
+        == outcomes
+    )
+    assert metrics[
+        ("newswatch_task_duration_seconds_count", (("task", "newswatch.deliver"),))
+    ] == len(printed)
     # And each waited in its queue a measured time (publication to start).
-    assert metrics[("newswatch_task_wait_seconds_count",
-                    (("task", "newswatch.process_entry"),))] == outcomes
-    assert metrics[("newswatch_task_wait_seconds_sum",
-                    (("task", "newswatch.process_entry"),))] > 0
+    assert (
+        metrics[("newswatch_task_wait_seconds_count", (("task", "newswatch.process_entry"),))]
+        == outcomes
+    )
+    assert metrics[("newswatch_task_wait_seconds_sum", (("task", "newswatch.process_entry"),))] > 0
 
     alerts = api["/api/alerts"]
     assert sorted(a["type"] for a in alerts) == sorted(printed)
-    assert all(d["state"] == "delivered" and d["attempts"] == 1
-               for a in alerts for d in a["deliveries"])
-    troops = next(f for f in api[f"/api/topics/{TOPIC}/figures"]
-                  if f["figure"]["id"] == "nk_troops_in_russia")
-    changed = [a for a in alerts if a["type"] == "figure.changed"
-               and a["event"]["figure"]["id"] == "nk_troops_in_russia"]
+    assert all(
+        d["state"] == "delivered" and d["attempts"] == 1 for a in alerts for d in a["deliveries"]
+    )
+    troops = next(
+        f for f in api[f"/api/topics/{TOPIC}/figures"] if f["figure"]["id"] == "nk_troops_in_russia"
+    )
+    changed = [
+        a
+        for a in alerts
+        if a["type"] == "figure.changed" and a["event"]["figure"]["id"] == "nk_troops_in_russia"
+    ]
     latest = max(changed, key=lambda a: a["event"]["current"]["value"])
     assert troops["figure"]["current"]["value"] == latest["event"]["current"]["value"]
     assert troops["points"][-1]["document"]["id"] == latest["event"]["current"]["document"]["id"]

@@ -9,18 +9,30 @@ from worker.signals.changes import (
     record_step,
 )
 
-INCREASE = FigureSettings(label="t", about="x", units=["troops"], tolerance=0.05,
-                          ignore=["planned"])
+INCREASE = FigureSettings(
+    label="t", about="x", units=["troops"], tolerance=0.05, ignore=["planned"]
+)
 EXACT = FigureSettings(label="t", about="x", units=["troops"])
 
 
-def reading(value: float, source: str = "a", qualifier: str = "exact", upper: float | None = None,
-            day: int = 1, doc: str | None = None) -> FigureReading:
+def reading(
+    value: float,
+    source: str = "a",
+    qualifier: str = "exact",
+    upper: float | None = None,
+    day: int = 1,
+    doc: str | None = None,
+) -> FigureReading:
     document = doc or f"{source}-{value}-{day}"
     return FigureReading(
-        value=value, upper=upper, qualifier=qualifier, quote=f"{value} troops",
+        value=value,
+        upper=upper,
+        qualifier=qualifier,
+        quote=f"{value} troops",
         document=DocumentRef(id=document, source=source, published=f"2024-11-{day:02d}T00:00:00Z"),
-        sources=(source,), documents=(document,))
+        sources=(source,),
+        documents=(document,),
+    )
 
 
 def run(settings: FigureSettings, *readings: FigureReading) -> tuple[list[str], FigureState]:
@@ -39,24 +51,31 @@ def test_first_report_then_increase_past_tolerance() -> None:
 
 
 def test_the_same_value_from_another_outlet_adds_a_source_once() -> None:
-    verdicts, state = run(INCREASE, reading(10000, "a"), reading(10000, "b", day=2),
-                          reading(10000, "b", day=3))
+    verdicts, state = run(
+        INCREASE, reading(10000, "a"), reading(10000, "b", day=2), reading(10000, "b", day=3)
+    )
     assert verdicts == ["first", "same", "same"]
     assert state.confirmed is not None and state.confirmed.sources == ("a", "b")
 
 
 def test_a_projection_never_moves_the_figure_nor_freezes_it() -> None:
     # 2,000 → "could top 10,000" → 2,056 → 3,000: the projection is not a value.
-    verdicts, state = run(EXACT, reading(2000), reading(10000, qualifier="planned", day=2),
-                          reading(2056, day=3), reading(3000, day=4))
+    verdicts, state = run(
+        EXACT,
+        reading(2000),
+        reading(10000, qualifier="planned", day=2),
+        reading(2056, day=3),
+        reading(3000, day=4),
+    )
     assert verdicts == ["first", "ignored", "changed", "changed"]
     assert state.confirmed is not None and state.confirmed.value == 3000
     assert state.unconfirmed == ()
 
 
 def test_a_far_jump_from_one_source_is_held_until_a_second_source_confirms() -> None:
-    verdicts, state = run(EXACT, reading(2000, "a"), reading(10000, "b", day=2),
-                          reading(2100, "c", day=3))
+    verdicts, state = run(
+        EXACT, reading(2000, "a"), reading(10000, "b", day=2), reading(2100, "c", day=3)
+    )
     assert verdicts == ["first", "held", "changed"]
     assert state.confirmed is not None and state.confirmed.value == 2100
     assert [c.value for c in state.unconfirmed] == [10000]
@@ -84,15 +103,25 @@ def test_a_lower_value_does_not_move_an_increase_figure() -> None:
     verdicts, _ = run(INCREASE, reading(10000), reading(9000, day=2))
     assert verdicts == ["first", "behind"]
     # Confirmed by two outlets, a far lower reading is only behind.
-    verdicts, _ = run(INCREASE, reading(10000, "a"), reading(10000, "b", day=2),
-                      reading(3000, "c", day=3), reading(3100, "d", day=4))
+    verdicts, _ = run(
+        INCREASE,
+        reading(10000, "a"),
+        reading(10000, "b", day=2),
+        reading(3000, "c", day=3),
+        reading(3100, "d", day=4),
+    )
     assert verdicts == ["first", "same", "behind", "behind"]
 
 
 def test_a_first_reading_that_was_an_outlier_is_corrected_when_two_others_agree() -> None:
     # "could top 10,000" misread as a count, first; then the real counts.
-    verdicts, state = run(EXACT, reading(10000, "a"), reading(2056, "b", day=2),
-                          reading(2100, "c", day=3), reading(3000, "d", day=4))
+    verdicts, state = run(
+        EXACT,
+        reading(10000, "a"),
+        reading(2056, "b", day=2),
+        reading(2100, "c", day=3),
+        reading(3000, "d", day=4),
+    )
     assert verdicts == ["first", "held", "corrected", "changed"]
     assert state.confirmed is not None and state.confirmed.value == 3000
     assert [c.value for c in state.unconfirmed] == [10000]
@@ -128,17 +157,19 @@ def test_ranges_compare_by_their_upper_end_when_increasing() -> None:
 def test_history_is_in_publication_order_and_late_repeats_add_their_source() -> None:
     history: list = []
     state = FigureState()
-    for item in (reading(2000, "a", day=1), reading(3000, "b", day=4),
-                 reading(2000, "c", day=2)):
+    for item in (reading(2000, "a", day=1), reading(3000, "b", day=4), reading(2000, "c", day=2)):
         before = state
         verdict, state = judge(state, item, INCREASE)
         history = record_step(history, verdict, before, state, item, INCREASE) or history
     assert [(s.reading.value, s.reading.sources, s.previous) for s in history] == [
-        (2000, ("a", "c"), None), (3000, ("b",), 2000)]
+        (2000, ("a", "c"), None),
+        (3000, ("b",), 2000),
+    ]
 
 
 def test_a_late_larger_reading_still_moves_an_increase_figure() -> None:
-    verdicts, state = run(INCREASE, reading(2000, day=1), reading(3000, day=5),
-                          reading(4000, "b", day=3))
+    verdicts, state = run(
+        INCREASE, reading(2000, day=1), reading(3000, day=5), reading(4000, "b", day=3)
+    )
     assert verdicts == ["first", "changed", "changed"]
     assert state.confirmed is not None and state.confirmed.value == 4000

@@ -36,16 +36,30 @@ def runtime(folder: Path, redis_url: str) -> pipeline.Runtime:
     return pipeline.Runtime(load_config(config), redis_url)
 
 
-def reading(rt: pipeline.Runtime, value: float, source: str, day: int,
-            qualifier: str = "exact", name: str | None = None) -> list:
+def reading(
+    rt: pipeline.Runtime,
+    value: float,
+    source: str,
+    day: int,
+    qualifier: str = "exact",
+    name: str | None = None,
+) -> list:
     """One document stating `value` troops, published on `day`, through apply_signals."""
     url = f"https://{source}.example/{name or f'{value:g}-{day}'}"
-    ref = DocumentRef(id=document_id(url), url=url, source=source,
-                      published=(DAY + timedelta(days=day)).isoformat(), date_source="feed")
+    ref = DocumentRef(
+        id=document_id(url),
+        url=url,
+        source=source,
+        published=(DAY + timedelta(days=day)).isoformat(),
+        date_source="feed",
+    )
     quote = f"{value:,.0f} North Korean troops are in Russia."
     signals = pipeline.Signals(
         observations=(FigureObservation(FIGURE, value, None, qualifier, quote, 1),),
-        entities=(), names=(), name_keys=frozenset())
+        entities=(),
+        names=(),
+        name_keys=frozenset(),
+    )
     topic = rt.config.topics[TOPIC]
     with rt.store.topic_lock(TOPIC):
         pipeline.bootstrap_topic(rt, topic)
@@ -53,8 +67,11 @@ def reading(rt: pipeline.Runtime, value: float, source: str, day: int,
 
 
 def changes(events: list) -> list[tuple[float | None, float, int]]:
-    return [(e.previous.value if e.previous else None, e.current.value, e.sources)
-            for e in events if isinstance(e, FigureChanged)]
+    return [
+        (e.previous.value if e.previous else None, e.current.value, e.sources)
+        for e in events
+        if isinstance(e, FigureChanged)
+    ]
 
 
 def test_a_projection_does_not_freeze_the_figure(rt: pipeline.Runtime) -> None:
@@ -78,7 +95,8 @@ def test_a_single_source_jump_waits_for_a_second_source(rt: pipeline.Runtime) ->
 
 
 def test_out_of_order_arrival_gives_the_same_alerts_and_history(
-        tmp_path: Path, redis_url: str) -> None:
+    tmp_path: Path, redis_url: str
+) -> None:
     story = [(2000, "a", 1), (2000, "b", 2), (2600, "c", 3), (2600, "d", 4), (3000, "e", 5)]
 
     def run(order: list[int], folder: Path) -> tuple[list, list]:
@@ -88,8 +106,10 @@ def test_out_of_order_arrival_gives_the_same_alerts_and_history(
         for index in order:
             value, source, day = story[index]
             events += reading(rt, value, source, day)
-        history = [(s.reading.value, s.reading.published, sorted(s.reading.sources), s.previous)
-                   for s in rt.store.figure_history(TOPIC, FIGURE)]
+        history = [
+            (s.reading.value, s.reading.published, sorted(s.reading.sources), s.previous)
+            for s in rt.store.figure_history(TOPIC, FIGURE)
+        ]
         return changes(events), history
 
     in_order = run([0, 1, 2, 3, 4], tmp_path / "in-order")
@@ -109,28 +129,40 @@ def test_reindex_keeps_publication_dates(tmp_path: Path, redis_url: str) -> None
     topic = rt.config.topics[TOPIC]
     texts = {
         3: "Ukraine's defence intelligence says 11,000 North Korean troops are now in Russia, "
-           "most of them in the Kursk region.\nThe soldiers arrived by train last week.",
+        "most of them in the Kursk region.\nThe soldiers arrived by train last week.",
         9: "South Korea's spy agency told lawmakers in Seoul that 12,000 North Korean troops "
-           "are deployed in Russia.\nMore artillery crews are expected early next year.",
+        "are deployed in Russia.\nMore artillery crews are expected early next year.",
     }
     for day, text in texts.items():
         url = f"https://wire.example/{day}"
-        document = Document(id=document_id(url), url=url, canonical_url=url, title=f"d{day}",
-                            text=text, published=DAY + timedelta(days=day), language="en",
-                            source="wire")
+        document = Document(
+            id=document_id(url),
+            url=url,
+            canonical_url=url,
+            title=f"d{day}",
+            text=text,
+            published=DAY + timedelta(days=day),
+            language="en",
+            source="wire",
+        )
         pipeline.ingest_document(rt, topic, document, None)
-    before = [(s.reading.value, s.reading.document.published, s.reading.document.date_source)
-              for s in rt.store.figure_history(TOPIC, FIGURE)]
+    before = [
+        (s.reading.value, s.reading.document.published, s.reading.document.date_source)
+        for s in rt.store.figure_history(TOPIC, FIGURE)
+    ]
     assert [b[1] for b in before[1:]] == [(DAY + timedelta(days=d)).isoformat() for d in (3, 9)]
     rt.store.flush_indexes()
     pipeline.reindex_topic(rt, topic)
-    after = [(s.reading.value, s.reading.document.published, s.reading.document.date_source)
-             for s in rt.store.figure_history(TOPIC, FIGURE)]
+    after = [
+        (s.reading.value, s.reading.document.published, s.reading.document.date_source)
+        for s in rt.store.figure_history(TOPIC, FIGURE)
+    ]
     assert after == before
 
 
 def test_figures_shows_ranges_unconfirmed_readings_and_dates(
-        tmp_path: Path, redis_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, redis_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from typer.testing import CliRunner
 
     from worker.cli import cli
@@ -139,12 +171,21 @@ def test_figures_shows_ranges_unconfirmed_readings_and_dates(
     reading(rt, 2000, "a", 1)
     reading(rt, 9000, "b", 2)  # more than twice the confirmed value, one source: held
     url = "https://c.example/range"
-    ref = DocumentRef(id=document_id(url), url=url, source="c",
-                      published=(DAY + timedelta(days=3)).isoformat(), date_source="feed")
+    ref = DocumentRef(
+        id=document_id(url),
+        url=url,
+        source="c",
+        published=(DAY + timedelta(days=3)).isoformat(),
+        date_source="feed",
+    )
     signals = pipeline.Signals(
-        observations=(FigureObservation(FIGURE, 2500, 3000, "about",
-                                        "about 2,500 to 3,000 troops", 1),),
-        entities=(), names=(), name_keys=frozenset())
+        observations=(
+            FigureObservation(FIGURE, 2500, 3000, "about", "about 2,500 to 3,000 troops", 1),
+        ),
+        entities=(),
+        names=(),
+        name_keys=frozenset(),
+    )
     with rt.store.topic_lock(TOPIC):
         events = pipeline.apply_signals(rt, rt.config.topics[TOPIC], signals, ref, emit=True)
     assert changes(events) == [(2000, 2500, 1)] and events[0].current.value_max == 3000

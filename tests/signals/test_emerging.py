@@ -19,35 +19,45 @@ def names(text: str, language: str, settings, outlets=frozenset()) -> set[str]:
 
 
 def test_days_months_agencies_possessives_and_sentence_starts_are_not_names(nk) -> None:
-    text = ("Welcome to our live coverage. On Thursday, Russia's defence ministry said that "
-            "Andrei Belousov met General Kim Yong Bok in Pyongyang, according to AFP and "
-            "Reuters.\nMeanwhile, the CEO of OpenAI's partner said nothing in March. "
-            "North Korea's army moved 10 KM east, Yonhap reported on Monday.")
+    text = (
+        "Welcome to our live coverage. On Thursday, Russia's defence ministry said that "
+        "Andrei Belousov met General Kim Yong Bok in Pyongyang, according to AFP and "
+        "Reuters.\nMeanwhile, the CEO of OpenAI's partner said nothing in March. "
+        "North Korea's army moved 10 KM east, Yonhap reported on Monday."
+    )
     assert names(text, "en", nk) == {"Andrei Belousov", "Kim Yong Bok", "OpenAI"}
 
 
 def test_day_and_month_names_in_other_languages(nk) -> None:
-    text = ("Pada hari Kamis, Menteri Luar Negeri Korea Utara Choe Son Hui tiba di Moskow.\n"
-            "Le jeudi 14 novembre, la Corée du Nord a envoyé des troupes en Russie.")
+    text = (
+        "Pada hari Kamis, Menteri Luar Negeri Korea Utara Choe Son Hui tiba di Moskow.\n"
+        "Le jeudi 14 novembre, la Corée du Nord a envoyé des troupes en Russie."
+    )
     assert names(text, "id", nk) == {"Choe Son Hui"}
 
 
 def test_german_nouns_are_not_names_but_unknown_words_and_full_names_are(nk) -> None:
-    text = ("Nach Angaben der Regierung sind Menschen gestorben. Das Erdbeben traf am "
-            "Donnerstag die Region. Verteidigungsminister Boris Pistorius sagte, Pistorius "
-            "sei besorgt. Russlands Armee und Nordkoreas Soldaten stehen in Kursk.")
+    text = (
+        "Nach Angaben der Regierung sind Menschen gestorben. Das Erdbeben traf am "
+        "Donnerstag die Region. Verteidigungsminister Boris Pistorius sagte, Pistorius "
+        "sei besorgt. Russlands Armee und Nordkoreas Soldaten stehen in Kursk."
+    )
     assert names(text, "de", nk) == {"Boris Pistorius", "Pistorius"}
 
 
 def test_outlets_topic_words_and_the_ignore_list(nk) -> None:
-    ignoring = nk.model_copy(update={"emerging": nk.emerging.model_copy(
-        update={"ignore": ["Park Sun-won"]})})
-    text = ("Lawmaker Park Sun-won told Seoul Daily that North Korean Troops had moved.\n"
-            "The agency said the Pentagon agreed, Global Wire reported.")
+    ignoring = nk.model_copy(
+        update={"emerging": nk.emerging.model_copy(update={"ignore": ["Park Sun-won"]})}
+    )
+    text = (
+        "Lawmaker Park Sun-won told Seoul Daily that North Korean Troops had moved.\n"
+        "The agency said the Pentagon agreed, Global Wire reported."
+    )
     assert names(text, "en", nk, frozenset({"Seoul Daily", "Global Wire"})) == {
-        "Park Sun-won", "Pentagon"}
-    assert names(text, "en", ignoring, frozenset({"Seoul Daily", "Global Wire"})) == {
-        "Pentagon"}
+        "Park Sun-won",
+        "Pentagon",
+    }
+    assert names(text, "en", ignoring, frozenset({"Seoul Daily", "Global Wire"})) == {"Pentagon"}
 
 
 def test_the_labelled_set_keeps_its_precision_and_none_of_the_listed_noise() -> None:

@@ -5,8 +5,7 @@ import redis
 from worker.store import Store
 
 
-def test_names_are_counted_per_document_and_source_and_known_ones_skipped(
-        redis_url: str) -> None:
+def test_names_are_counted_per_document_and_source_and_known_ones_skipped(redis_url: str) -> None:
     store = Store(redis.Redis.from_url(redis_url, decode_responses=True))
     store.add_known_names("t", ["kim", "jong", "un", "seoul"])
     names = {"Kim Jong Un": ["kim", "jong", "un"], "Kim Yong Bok": ["kim", "yong", "bok"]}

@@ -16,40 +16,90 @@ from worker.config import load_config
 
 STORY = [
     # (date, outlet, language, url slug, text)
-    ("2024-10-30", "kabar", "id", "k1",
-     "Pentagon mengatakan Korea Utara telah mengirim sekitar 10.000 tentara ke Rusia.\n"
-     "Para pejabat di Washington menyebut pasukan itu sedang berlatih di Timur Jauh."),
-    ("2024-11-02", "daily", "en", "d0",
-     "The regional election commission published the schedule of televised debates.\n"
-     "Candidates must submit their programmes three days before each debate."),
-    ("2024-11-05", "wire", "en", "w1",
-     "About 10,400 North Korean troops are now in Russia, officials in Seoul said.\n"
-     "The soldiers arrived by train over the past week."),
-    ("2024-11-13", "wire", "en", "w2",
-     "Ukraine's defence intelligence says 11,000 North Korean troops are now in Russia.\n"
-     "General Kim Yong Bok was seen with Russian commanders near the front in Kursk.\n"
-     "The soldiers completed training at ranges in the Far East before moving west."),
-    ("2024-11-13", "nusantara", "id", "n1",
-     "Intelijen Ukraina menyebut 11.000 tentara Korea Utara kini berada di Rusia.\n"
-     "Jenderal Kim Yong Bok terlihat bersama para komandan Rusia di dekat Kursk."),
-    ("2024-11-20", "wire", "en", "w3",
-     "North Korea plans to send 15,000 troops to Russia next year, lawmakers in Seoul were "
-     "told.\nThe deployment would be the largest abroad in decades."),
-    ("2024-11-25", "kabar", "en", "k2",
-     "Ukraine's defence intelligence says 11,000 North Korean troops are now in Russia.\n"
-     "General Kim Yong Bok was seen with Russian commanders near the front in Kursk.\n"
-     "The soldiers completed training at ranges in the Far East before moving west.\n"
-     "An updated estimate puts the number at 12,000 North Korean soldiers in Russia."),
-    ("2024-12-02", "daily", "en", "d1",
-     "Britain estimates that more than 700,000 Russian soldiers have been killed or wounded.\n"
-     "General Kim Yong Bok now commands the North Korean contingent in Kursk, Russia."),
-    ("2024-12-03", "wire", "en", "w2",  # the same URL and text again: nothing new
-     "Ukraine's defence intelligence says 11,000 North Korean troops are now in Russia.\n"
-     "General Kim Yong Bok was seen with Russian commanders near the front in Kursk.\n"
-     "The soldiers completed training at ranges in the Far East before moving west."),
-    ("2024-12-04", "kabar", "id", "k3",
-     "Dalam serangan itu, 2.000 tentara Korea Utara tewas di Kursk, Rusia.\n"
-     "Angka tersebut belum dapat dikonfirmasi secara independen."),
+    (
+        "2024-10-30",
+        "kabar",
+        "id",
+        "k1",
+        "Pentagon mengatakan Korea Utara telah mengirim sekitar 10.000 tentara ke Rusia.\n"
+        "Para pejabat di Washington menyebut pasukan itu sedang berlatih di Timur Jauh.",
+    ),
+    (
+        "2024-11-02",
+        "daily",
+        "en",
+        "d0",
+        "The regional election commission published the schedule of televised debates.\n"
+        "Candidates must submit their programmes three days before each debate.",
+    ),
+    (
+        "2024-11-05",
+        "wire",
+        "en",
+        "w1",
+        "About 10,400 North Korean troops are now in Russia, officials in Seoul said.\n"
+        "The soldiers arrived by train over the past week.",
+    ),
+    (
+        "2024-11-13",
+        "wire",
+        "en",
+        "w2",
+        "Ukraine's defence intelligence says 11,000 North Korean troops are now in Russia.\n"
+        "General Kim Yong Bok was seen with Russian commanders near the front in Kursk.\n"
+        "The soldiers completed training at ranges in the Far East before moving west.",
+    ),
+    (
+        "2024-11-13",
+        "nusantara",
+        "id",
+        "n1",
+        "Intelijen Ukraina menyebut 11.000 tentara Korea Utara kini berada di Rusia.\n"
+        "Jenderal Kim Yong Bok terlihat bersama para komandan Rusia di dekat Kursk.",
+    ),
+    (
+        "2024-11-20",
+        "wire",
+        "en",
+        "w3",
+        "North Korea plans to send 15,000 troops to Russia next year, lawmakers in Seoul were "
+        "told.\nThe deployment would be the largest abroad in decades.",
+    ),
+    (
+        "2024-11-25",
+        "kabar",
+        "en",
+        "k2",
+        "Ukraine's defence intelligence says 11,000 North Korean troops are now in Russia.\n"
+        "General Kim Yong Bok was seen with Russian commanders near the front in Kursk.\n"
+        "The soldiers completed training at ranges in the Far East before moving west.\n"
+        "An updated estimate puts the number at 12,000 North Korean soldiers in Russia.",
+    ),
+    (
+        "2024-12-02",
+        "daily",
+        "en",
+        "d1",
+        "Britain estimates that more than 700,000 Russian soldiers have been killed or wounded.\n"
+        "General Kim Yong Bok now commands the North Korean contingent in Kursk, Russia.",
+    ),
+    (
+        "2024-12-03",
+        "wire",
+        "en",
+        "w2",  # the same URL and text again: nothing new
+        "Ukraine's defence intelligence says 11,000 North Korean troops are now in Russia.\n"
+        "General Kim Yong Bok was seen with Russian commanders near the front in Kursk.\n"
+        "The soldiers completed training at ranges in the Far East before moving west.",
+    ),
+    (
+        "2024-12-04",
+        "kabar",
+        "id",
+        "k3",
+        "Dalam serangan itu, 2.000 tentara Korea Utara tewas di Kursk, Rusia.\n"
+        "Angka tersebut belum dapat dikonfirmasi secara independen.",
+    ),
 ]
 
 
@@ -64,9 +114,16 @@ def replay(rt: pipeline.Runtime, counts: Counter | None = None) -> list[dict]:
     events = []
     for date, outlet, language, slug, text in STORY:
         url = f"https://{outlet}.example/{slug}"
-        document = Document(id=document_id(url), url=url, canonical_url=url, title=slug,
-                            text=text, published=datetime.fromisoformat(date),
-                            language=language, source=outlet)
+        document = Document(
+            id=document_id(url),
+            url=url,
+            canonical_url=url,
+            title=slug,
+            text=text,
+            published=datetime.fromisoformat(date),
+            language=language,
+            source=outlet,
+        )
         result = pipeline.process_document(rt, document, ["nk-troops-russia"], None)
         events += result.events
         if counts is not None:
@@ -76,9 +133,16 @@ def replay(rt: pipeline.Runtime, counts: Counter | None = None) -> list[dict]:
 
 def test_the_story_yields_exactly_the_expected_alerts(runtime: pipeline.Runtime) -> None:
     events = replay(runtime)
-    summary = [(e["type"], e.get("figure", {}).get("id"),
-                (e.get("previous") or {}).get("value"), (e.get("current") or {}).get("value"),
-                e.get("entity", {}).get("name")) for e in events]
+    summary = [
+        (
+            e["type"],
+            e.get("figure", {}).get("id"),
+            (e.get("previous") or {}).get("value"),
+            (e.get("current") or {}).get("value"),
+            e.get("entity", {}).get("name"),
+        )
+        for e in events
+    ]
     assert summary == [
         ("figure.changed", "nk_troops_in_russia", 10000, 11000, None),
         ("figure.changed", "nk_troops_in_russia", 11000, 12000, None),
@@ -99,8 +163,9 @@ def test_repeats_add_sources_and_copies_are_recorded(runtime: pipeline.Runtime) 
     history = runtime.store.figure_history("nk-troops-russia", "nk_troops_in_russia")
     assert [h.reading.value for h in history] == [10000, 11000, 12000]
     assert counts == {"off_topic": 1, "copies": 1, "unchanged": 1, "documents": 7}
-    manifest = (runtime.config.corpus_dir(runtime.config.topics["nk-troops-russia"])
-                / "manifest.jsonl").read_text()
+    manifest = (
+        runtime.config.corpus_dir(runtime.config.topics["nk-troops-russia"]) / "manifest.jsonl"
+    ).read_text()
     assert '"duplicate_of": "' + document_id("https://wire.example/w2") in manifest
 
 
@@ -109,21 +174,38 @@ def test_replaying_twice_raises_no_alert_twice(runtime: pipeline.Runtime) -> Non
     assert replay(runtime) == []
 
 
-def test_a_tracked_entity_first_named_raises_first_seen_once(tmp_path: Path,
-                                                             redis_url: str) -> None:
-    config = write_config(tmp_path, topic_overrides={"entities": {
-        "north-korea": ["Korea Utara", "North Korea", "North Korean"],
-        "russia": ["Rusia", "Russia", "Russian"],
-        "wagner": ["Wagner", "Grup Wagner"]}})
+def test_a_tracked_entity_first_named_raises_first_seen_once(
+    tmp_path: Path, redis_url: str
+) -> None:
+    config = write_config(
+        tmp_path,
+        topic_overrides={
+            "entities": {
+                "north-korea": ["Korea Utara", "North Korea", "North Korean"],
+                "russia": ["Rusia", "Russia", "Russian"],
+                "wagner": ["Wagner", "Grup Wagner"],
+            }
+        },
+    )
     rt = pipeline.Runtime(load_config(config), redis_url)
     topic = rt.config.topics["nk-troops-russia"]
-    texts = ["Grup Wagner disebut melatih pasukan Korea Utara di dekat perbatasan Rusia.",
-             "Wagner kembali disebut dalam laporan tentang Korea Utara dan Rusia."]
+    texts = [
+        "Grup Wagner disebut melatih pasukan Korea Utara di dekat perbatasan Rusia.",
+        "Wagner kembali disebut dalam laporan tentang Korea Utara dan Rusia.",
+    ]
     events = []
     for n, text in enumerate(texts):
         url = f"https://x.example/{n}"
-        document = Document(id=document_id(url), url=url, canonical_url=url, title="t",
-                            text=text, published=None, language="id", source="x")
+        document = Document(
+            id=document_id(url),
+            url=url,
+            canonical_url=url,
+            title="t",
+            text=text,
+            published=None,
+            language="id",
+            source="x",
+        )
         events += pipeline.ingest_document(rt, topic, document, None).events
     assert [(e.type, e.entity.id) for e in events] == [("entity.first_seen", "wagner")]
     assert events[0].quote == texts[0]

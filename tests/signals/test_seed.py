@@ -22,12 +22,14 @@ def quantities_by_line() -> dict[int, list[tuple[float, str, str | None]]]:
     for sentence in sentences(TEXT):
         for quantity in read_quantities(sentence.text, "id"):
             found.setdefault(sentence.line, []).append(
-                (quantity.value, quantity.qualifier, quantity.unit))
+                (quantity.value, quantity.qualifier, quantity.unit)
+            )
     return found
 
 
-@pytest.mark.parametrize("figure", ANNOTATIONS["figures"],
-                         ids=lambda f: f"line{f['line']}-{f['value']}")
+@pytest.mark.parametrize(
+    "figure", ANNOTATIONS["figures"], ids=lambda f: f"line{f['line']}-{f['value']}"
+)
 def test_every_annotated_figure_is_read_with_value_qualifier_and_unit(figure: dict) -> None:
     found = quantities_by_line().get(figure["line"], [])
     unit = figure["unit"].split()[0]
@@ -53,10 +55,14 @@ def test_non_figures_are_not_read(item: dict) -> None:
 
 def test_the_topic_figures_in_the_seed() -> None:
     topic = load_config(ROOT / "config", env=ENV).topics["nk-troops-russia"]
-    observed = {(o.figure, o.line, o.value, o.qualifier)
-                for o in observe_figures(TEXT, "id", topic)}
-    expected = {(f["figure"], f["line"], f["value"], f["qualifier"])
-                for f in ANNOTATIONS["figures"] if f["figure"] in topic.figures}
+    observed = {
+        (o.figure, o.line, o.value, o.qualifier) for o in observe_figures(TEXT, "id", topic)
+    }
+    expected = {
+        (f["figure"], f["line"], f["value"], f["qualifier"])
+        for f in ANNOTATIONS["figures"]
+        if f["figure"] in topic.figures
+    }
     assert observed == expected
 
 
@@ -64,8 +70,11 @@ def test_tracked_entities_and_names_of_the_seed() -> None:
     topic = load_config(ROOT / "config", env=ENV).topics["nk-troops-russia"]
     assert tracked_entities(TEXT, topic) == {"north-korea", "russia", "kursk"}
     names = proper_names(TEXT)
-    annotated = (ANNOTATIONS["entities"]["people"] + ANNOTATIONS["entities"]["places"]
-                 + ANNOTATIONS["entities"]["organisations"])
+    annotated = (
+        ANNOTATIONS["entities"]["people"]
+        + ANNOTATIONS["entities"]["places"]
+        + ANNOTATIONS["entities"]["organisations"]
+    )
     # Every annotated entity is inside some extracted name (the extractor is greedy).
     missed = [e for e in annotated if not any(e in n or n in e for n in names)]
     assert missed == []

@@ -10,8 +10,16 @@ from tests.web.conftest import FEED, FIGURE, PLANTED_WORD, REPORTS, TOPIC, Site,
 
 
 def test_everything_but_healthz_needs_the_credentials(web_view: Site) -> None:
-    for path in ("/", f"/topics/{TOPIC}", "/alerts", "/feeds", "/api/topics", "/metrics",
-                 "/api/openapi.json", "/static/charts.js"):
+    for path in (
+        "/",
+        f"/topics/{TOPIC}",
+        "/alerts",
+        "/feeds",
+        "/api/topics",
+        "/metrics",
+        "/api/openapi.json",
+        "/static/charts.js",
+    ):
         anonymous = httpx.get(web_view.base + path, timeout=30)
         assert anonymous.status_code == 401, path
         assert anonymous.headers["www-authenticate"].startswith("Basic ")
@@ -26,8 +34,12 @@ def test_a_figure_history_is_in_publication_order_with_its_documents(web_view: S
     history = web_view.get(f"/api/topics/{TOPIC}/figures/{FIGURE}").json()
     dated = [p for p in history["points"] if p["time_from"] != "undated"]
     assert [(p["value"], p["upper"], p["confirmed"]) for p in dated] == [
-        (11000, None, True), (12000, None, True), (14000, None, True), (14500, 15000, True),
-        (60000, None, False)]  # one blog's far jump is held unconfirmed
+        (11000, None, True),
+        (12000, None, True),
+        (14000, None, True),
+        (14500, 15000, True),
+        (60000, None, False),
+    ]  # one blog's far jump is held unconfirmed
     assert [p["document"]["published"][:10] for p in dated] == [r[0] for r in REPORTS]
     assert [p["time_from"] for p in dated] == ["feed"] * len(REPORTS)
     current = history["figure"]["current"]
@@ -43,7 +55,7 @@ def test_a_figure_history_is_in_publication_order_with_its_documents(web_view: S
         assert f'id="p{number}"' in page
     assert "Seoul&#39;s spy agency" in page
     held = page.index(f'<tr id="p{len(history["points"]) - 1}" class="unconfirmed">')
-    assert "60,000" in page[held:held + 400]
+    assert "60,000" in page[held : held + 400]
     assert "14,500–15,000" in page
 
 
@@ -65,10 +77,17 @@ def test_search_finds_a_planted_document_and_one_added_later(web_view: Site) -> 
     found = web_view.get(f"/api/topics/{TOPIC}/documents", params={"q": PLANTED_WORD}).json()
     assert found["total"] == 1
     assert found["documents"][0]["url"] == REPORTS[1][1]
-    assert web_view.get(f"/api/topics/{TOPIC}/documents", params={"q": "Chongjin"}).json()[
-        "total"] == 0
-    ingest(web_view.rt, "2024-12-02", "https://wire.example/d", "From the port",
-           "North Korean troops left Chongjin for Russia by sea, South Korea said.")
+    assert (
+        web_view.get(f"/api/topics/{TOPIC}/documents", params={"q": "Chongjin"}).json()["total"]
+        == 0
+    )
+    ingest(
+        web_view.rt,
+        "2024-12-02",
+        "https://wire.example/d",
+        "From the port",
+        "North Korean troops left Chongjin for Russia by sea, South Korea said.",
+    )
     later = web_view.get(f"/api/topics/{TOPIC}/documents", params={"q": "chongjin"}).json()
     assert [d["url"] for d in later["documents"]] == ["https://wire.example/d"]
     listing = web_view.get(f"/api/topics/{TOPIC}/documents").json()
@@ -93,8 +112,13 @@ def test_a_document_shows_its_manifest_fields_and_figures(web_view: Site) -> Non
 
 
 def test_article_text_is_escaped_in_every_page(web_view: Site) -> None:
-    ingest(web_view.rt, "2024-12-03", "https://wire.example/e", "<script>alert(1)</script>",
-           "North Korean troops in Russia <img src=x onerror=alert(2)> were seen near Kursk.")
+    ingest(
+        web_view.rt,
+        "2024-12-03",
+        "https://wire.example/e",
+        "<script>alert(1)</script>",
+        "North Korean troops in Russia <img src=x onerror=alert(2)> were seen near Kursk.",
+    )
     listing = web_view.get(f"/topics/{TOPIC}/documents").text
     assert "<script>alert(1)" not in listing and "&lt;script&gt;alert(1)" in listing
     hit = web_view.get(f"/topics/{TOPIC}/documents", params={"q": "onerror"}).text
@@ -108,10 +132,19 @@ def test_feeds_show_last_success_next_poll_errors_and_failing_since(web_view: Si
     url = FEED["url"]
     [never] = web_view.get("/api/feeds").json()
     assert not never["polled"] and never["last_success"] is None
-    web_view.desk.store.save_feed_state(feed_id(url), FeedState(
-        url=url, last_success=1_700_000_000.0, last_error="HTTP 503 from feeds.example",
-        consecutive_errors=4, failing_since=1_700_003_600.0, next_poll=1_700_010_000.0,
-        entries_seen=42, polls=9))
+    web_view.desk.store.save_feed_state(
+        feed_id(url),
+        FeedState(
+            url=url,
+            last_success=1_700_000_000.0,
+            last_error="HTTP 503 from feeds.example",
+            consecutive_errors=4,
+            failing_since=1_700_003_600.0,
+            next_poll=1_700_010_000.0,
+            entries_seen=42,
+            polls=9,
+        ),
+    )
     [feed] = web_view.get("/api/feeds").json()
     assert feed["name"] == "World" and feed["entries_seen"] == 42
     assert feed["consecutive_errors"] == 4 and feed["failing_since"] == 1_700_003_600.0
@@ -122,8 +155,13 @@ def test_feeds_show_last_success_next_poll_errors_and_failing_since(web_view: Si
 
 def test_the_api_is_described_by_an_openapi_document(web_view: Site) -> None:
     spec = web_view.get("/api/openapi.json").json()
-    assert {"/api/topics", "/api/topics/{topic_id}/figures/{figure_id}", "/api/alerts",
-            "/api/feeds", "/api/topics/{topic_id}/documents"} <= set(spec["paths"])
+    assert {
+        "/api/topics",
+        "/api/topics/{topic_id}/figures/{figure_id}",
+        "/api/alerts",
+        "/api/feeds",
+        "/api/topics/{topic_id}/documents",
+    } <= set(spec["paths"])
 
 
 def test_a_long_history_is_charted_whole_and_tabled_by_windows(web_view: Site) -> None:
@@ -131,8 +169,10 @@ def test_a_long_history_is_charted_whole_and_tabled_by_windows(web_view: Site) -
 
     store = web_view.desk.store
     [first, *_] = store.figure_history(TOPIC, FIGURE)
-    steps = [FigureStep(reading=first.reading.model_copy(update={"value": 20_000 + n}))
-             for n in range(250)]
+    steps = [
+        FigureStep(reading=first.reading.model_copy(update={"value": 20_000 + n}))
+        for n in range(250)
+    ]
     store.save_figure_history(TOPIC, FIGURE, steps)
     newest = web_view.get(f"/topics/{TOPIC}/figures/{FIGURE}").text
     rows = [int(n) for n in re.findall(r'<tr id="p(\d+)"', newest)]
@@ -180,13 +220,16 @@ def test_metrics_count_what_the_store_holds(web_view: Site) -> None:
 
     scrape = web_view.get("/metrics")
     assert scrape.headers["content-type"].startswith("text/plain; version=")
-    samples = {(s.name, tuple(sorted(s.labels.items()))): s.value
-               for family in text_string_to_metric_families(scrape.text)
-               for s in family.samples}
+    samples = {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for family in text_string_to_metric_families(scrape.text)
+        for s in family.samples
+    }
     alerts = web_view.get("/api/alerts").json()
     assert samples[("newswatch_alerts_total", (("type", "figure.changed"),))] == len(alerts)
-    assert samples[("newswatch_deliveries", (("channel", "desk-webhook"),
-                                             ("state", "retrying")))] == len(alerts)
+    assert samples[
+        ("newswatch_deliveries", (("channel", "desk-webhook"), ("state", "retrying")))
+    ] == len(alerts)
     assert samples[("newswatch_corpus_documents", (("topic", TOPIC),))] == len(REPORTS) + 1
     assert samples[("newswatch_feeds_failing", ())] == 0
 

@@ -40,11 +40,13 @@ def test_a_figure_chart_renders_every_reading(web_view: Site) -> None:
     points = web_view.get(f"/api/topics/{TOPIC}/figures/{FIGURE}").json()["points"]
     with chromium(CREDENTIALS) as browser:
         browser.get(f"{web_view.base}/topics/{TOPIC}")
-        drawn = wait_for(browser, f"return document.querySelector('#chart-{FIGURE}')"
-                                  ".dataset.points")
+        drawn = wait_for(
+            browser, f"return document.querySelector('#chart-{FIGURE}').dataset.points"
+        )
         assert int(drawn) == len(points) == len(REPORTS) + 1  # the seed's reading too
         xs, confirmed, unconfirmed, top, bottom = browser.execute_script(
-            f"return window.newswatchCharts['{FIGURE}'].data;")
+            f"return window.newswatchCharts['{FIGURE}'].data;"
+        )
         # After the readings, one more x where only the band goes on to the chart's edge.
         assert xs[:-1] == [p["time"] for p in points] and xs[-1] > xs[-2]
         assert confirmed[-6:] == [11000, 12000, 14000, 14500, None, None]
@@ -59,15 +61,17 @@ def test_a_figure_chart_renders_every_reading(web_view: Site) -> None:
             f"const c = window.newswatchCharts['{FIGURE}'];"
             "const i = c.data[0].length - 2;"  # the last reading (the held one)
             "return [c.valToPos(c.data[0][i], 'x'), c.valToPos(c.data[2][i] ?? c.data[1][i], 'y'),"
-            " c.over.clientWidth, c.over.clientHeight];")
+            " c.over.clientWidth, c.over.clientHeight];"
+        )
         over = browser.find_element("css selector", f"#chart-{FIGURE} .u-over")
         # Aim a pixel inside the plot, should the point sit on its edge.
         x, y = min(left, width - 2) - width / 2, min(max(top, 2), height - 2) - height / 2
         ActionChains(browser).move_to_element_with_offset(over, int(x), int(y)).click().perform()
         wait_for(browser, f"return location.pathname.endsWith('/figures/{FIGURE}')")
         assert browser.execute_script("return location.hash") == f"#p{len(points) - 1}"
-        row = browser.execute_script(f"return document.getElementById('p{len(points) - 1}')"
-                                     ".innerText")
+        row = browser.execute_script(
+            f"return document.getElementById('p{len(points) - 1}').innerText"
+        )
         assert "A blogger claims 60,000" in row and "unconfirmed" in row and "blog.example" in row
 
 
@@ -77,14 +81,19 @@ def test_search_finds_a_planted_document(web_view: Site) -> None:
         wait_for(browser, "return document.readyState === 'complete'")
         browser.execute_script(
             "const box = document.querySelector('form.search input[name=q]');"
-            f"box.value = '{PLANTED_WORD.lower()}'; box.form.submit();")
-        wait_for(browser, "return location.pathname.endsWith('/documents')"
-                          " && document.readyState === 'complete'")
+            f"box.value = '{PLANTED_WORD.lower()}'; box.form.submit();"
+        )
+        wait_for(
+            browser,
+            "return location.pathname.endsWith('/documents') && document.readyState === 'complete'",
+        )
         hits = browser.execute_script(
-            "return [...document.querySelectorAll('ol.documents li')].map(li => li.innerText)")
+            "return [...document.querySelectorAll('ol.documents li')].map(li => li.innerText)"
+        )
         assert len(hits) == 1 and REPORTS[1][2] in hits[0]
         marked = browser.execute_script(
-            "return [...document.querySelectorAll('ol.documents mark')].map(m => m.innerText)")
+            "return [...document.querySelectorAll('ol.documents mark')].map(m => m.innerText)"
+        )
         assert marked == [PLANTED_WORD]
         browser.find_element("css selector", "ol.documents li a").click()
         wait_for(browser, "return document.querySelector('dl.manifest') !== null")
@@ -102,5 +111,7 @@ def test_without_credentials_the_browser_gets_401_and_no_data(web_view: Site) ->
         for path in (f"/topics/{TOPIC}", "/api/topics", "/metrics"):
             answer = browser.execute_script(
                 "return fetch(arguments[0], {credentials: 'omit'})"
-                ".then(async r => [r.status, await r.text()])", path)
+                ".then(async r => [r.status, await r.text()])",
+                path,
+            )
             assert answer[0] == 401 and "North Korean" not in answer[1], path

@@ -15,9 +15,17 @@ def add(corpus: Corpus, sequence: int, url: str, title: str, text: str, **extra:
     corpus.write_document(name, text)
     corpus.append(
         ManifestRecord(
-            file=name, id=doc_id, url=url, canonical_url=url, title=title, source="Global Wire",
-            feed=None, published=f"2024-11-{sequence:02d}T08:00:00+00:00",
-            fetched="2024-11-20T00:00:00Z", language="en", sha256=text_sha256(text),
+            file=name,
+            id=doc_id,
+            url=url,
+            canonical_url=url,
+            title=title,
+            source="Global Wire",
+            feed=None,
+            published=f"2024-11-{sequence:02d}T08:00:00+00:00",
+            fetched="2024-11-20T00:00:00Z",
+            language="en",
+            sha256=text_sha256(text),
             **extra,  # type: ignore[arg-type]
         )
     )
@@ -27,17 +35,32 @@ def add(corpus: Corpus, sequence: int, url: str, title: str, text: str, **extra:
 def copy_of(corpus: Corpus, original: str, url: str) -> None:
     corpus.append(
         ManifestRecord(
-            file=None, id=document_id(url), url=url, canonical_url=url, title="Copy",
-            source="Other Wire", feed=None, published=None, fetched="2024-11-20T00:00:00Z",
-            language="en", sha256="0" * 64, duplicate_of=original, similarity=0.91,
+            file=None,
+            id=document_id(url),
+            url=url,
+            canonical_url=url,
+            title="Copy",
+            source="Other Wire",
+            feed=None,
+            published=None,
+            fetched="2024-11-20T00:00:00Z",
+            language="en",
+            sha256="0" * 64,
+            duplicate_of=original,
+            similarity=0.91,
         )
     )
 
 
 def test_search_finds_documents_by_every_word_and_by_prefix(tmp_path: Path) -> None:
     corpus = Corpus(tmp_path / "corpus")
-    first = add(corpus, 1, "https://a.example/1", "Troops in Kursk",
-                "North Korean troops reached the Kursk region.\nOfficials in Seoul confirmed it.")
+    first = add(
+        corpus,
+        1,
+        "https://a.example/1",
+        "Troops in Kursk",
+        "North Korean troops reached the Kursk region.\nOfficials in Seoul confirmed it.",
+    )
     add(corpus, 2, "https://a.example/2", "Harvest", "The rice harvest in Jeolla was early.")
     index = CorpusIndex(tmp_path / "index.sqlite3")
     assert index.refresh("t", corpus.directory) == 2
@@ -72,11 +95,22 @@ def test_appended_documents_revisions_and_copies_are_read_incrementally(tmp_path
     copy_of(corpus, first, "https://b.example/copy")
     # A revision of the first document: same file, new text, revision 1.
     corpus.write_document(file_name(1, first), "Troops withdrawn from Kursk.")
-    corpus.append(ManifestRecord(
-        file=file_name(1, first), id=first, url="https://a.example/1",
-        canonical_url="https://a.example/1", title="First, revised", source="Global Wire",
-        feed=None, published="2024-11-01T08:00:00+00:00", fetched="2024-11-21T00:00:00Z",
-        language="en", sha256=text_sha256("Troops withdrawn from Kursk."), revision=1))
+    corpus.append(
+        ManifestRecord(
+            file=file_name(1, first),
+            id=first,
+            url="https://a.example/1",
+            canonical_url="https://a.example/1",
+            title="First, revised",
+            source="Global Wire",
+            feed=None,
+            published="2024-11-01T08:00:00+00:00",
+            fetched="2024-11-21T00:00:00Z",
+            language="en",
+            sha256=text_sha256("Troops withdrawn from Kursk."),
+            revision=1,
+        )
+    )
     assert index.refresh("t", corpus.directory) == 2
 
     assert [d.id for d in index.documents("t").documents] == [second, first]
@@ -94,9 +128,18 @@ def test_a_line_being_written_waits_for_its_end(tmp_path: Path) -> None:
     name = file_name(2, document_id("https://a.example/2"))
     corpus.write_document(name, "Drones over Belgorod.")
     record = ManifestRecord(
-        file=name, id=document_id("https://a.example/2"), url="https://a.example/2",
-        canonical_url="https://a.example/2", title="Drones", source="Global Wire", feed=None,
-        published=None, fetched="2024-11-20T00:00:00Z", language="en", sha256="1" * 64)
+        file=name,
+        id=document_id("https://a.example/2"),
+        url="https://a.example/2",
+        canonical_url="https://a.example/2",
+        title="Drones",
+        source="Global Wire",
+        feed=None,
+        published=None,
+        fetched="2024-11-20T00:00:00Z",
+        language="en",
+        sha256="1" * 64,
+    )
     line = record.to_json() + "\n"
     with corpus.manifest_path.open("a", encoding="utf-8") as stream:
         stream.write(line[:20])
