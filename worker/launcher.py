@@ -167,12 +167,17 @@ def start_poller(
 def _start_celery_worker(
     services: Services, config: Config, name: str, queue: str, quiet: bool, *pool: str
 ) -> subprocess.Popen[bytes]:
+    command = worker_command(name, queue, "WARNING" if quiet else "INFO", *pool)
+    return _spawn(services, config, name, command, quiet)
+
+
+def worker_command(name: str, queue: str, loglevel: str, *pool: str) -> list[str]:
+    """The command line of a Celery worker consuming `queue` (`worker` or `poller`)."""
     node = "newswatch" if name == "worker" else name
-    command = celery_command(
-        "worker", "--loglevel", "WARNING" if quiet else "INFO", *pool, "-n", f"{node}@%h",
+    return celery_command(
+        "worker", "--loglevel", loglevel, *pool, "-n", f"{node}@%h",
         "-Q", queue, "--without-gossip", "--without-mingle",
     )  # fmt: skip
-    return _spawn(services, config, name, command, quiet)
 
 
 def start_workers(

@@ -45,18 +45,8 @@ def test_idle_ticks_write_nothing_at_info(tmp_path: Path, redis_url: str) -> Non
         env = services.environment(config)
         logs = {name: tmp_path / f"{name}.log" for name in ("poller", "beat")}
         commands = {
-            "poller": launcher.celery_command(
-                "worker",
-                "--loglevel",
-                "INFO",
-                "--pool",
-                "threads",
-                "-n",
-                "poller@%h",
-                "-Q",
-                "newswatch.io",
-                "--without-gossip",
-                "--without-mingle",
+            "poller": launcher.worker_command(
+                "poller", "newswatch.io", "INFO", "--pool", "threads"
             ),
             "beat": launcher.celery_command(
                 "beat", "--loglevel", "INFO", "--schedule", str(tmp_path / "beat-schedule")
