@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import time
@@ -10,7 +11,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from tests.conftest import DATA, ROOT, write_config
+from tests.conftest import DATA, ROOT, SEED, write_config
 from worker.cli import cli
 from worker.demo.servers import LoopbackServer
 from worker.store.embedded import free_port
@@ -29,7 +30,6 @@ def newswatch(*arguments: str, env: dict[str, str] | None = None) -> subprocess.
 
 
 def test_an_unreachable_redis_is_one_line(tmp_path: Path) -> None:
-    import os
 
     config = write_config(
         tmp_path, feeds=[{"url": "https://a.example/rss", "topics": ["nk-troops-russia"]}]
@@ -115,12 +115,14 @@ def test_a_folder_given_as_an_article_is_named_as_one(
 ) -> None:
     monkeypatch.setenv("NEWSWATCH_REDIS_URL", redis_url)
     config = str(write_config(tmp_path))
-    for command in (
-        ["ingest", str(tmp_path)],
-        ["feeds", "import", str(tmp_path), "--topic", "nk-troops-russia"],
+    # ingest goes on with the other items, so a bad one is a failure of the run (1); the
+    # OPML file is the whole of what import was given, so it cannot start (2, as usage).
+    for command, code in (
+        (["ingest", str(tmp_path)], 1),
+        (["feeds", "import", str(tmp_path), "--topic", "nk-troops-russia"], 2),
     ):
         result = CliRunner().invoke(cli, [*command, "--config", config])
-        assert result.exit_code == 1, result.output
+        assert result.exit_code == code, result.output
         assert f"{tmp_path}: a folder, not a file" in result.output
 
 
@@ -133,3 +135,65 @@ def test_retrying_no_failed_entries_starts_nothing(
     )
     assert result.exit_code == 0, result.output
     assert result.output == "0 failed entries; nothing to retry\n"
+
+
+@pytest.mark.parametrize(
+    ("command", "said"),
+    [
+        (["poll"], "newswatch: only `poll --once` exists"),
+        (["figures", "nope"], "newswatch: no topic named 'nope' (known: nk-troops-russia)"),
+        (["explain", str(SEED), "--topic", "nope"], "newswatch: no topic named 'nope'"),
+        (
+            ["explain", str(SEED), "--topic", "nk-troops-russia", "--language", "xx"],
+            "newswatch: --language 'xx': not a supported language (supported: ar, cs, de, en, "
+            "es, fr, id, ja, ko, pt, ru, uk, zh)",
+        ),
+        (["ingest", str(SEED), "--topic", "nope"], "newswatch: no topic named 'nope'"),
+        (["test-alert", "nosuch"], "newswatch: no channel named 'nosuch' (known: none)"),
+        (["test-alert"], "newswatch: no channels are configured in "),
+        (["alerts", "--resend", "evt_nope"], "newswatch: no event evt_nope"),
+        (
+            ["feeds", "add", "https://x.example/rss", "--topic", "nope"],
+            "newswatch: no topic named 'nope'",
+        ),
+        (["feeds", "import", "/no/such.opml", "--topic", "nk-troops-russia"], "newswatch: "),
+        (["web"], "newswatch: set NEWSWATCH_WEB_USER and NEWSWATCH_WEB_PASSWORD"),
+    ],
+    ids=lambda value: " ".join(value).replace(str(SEED), "SEED") if isinstance(value, list) else "",
+)
+def test_a_usage_or_config_mistake_is_one_line_and_exit_code_2(
+    tmp_path: Path, redis_url: str, command: list[str], said: str
+) -> None:
+    """Exit code 2, as for the mistakes click catches itself (an unknown option); 1 is
+    for a command that ran and failed."""
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("NEWSWATCH_WEB_")},
+        "NEWSWATCH_REDIS_URL": redis_url,
+    }
+    result = newswatch(*command, "--config", str(write_config(tmp_path)), env=env)
+    assert result.returncode == 2, result.stdout + result.stderr
+    [line] = result.stderr.splitlines()
+    assert line.startswith(said), line
+    assert result.stdout == ""
+
+
+@pytest.mark.parametrize(
+    "command", [["figures"], ["run"], ["explain", "x", "--topic", "t"], ["health"]], ids=" ".join
+)
+def test_a_config_folder_that_does_not_exist_is_one_line_and_exit_code_2(
+    tmp_path: Path, command: list[str]
+) -> None:
+    missing = tmp_path / "nope"
+    result = newswatch(*command, "--config", str(missing))
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert result.stderr.splitlines() == [f"{missing}: the config folder does not exist"]
+
+
+def test_check_config_still_exits_1_with_its_problems(tmp_path: Path) -> None:
+    missing = tmp_path / "nope"
+    result = newswatch("check-config", "--config", str(missing))
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == [
+        f"{missing}: the config folder does not exist",
+        f"1 problem(s) in {missing}",
+    ]

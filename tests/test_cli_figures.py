@@ -36,5 +36,5 @@ def test_a_long_quote_is_marked_where_it_is_cut(
 def test_an_unknown_topic_is_named_as_an_error(tmp_path: Path) -> None:
     config = str(write_config(tmp_path))
     shown = CliRunner().invoke(cli, ["figures", "nk-troops-rusia", "--config", config])
-    assert shown.exit_code == 1
+    assert shown.exit_code == 2
     assert "no topic named 'nk-troops-rusia' (known: nk-troops-russia)" in shown.output

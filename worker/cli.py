@@ -1,4 +1,6 @@
-"""The `newswatch` command (SPEC §6). Errors are one clear line and a non-zero exit."""
+"""The `newswatch` command (SPEC §6). Errors are one clear line and a non-zero exit: 2 when
+the command as typed or the config cannot be acted on (click's code for usage errors), 1
+when it ran and something failed."""
 
 from __future__ import annotations
 
@@ -6,7 +8,7 @@ import logging
 import os
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
@@ -23,11 +25,13 @@ from worker.config import (
     literal,
     load_config,
     load_service,
+    sending,
 )
 from worker.errors import ConfigError, NewswatchError
 from worker.terminal import printable
 
 if TYPE_CHECKING:
+    from worker.alerts import Delivery
     from worker.config_edit import Added, NewFeed
     from worker.runs import RunSummary
     from worker.store import EntryFailure, Store
@@ -65,7 +69,11 @@ DryRunOption = Annotated[
 
 
 def _config(directory: Path | None) -> Config:
-    settings = load_config(directory.resolve() if directory is not None else None)
+    """The config, without the alert channels whose secrets are unset: a command that
+    sends alerts passes it through `sending`, which refuses those in one line."""
+    settings = load_config(
+        directory.resolve() if directory is not None else None, require_channels=False
+    )
     if not logging.getLogger().handlers:
         # A command's own process: its warnings in the configured format, escaped, like the
         # workers' (else Python's last-resort handler prints them raw, as plain text).
@@ -83,9 +91,14 @@ def _store(settings: Config) -> Iterator[Store]:
         yield Store(connect(services.redis_url))
 
 
-def _fail(message: str) -> NoReturn:
+USAGE = 2  # the command as typed, or the config, cannot be acted on
+
+
+def _fail(message: str, code: int = 1) -> NoReturn:
+    """One line on stderr and exit `code`: 1 when something failed, USAGE for what was
+    typed or configured."""
     echo(f"newswatch: {message}", fg=typer.colors.RED, err=True)
-    raise typer.Exit(1)
+    raise typer.Exit(code)
 
 
 def _logging(verbose: bool, settings: Config | None = None) -> None:
@@ -120,6 +133,8 @@ def run(
     settings = _dry_run(_config(config), dry_run)
     if dry_run:
         echo("newswatch: dry run: alerts are logged as `would send`, never sent")
+    else:
+        sending(settings)
     with launcher.redis_for(settings, own=True) as services:
         where = "embedded Redis" if services.embedded else "Redis"
         echo(
@@ -143,11 +158,13 @@ def poll(
 ) -> None:
     """Poll every feed once, process all that follows through the task queue, summarise."""
     if not once:
-        _fail("only `poll --once` exists; `newswatch run` polls on a schedule")
+        _fail("only `poll --once` exists; `newswatch run` polls on a schedule", USAGE)
     from worker import launcher
     from worker.runs import poll_once
 
     settings = _dry_run(_config(config), dry_run)
+    if not dry_run:
+        sending(settings)
     _logging(verbose, settings)
     with launcher.redis_for(settings) as services:
         summary = poll_once(settings, services, timeout, echo=echo, dry_run=dry_run)
@@ -185,6 +202,45 @@ def _print_summary(stats: RunSummary) -> None:
         )
     if stats.pending:
         echo(f"{stats.pending} task(s) still pending at the timeout", fg=typer.colors.YELLOW)
+    _print_alerts(stats)
+
+
+def _print_alerts(stats: RunSummary) -> None:
+    """The alerts a run raised and how each delivery ended (would have, in a dry run)."""
+    if stats.dry_run:
+        echo(f"dry run: {len(stats.alerts)} alert(s) would be sent; none was")
+        for alert in stats.alerts:
+            channels = ", ".join(sorted(alert.deliveries)) or "no channel routed"
+            echo(f"  would send {alert.event_id} to {channels}: {alert.summary}")
+        return
+    if not stats.alerts:
+        echo("alerts: none raised")
+        return
+    states: dict[str, int] = {}
+    for alert in stats.alerts:
+        for delivery in alert.deliveries.values():
+            states[delivery.state] = states.get(delivery.state, 0) + 1
+    echo(
+        f"alerts: {len(stats.alerts)} raised; deliveries: "
+        + (", ".join(f"{n} {state}" for state, n in sorted(states.items())) or "none routed")
+    )
+    for alert in stats.alerts:
+        echo(f"  {alert.event_id} {alert.summary}")
+        for channel, delivery in sorted(alert.deliveries.items()):
+            echo(f"    {channel}: {_delivery_state(delivery)}")
+        if not alert.deliveries:
+            echo("    no channel routed")
+
+
+def _delivery_state(delivery: Delivery) -> str:
+    """`delivered (attempts 1)`, `retrying (attempts 2; next try …) — HTTP 503`."""
+    notes = [f"attempts {delivery.attempts}"]
+    if delivery.detail:
+        notes.append(delivery.detail)
+    if delivery.state == "retrying" and delivery.next_attempt:
+        notes.append(f"next try {_when(delivery.next_attempt)}")
+    error = f" — {delivery.last_error}" if delivery.last_error else ""
+    return f"{delivery.state} ({'; '.join(notes)}){error}"
 
 
 @cli.command()
@@ -198,11 +254,11 @@ def ingest(
     from worker import launcher, pipeline
     from worker.alerts.events import summary_line
 
-    settings = _config(config)
+    settings = sending(_config(config))
     topics = [topic] if topic else list(settings.topics)
     for topic_id in topics:
         if topic_id not in settings.topics:
-            _fail(f"no topic named {topic_id!r}")
+            _fail(f"no topic named {topic_id!r}{_known(settings.topics)}", USAGE)
     with launcher.redis_for(settings) as services:
         rt = pipeline.Runtime(settings, services.redis_url)
         failed = 0
@@ -243,12 +299,19 @@ def explain(
     """Whether a document is on topic, and what each of its numbers was read as, and why."""
     from worker import pipeline
     from worker.articles.language import detect_language
+    from worker.language import base_code, supported_languages
     from worker.signals.explain import as_json_lines, as_text
     from worker.signals.explain import explain as explain_document
 
+    if language is not None and base_code(language) not in supported_languages():
+        _fail(
+            f"--language {language!r}: not a supported language "
+            f"(supported: {', '.join(supported_languages())})",
+            USAGE,
+        )
     settings = _config(config)
     if topic not in settings.topics:
-        _fail(f"no topic named {topic!r}")
+        _fail(f"no topic named {topic!r}{_known(settings.topics)}", USAGE)
     path = Path(item)
     if not item.startswith(("http://", "https://")) and path.is_file():
         if path.stat().st_size > settings.service.max_download_bytes:
@@ -283,7 +346,7 @@ def figures(
     """Each figure's current value and its history with dates, quotes and sources."""
     settings = _config(config)
     if topic and topic not in settings.topics:
-        _fail(f"no topic named {topic!r} (known: {', '.join(sorted(settings.topics))})")
+        _fail(f"no topic named {topic!r}{_known(settings.topics)}", USAGE)
     with _store(settings) as store:
         for topic_id, topic_settings in settings.topics.items():
             if topic and topic_id != topic:
@@ -316,6 +379,10 @@ def figures(
                     echo(f"      “{_clipped(reading.quote, 160)}”")
 
 
+def _known(names: Iterable[str]) -> str:
+    return f" (known: {', '.join(sorted(names)) or 'none'})"
+
+
 def _clipped(text: str, limit: int) -> str:
     """Text cut to `limit` characters, marked with an ellipsis where it was cut."""
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
@@ -338,19 +405,20 @@ def alerts(
         for event in store.recent_events(limit):
             echo(f"{event.detected_at}  {event.id}  {summary_line(event)}")
             for channel, state in sorted(store.deliveries(event.id).items()):
-                error = f" — {state.last_error}" if state.last_error else ""
-                echo(f"    {channel}: {state.state} (attempts {state.attempts}){error}")
+                echo(f"    {channel}: {_delivery_state(state)}")
 
 
 def _resend(settings: Config, resend: str) -> None:
     from worker import launcher, pipeline
     from worker.alerts import Delivery
+    from worker.alerts.events import channels_for
 
     with launcher.redis_for(settings) as services:
         rt = pipeline.Runtime(settings, services.redis_url)
         event = rt.store.event(resend)
         if event is None:
-            _fail(f"no event {resend}")
+            _fail(f"no event {resend} (`newswatch alerts` lists them)", USAGE)
+        sending(settings, channels_for(event, settings.alerts))
         for channel in pipeline.route_event(rt, event):
             rt.store.save_delivery(resend, channel, Delivery(updated=time.time()))
         for channel, sent in pipeline.deliver_now(rt, event).items():
@@ -367,12 +435,13 @@ def test_alert(
     from worker.alerts.events import channel_test
 
     settings = _config(config)
-    known = sorted(settings.alerts.channels)
-    if channel and channel not in settings.alerts.channels:
-        _fail(f"no channel named {channel!r} (known: {', '.join(known) or 'none'})")
+    known = sorted([*settings.alerts.channels, *settings.unresolved])
+    if channel and channel not in known:
+        _fail(f"no channel named {channel!r}{_known(known)}", USAGE)
     channels = [channel] if channel else known
     if not channels:
-        _fail("no channels are configured in alerts.yaml")
+        _fail(f"no channels are configured in {settings.directory / 'alerts.yaml'}", USAGE)
+    sending(settings, channels)
     failed = 0
     with launcher.redis_for(settings) as services:
         rt = pipeline.Runtime(settings, services.redis_url)
@@ -456,6 +525,7 @@ def failures(
                 echo(f"    {failure.reason} (attempts {failure.attempts}; {when})")
             echo(f"{len(found)} failed entr{'y' if len(found) == 1 else 'ies'}")
         return
+    sending(settings)  # what is processed again may alert
     with launcher.redis_for(settings) as services:
         if not Store(connect(services.redis_url)).failures():
             echo("0 failed entries; nothing to retry")
@@ -485,9 +555,10 @@ def _add_feeds(directory: Path, feeds: list[NewFeed]) -> Added:
     try:
         return add_feeds(directory, feeds)
     except ConfigError as error:
-        for problem in error.problems:
+        *others, last = error.problems or ["the new file would not be valid"]
+        for problem in others:
             echo(problem, fg=typer.colors.RED, err=True)
-        _fail(f"{directory / 'feeds.yaml'} left as it was")
+        _fail(f"{last}; {directory / 'feeds.yaml'} left as it was", USAGE)
     except OSError as error:
         _fail(f"{directory / 'feeds.yaml'}: not written ({error.strerror}); left as it was")
 
@@ -536,7 +607,7 @@ def feeds_import(
     from worker.feeds.opml import read_opml
 
     if not opml.is_file():
-        _fail(f"{opml}: {'a folder, not a file' if opml.is_dir() else 'no such file'}")
+        _fail(f"{opml}: {'a folder, not a file' if opml.is_dir() else 'no such file'}", USAGE)
     outlines = read_opml(opml.read_bytes(), str(opml))
     total = len(outlines)
     for outline in [o for o in outlines if not is_feed_url(o.url)]:
@@ -573,7 +644,9 @@ def web(
     user = os.environ.get("NEWSWATCH_WEB_USER", "")
     password = os.environ.get("NEWSWATCH_WEB_PASSWORD", "")
     if not user or not password:
-        _fail("set NEWSWATCH_WEB_USER and NEWSWATCH_WEB_PASSWORD (the web view's basic auth)")
+        _fail(
+            "set NEWSWATCH_WEB_USER and NEWSWATCH_WEB_PASSWORD (the web view's basic auth)", USAGE
+        )
     from worker import launcher
     from worker import web as web_view
 
@@ -593,11 +666,12 @@ def health(
         typer.Option("--worker", help="A worker on this host by its -n name (worker, poller)."),
     ] = None,
     timeout: Annotated[float, typer.Option(help="Seconds each check may take.")] = 5.0,
+    config: ConfigOption = None,
 ) -> None:
     """Check this node: Redis answers, and each --worker here answers a ping (exit 1 if not)."""
     from worker.health import check_node
 
-    checks = check_node(worker or [], timeout)
+    checks = check_node(worker or [], timeout, _config_dir(config))
     for check in checks:
         echo(check.line(), err=not check.healthy)
     if not all(check.healthy for check in checks):
@@ -624,7 +698,7 @@ def main() -> None:
     except ConfigError as error:
         for problem in error.problems:
             echo(problem, fg=typer.colors.RED, err=True)
-        sys.exit(1)
+        sys.exit(USAGE)
     except NewswatchError as error:
         echo(f"newswatch: {error}", fg=typer.colors.RED, err=True)
         sys.exit(1)

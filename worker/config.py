@@ -11,7 +11,7 @@ import binascii
 import hashlib
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypeGuard, TypeVar
@@ -268,6 +268,9 @@ class Config:
     topics: Mapping[str, TopicSettings]
     alerts: AlertSettings
     root: Path = field(default=Path("."))
+    # Channels left out of `alerts` because a variable they name is unset (loaded with
+    # `require_channels=False`): channel name → the problem, one line, to raise on sending.
+    unresolved: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def data_dir(self) -> Path:
@@ -326,11 +329,16 @@ def load_config(
     env: Mapping[str, str] | None = None,
     *,
     texts: Mapping[str, str] | None = None,
+    require_channels: bool | None = None,
 ) -> Config:
     """Load and validate the whole config folder; raise ConfigError listing every problem.
 
     `texts` (file name → YAML) stands in for files on disk: `feeds add` checks the file it
-    is about to write.
+    is about to write. `require_channels`: whether an alert channel naming an unset
+    environment variable (its webhook secret) is a problem; by default it is unless the
+    service is in dry run, which sends nothing. When not, the channel is left out of
+    `alerts.channels` and kept in `unresolved`, for `sending` to refuse: a command that
+    only reads needs no alert secrets.
     """
     directory = Path(directory or default_config_dir())
     env = os.environ if env is None else env
@@ -387,6 +395,11 @@ def load_config(
             where = ("routes", index)
             _check_names(alerts_file, route, where, "topics", topic_names, "topic", problems)
             _check_names(alerts_file, route, where, "channels", channel_names, "channel", problems)
+    if require_channels is None:
+        require_channels = not (service is not None and service.dry_run)
+    unresolved: dict[str, str] = {}
+    if not require_channels:
+        alerts_raw, unresolved = _without_unresolved_channels(alerts_raw, alerts_file, env)
     alerts = _validate(AlertSettings, alerts_raw, alerts_file, env, problems)
 
     if problems:
@@ -399,7 +412,48 @@ def load_config(
         topics=topics,
         alerts=alerts,
         root=directory.resolve().parent,
+        unresolved=unresolved,
     )
+
+
+def sending(config: Config, channels: Iterable[str] | None = None) -> Config:
+    """`config`, for a command about to send alerts through `channels` (default: every
+    one); ConfigError, one line per channel, when one of them lacks its variables."""
+    names = config.unresolved if channels is None else channels
+    problems = [config.unresolved[name] for name in names if name in config.unresolved]
+    if problems:
+        raise ConfigError(problems)
+    return config
+
+
+def _without_unresolved_channels(
+    raw: Any, source: YamlFile, env: Mapping[str, str]
+) -> tuple[Any, dict[str, str]]:
+    """alerts.yaml's data without the channels that name an unset variable, and for each
+    of those the line that says which (`sending` raises it)."""
+    channels = raw.get("channels") if _is_mapping(raw) else None
+    if not _is_mapping(channels):
+        return raw, {}
+    unresolved: dict[str, str] = {}
+    for name, channel in channels.items():
+        missing: list[tuple[Location, str]] = []
+        _expand(channel, env, ("channels", str(name)), missing)
+        variables = list(dict.fromkeys(variable for _, variable in missing))
+        if not variables:
+            continue
+        where = ("channels", str(name))
+        listed = " and ".join(
+            [", ".join(variables[:-1]), variables[-1]] if len(variables) > 1 else variables
+        )
+        verb = "is" if len(variables) == 1 else "are"
+        line = source.line(where)
+        unresolved[str(name)] = (
+            f"{source.path}{f':{line}' if line else ''}: channels.{name}: environment "
+            f"variable{'s' if len(variables) > 1 else ''} {listed} {verb} not set "
+            "(needed to send alerts; .env.example lists them)"
+        )
+    kept = {name: channel for name, channel in channels.items() if str(name) not in unresolved}
+    return {**raw, "channels": kept}, unresolved
 
 
 def check_config(
@@ -407,7 +461,7 @@ def check_config(
 ) -> list[str]:
     """Every problem in the config folder, or an empty list when it is valid."""
     try:
-        load_config(directory, texts=texts)
+        load_config(directory, texts=texts, require_channels=True)
     except ConfigError as error:
         return error.problems
     return []

@@ -7,9 +7,12 @@ import socket
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 from worker import store
+from worker.config import load_service
+from worker.errors import ConfigError
 
 
 @dataclass(frozen=True)
@@ -59,11 +62,20 @@ def check_worker(node: str, timeout: float) -> Check:
     return Check(node, True, f"pong in {time.monotonic() - started:.1f} s")
 
 
-def check_node(workers: Sequence[str], timeout: float) -> list[Check]:
-    """Redis first; the workers only if it answers (they could not be asked otherwise)."""
-    from worker.celery_app import app
+def check_node(workers: Sequence[str], timeout: float, directory: Path) -> list[Check]:
+    """Redis first; the workers only if it answers (they could not be asked otherwise).
 
-    checks = [check_redis(str(app.conf.broker_url), timeout)]
+    Only `directory`'s newswatch.yaml is read: a healthcheck needs no feeds, topics or
+    alert secrets.
+    """
+    from worker.celery_app import _redis_url, app, celery_settings
+
+    if not directory.is_dir():
+        raise ConfigError([f"{directory}: the config folder does not exist"])
+    service = load_service(directory)
+    url = _redis_url(service, directory)
+    app.conf.update(celery_settings(service, url))
+    checks = [check_redis(url, timeout)]
     if checks[0].healthy:
         checks += [check_worker(node_name(worker), timeout) for worker in workers]
     return checks

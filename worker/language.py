@@ -135,7 +135,7 @@ def _cldr_names(locale: Locale) -> tuple[tuple[str, ...], tuple[str, ...]]:
 @lru_cache(maxsize=64)
 def language_data(language: str | None) -> LanguageData:
     """The reading data of `language` (ISO 639-1), English words when it has no file."""
-    code = (language or "en").split("-")[0].split("_")[0].lower()
+    code = base_code(language or "en")
     folder = resources.files("worker") / "lang"
     source = folder / f"{code}.yaml"
     raw = yaml.safe_load((source if source.is_file() else folder / "en.yaml").read_text("utf-8"))
@@ -198,3 +198,16 @@ def language_data(language: str | None) -> LanguageData:
         approaching=_words(raw.get("approaching")),
         qualifiers_last={k: v for k, v in _qualifiers(raw.get("qualifiers_last")).items() if v},
     )
+
+
+def supported_languages() -> tuple[str, ...]:
+    """The codes that have their own words (`lang/<code>.yaml`), sorted."""
+    folder = resources.files("worker") / "lang"
+    return tuple(
+        sorted(p.name.removesuffix(".yaml") for p in folder.iterdir() if p.name.endswith(".yaml"))
+    )
+
+
+def base_code(language: str) -> str:
+    """`pt` of `pt-BR`, `pt_BR` or `PT`: the code whose words are read."""
+    return language.split("-")[0].split("_")[0].lower()

@@ -1023,6 +1023,10 @@ def deliver(
     member = f"{event_id}|{channel_name}"
     event = store.event(event_id)
     channel = rt.config.alerts.channels.get(channel_name)
+    if channel is None and channel_name in rt.config.unresolved:
+        # Loaded without the channel's secrets (a dry run): left due for a process with them.
+        log.error("delivery of %s not sent: %s", event_id, rt.config.unresolved[channel_name])
+        return DeliveryOutcome("skipped", rt.config.unresolved[channel_name])
     if event is None or channel is None:
         store.unschedule("deliveries", member)
         log.error("delivery of %s to %s skipped: unknown event or channel", event_id, channel_name)

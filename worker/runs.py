@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from worker import launcher
+from worker.alerts import Delivery
 from worker.config import Config
 from worker.errors import NewswatchError
 
@@ -18,12 +19,24 @@ if TYPE_CHECKING:
 
 
 @dataclass(frozen=True)
+class RaisedAlert:
+    """An event raised during a run, and where each of its channels' deliveries stood at
+    its end (`dry_run` for each in a dry run)."""
+
+    event_id: str
+    summary: str
+    deliveries: dict[str, Delivery]
+
+
+@dataclass(frozen=True)
 class RunSummary:
-    """What one run did, from the counts its tasks recorded."""
+    """What one run did, from the counts its tasks recorded, and the alerts it raised."""
 
     feeds: int
     pending: int
     counts: dict[str, int] = field(default_factory=dict)
+    alerts: tuple[RaisedAlert, ...] = ()
+    dry_run: bool = False
 
     def get(self, name: str, default: int = 0) -> int:
         return {"feeds": self.feeds, "pending": self.pending}.get(
@@ -62,10 +75,7 @@ def poll_once(
     pipeline.sync_feeds(rt)
     for feed in config.feeds:
         tasks.send(tasks.poll_feed, pipeline.feed_id(feed.url), run=run_id)
-    summary = _wait(rt, run_id, len(config.feeds), timeout, echo)
-    if dry_run:
-        _print_dry_run(rt, started, echo)
-    return summary
+    return _wait(rt, run_id, len(config.feeds), timeout, echo, started, dry_run)
 
 
 def retry_failures(
@@ -79,7 +89,7 @@ def retry_failures(
 
     rt = _with_workers(config, services, echo)
     run_id = uuid.uuid4().hex[:12]
-    now = time.time()
+    now = started = time.time()
     retried = rt.store.retry_failures(now)
     for feed_key, raw in rt.store.staged_entries(
         rt.store.claim_due("entries", now, rt.hand_off_lease)
@@ -87,7 +97,7 @@ def retry_failures(
         entry, baseline = pipeline.staged_entry(raw)
         tasks.send(tasks.process_entry, feed_key, entry.to_json(), baseline, run=run_id)
     echo(f"retrying {len(retried)} failed entr{'y' if len(retried) == 1 else 'ies'}")
-    return _wait(rt, run_id, 0, timeout, echo)
+    return _wait(rt, run_id, 0, timeout, echo, started)
 
 
 def _with_workers(
@@ -107,9 +117,15 @@ def _with_workers(
 
 
 def _wait(
-    rt: pipeline.Runtime, run_id: str, feeds: int, timeout: float, echo: Callable[[str], Any]
+    rt: pipeline.Runtime,
+    run_id: str,
+    feeds: int,
+    timeout: float,
+    echo: Callable[[str], Any],
+    started: float,
+    dry_run: bool = False,
 ) -> RunSummary:
-    """Wait until every task of a run has ended; what the run did."""
+    """Wait until every task of a run (its deliveries included) has ended; what it did."""
     deadline = time.monotonic() + timeout
     last = -1
     while (pending := rt.store.run_pending(run_id)) > 0 and time.monotonic() < deadline:
@@ -121,14 +137,18 @@ def _wait(
         feeds=feeds,
         pending=max(0, rt.store.run_pending(run_id)),
         counts=rt.store.stats(run_id),
+        alerts=_raised_since(rt, started),
+        dry_run=dry_run,
     )
 
 
-def _print_dry_run(rt: pipeline.Runtime, since: float, echo: Callable[[str], Any]) -> None:
-    from worker.alerts.events import channels_for, summary_line
+def _raised_since(rt: pipeline.Runtime, since: float) -> tuple[RaisedAlert, ...]:
+    """The events stored since `since`, oldest first, with their deliveries as they stand."""
+    from worker.alerts.events import summary_line
 
-    would = list(reversed(rt.store.recent_events(limit=10_000, since=since)))
-    echo(f"dry run: {len(would)} alert(s) would be sent; none was")
-    for event in would:
-        channels = ", ".join(channels_for(event, rt.config.alerts)) or "no channel routed"
-        echo(f"  would send {event.id} to {channels}: {summary_line(event)}")
+    events = list(reversed(rt.store.recent_events(limit=10_000, since=since)))
+    deliveries = rt.store.deliveries_of([event.id for event in events])
+    return tuple(
+        RaisedAlert(event.id, f"{event.type}: {summary_line(event)}", deliveries[event.id])
+        for event in events
+    )

@@ -61,4 +61,4 @@ def test_one_channel_and_an_unknown_one(config: Path, receiver: WebhookReceiver)
     result = CliRunner().invoke(cli, ["test-alert", "hook", "--config", str(config)])
     assert result.exit_code == 0 and result.output.strip() == "hook: delivered"
     unknown = CliRunner().invoke(cli, ["test-alert", "nosuch", "--config", str(config)])
-    assert unknown.exit_code == 1 and "no channel named 'nosuch'" in unknown.output
+    assert unknown.exit_code == 2 and "no channel named 'nosuch'" in unknown.output

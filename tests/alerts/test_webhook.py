@@ -221,7 +221,7 @@ def test_the_alert_log_shows_states_and_resends(
     assert again.exit_code == 0 and "delivered" in again.output
     assert [r[2]["webhook-id"] for r in receiver.requests] == [event.id, event.id]
     missing = CliRunner().invoke(cli, ["alerts", "--resend", "evt_nope", "--config", config])
-    assert missing.exit_code == 1 and "no event evt_nope" in missing.output
+    assert missing.exit_code == 2 and "no event evt_nope" in missing.output
 
 
 def test_a_receiver_dripping_its_headers_is_cut_at_the_timeout(

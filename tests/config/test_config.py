@@ -6,7 +6,7 @@ from typer.testing import CliRunner
 
 from tests.support import ROOT, write_config
 from worker.cli import cli
-from worker.config import check_config, load_config, parse_duration
+from worker.config import check_config, load_config, parse_duration, sending
 from worker.errors import ConfigError
 
 ENV = {
@@ -32,6 +32,28 @@ def test_a_missing_secret_is_named_with_file_and_key() -> None:
         "variable ALERT_WEBHOOK_SECRET is not set" in error.value.problems
     )
     assert len(error.value.problems) == 1, error.value.problems
+
+
+def test_a_channel_whose_variables_are_unset_is_left_out_until_something_sends() -> None:
+    config = load_config(ROOT / "config", env={}, require_channels=False)
+    assert set(config.alerts.channels) == {"desk-email"}
+    assert list(config.unresolved) == ["desk-webhook"]
+    assert sending(config, ["desk-email"]) is config
+    with pytest.raises(ConfigError) as error:
+        sending(config)
+    assert error.value.problems == [
+        f"{ROOT / 'config' / 'alerts.yaml'}:2: channels.desk-webhook: environment variables "
+        "ALERT_WEBHOOK_URL and ALERT_WEBHOOK_SECRET are not set "
+        "(needed to send alerts; .env.example lists them)"
+    ]
+
+
+def test_a_dry_run_sends_nothing_so_needs_no_alert_secrets() -> None:
+    dry_run = {"NEWSWATCH_DRY_RUN": "true"}
+    config = load_config(ROOT / "config", env=dry_run)
+    assert config.service.dry_run and list(config.unresolved) == ["desk-webhook"]
+    with pytest.raises(ConfigError):  # as check-config loads it: the variables are named
+        load_config(ROOT / "config", env=dry_run, require_channels=True)
 
 
 def test_environment_overrides_service_settings(tmp_path: Path) -> None:

@@ -80,7 +80,7 @@ def test_feeds_add_that_would_break_the_file_writes_nothing(
     config = write_config(tmp_path)
     shutil.copy(SHIPPED, config / "feeds.yaml")
     result = feeds(config, "add", url, "--topic", topic)
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert said in result.output and "left as it was" in result.output
     assert (config / "feeds.yaml").read_bytes() == SHIPPED.read_bytes()
     assert leftovers(config) == []
@@ -159,7 +159,7 @@ def test_an_unknown_topic_is_named_once_for_a_whole_import(tmp_path: Path) -> No
     before = (config / "feeds.yaml").read_bytes()
     (tmp_path / "desk.opml").write_text(OPML)
     result = feeds(config, "import", str(tmp_path / "desk.opml"), "--topic", "nk-troops")
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert result.output.count("no topic named 'nk-troops'; did you mean 'nk-troops-russia'?") == 1
     assert (config / "feeds.yaml").read_bytes() == before
     assert leftovers(config) == []

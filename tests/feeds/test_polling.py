@@ -248,7 +248,7 @@ def test_feeds_add_and_import(tmp_path: Path) -> None:
     bad = runner.invoke(
         cli, ["feeds", "add", "https://x.example", "--topic", "nope", "--config", str(config)]
     )
-    assert bad.exit_code == 1 and "no topic named 'nope'" in bad.output
+    assert bad.exit_code == 2 and "no topic named 'nope'" in bad.output
 
 
 @pytest.mark.parametrize(

@@ -60,3 +60,16 @@ def test_a_redis_password_is_not_printed() -> None:
     assert result.returncode == 1
     assert "hunter2" not in result.stdout + result.stderr
     assert "redis://:***@127.0.0.1:" in result.stderr
+
+
+def test_the_config_option_names_the_node_and_its_redis(tmp_path: Path, redis_url: str) -> None:
+    """`--config DIR`, as for every other command: DIR's redis_url is checked, not the one
+    of the folder NEWSWATCH_CONFIG_DIR names (the shipped one, which has none)."""
+    config = write_config(tmp_path, service={"redis_url": redis_url})
+    env = {k: v for k, v in shipped_config_env(redis_url).items() if k != "NEWSWATCH_REDIS_URL"}
+    unnamed = run_cli("health", "--timeout", "2", env=env)
+    assert unnamed.returncode == 2
+    assert "redis_url: no Redis URL is configured" in unnamed.stderr
+    named = run_cli("health", "--timeout", "2", "--config", str(config), env=env)
+    assert named.returncode == 0, named.stderr
+    assert named.stdout.startswith(f"redis {redis_url}: ok (PONG in ")

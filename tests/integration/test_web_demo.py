@@ -52,7 +52,7 @@ def test_api_and_metrics_after_the_demo(tmp_path: Path) -> None:
         text=True,
         timeout=120,
     )
-    assert missing.returncode == 1 and "NEWSWATCH_WEB_PASSWORD" in missing.stderr
+    assert missing.returncode == 2 and "NEWSWATCH_WEB_PASSWORD" in missing.stderr
     assert "Traceback" not in missing.stderr
 
     port = free_port()

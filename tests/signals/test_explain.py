@@ -66,7 +66,7 @@ def test_an_unknown_topic_or_file_is_one_clear_line(article: Path) -> None:
     result = runner.invoke(
         cli, ["explain", str(article), "--topic", "nope", "--config", str(ROOT / "config")]
     )
-    assert result.exit_code == 1 and "no topic named 'nope'" in result.output
+    assert result.exit_code == 2 and "no topic named 'nope'" in result.output
     result = runner.invoke(
         cli,
         [
