@@ -79,6 +79,11 @@ ENTRY_RETRY_DELAYS = (60.0, 600.0, 3600.0, 6 * 3600.0)
 # A line seen in this many earlier documents of the same source is boilerplate
 # ("Follow our WhatsApp channel…") even when no pattern names it.
 RECURRING_AFTER = 3
+# A feed's seen set forgets an entry id the feed has not listed for this long, or for its
+# `max_age` if longer. Should the feed list it again, it is an old entry: its document is
+# held ("unchanged"), or, if its page changed, older than `max_age` and so never alerted;
+# and its events, if any, have ids already stored.
+UNLISTED_KEPT = 30 * 86400.0
 
 
 @dataclass
@@ -250,6 +255,7 @@ def poll_feed(rt: Runtime, feed_key: str, now: float | None = None) -> FeedPoll:
     settings = rt.feed(feed_key)
     if settings is None:
         rt.store.unschedule("feeds", feed_key)
+        rt.store.forget_feed(feed_key, after=UNLISTED_KEPT)
         return FeedPoll("unknown")
     state = rt.store.feed_state(feed_key) or FeedState(url=settings.url)
     if state.retired:
@@ -268,11 +274,23 @@ def poll_feed(rt: Runtime, feed_key: str, now: float | None = None) -> FeedPoll:
     baseline = state.last_success is None and outcome_state.last_success is not None
     # Only entries not seen before are serialised and sent to be staged: most polls of a
     # changed feed bring one or two new entries among many old ones.
-    unseen = set(rt.store.unseen_entries(feed_key, [e.id for e in outcome.entries]))
+    unseen = (
+        set(
+            rt.store.listed_entries(
+                feed_key,
+                [e.id for e in outcome.entries],
+                now,
+                forget_before=now - seen_horizon(rt, settings),
+            )
+        )
+        if outcome.entries
+        else set()
+    )
     staged = rt.store.stage_new_entries(
         feed_key,
         {e.id: staged_record(e, baseline) for e in outcome.entries if e.id in unseen},
         hand_off_by=now + rt.hand_off_lease,
+        now=now,
     )
     if staged:
         outcome_state = replace(outcome_state, entries_seen=state.entries_seen + len(staged))
@@ -297,6 +315,17 @@ def poll_feed(rt: Runtime, feed_key: str, now: float | None = None) -> FeedPoll:
         baseline_ids=frozenset(entry.id for entry, flag in leftovers if flag),
         leftovers=frozenset(entry.id for entry, _ in leftovers),
     )
+
+
+def seen_horizon(rt: Runtime, feed: FeedSettings) -> float:
+    """How long the feed's seen set keeps an id the feed no longer lists (`UNLISTED_KEPT`,
+    or the longest `max_age` that applies to the feed's entries)."""
+    if feed.max_age:
+        ages = [feed.max_age]
+    else:
+        names = list(rt.config.topics) if "*" in feed.topics else feed.topics
+        ages = [rt.config.topics[t].max_age for t in names if t in rt.config.topics]
+    return max([UNLISTED_KEPT, *ages])
 
 
 def _feed_health(

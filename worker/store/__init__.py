@@ -42,8 +42,12 @@ def _lua(name: str) -> str:
 STORE_ERRORS: tuple[type[Exception], ...] = (redis.RedisError,)
 # How long a processed entry's claim refuses a second hand-off (seconds).
 ENTRY_DONE_TTL = 14 * 86400
-# A source's line counter is pruned of lines seen once past this many lines (_COUNT_LINES).
+# A source's line counter is aged past this many lines (lua/count_lines.lua) ...
 LINES_KEPT = 5000
+# ... and dropped when the source has had no document for this long (seconds).
+LINES_TTL = 30 * 86400
+# How long a `poll --once` run's keys are kept (seconds).
+RUN_KEPT = 86400
 # The most documents an LSH band bucket keeps (the newest); see _LSH_ADD.
 BUCKET_CAPACITY = 32
 
@@ -116,16 +120,19 @@ class Store:
         client: redis.Redis,
         bucket_capacity: int = BUCKET_CAPACITY,
         lines_kept: int = LINES_KEPT,
+        lines_ttl: int = LINES_TTL,
     ) -> None:
         self.r = client
         self.bucket_capacity = bucket_capacity
         self.lines_kept = lines_kept
+        self.lines_ttl = lines_ttl
         self._claim_due = client.register_script(_lua("claim_due"))
         self._next_sequence = client.register_script(_lua("next_sequence"))
         self._lsh_add = client.register_script(_lua("lsh_add"))
         self._lsh_query = client.register_script(_lua("lsh_query"))
         self._count_lines = client.register_script(_lua("count_lines"))
         self._record_names = client.register_script(_lua("record_names"))
+        self._seen_listed = client.register_script(_lua("seen_listed"))
         self._stage = client.register_script(_lua("stage"))
         self._claim_staged = client.register_script(_lua("claim_staged"))
         self._host_slot = client.register_script(_lua("host_slot"))
@@ -176,6 +183,8 @@ class Store:
                 continue
             else:
                 state = replace(state, next_poll=time.time())
+            # Configured again before its keys expired (`forget_feed`): it keeps them.
+            self.r.persist(keyspace.seen(feed_id))
             self.save_feed_state(feed_id, state)
             scheduled += 1
         return scheduled
@@ -194,16 +203,50 @@ class Store:
     def unschedule(self, kind: str, member: str) -> None:
         self.r.zrem(keyspace.due(kind), member)
 
-    def unseen_entries(self, feed_id: str, entry_ids: list[str]) -> list[str]:
-        if not entry_ids:
-            return []
-        seen = self.r.smismember(keyspace.seen(feed_id), entry_ids)
-        return [e for e, was in zip(entry_ids, seen, strict=True) if not was]
+    def listed_entries(
+        self, feed_id: str, entry_ids: list[str], now: float, forget_before: float
+    ) -> list[str]:
+        """Record that the feed lists `entry_ids` at `now`; returns those never seen.
+
+        In the same step, ids the feed has not listed since `forget_before` are forgotten
+        (lua/seen_listed.lua): the seen set holds what the feed lists plus what it listed
+        within the horizon, never every id it ever listed. A parked failure (no retry
+        coming) forgotten that way leaves the outbox and the failures with it.
+        """
+        return cast(
+            list[str],
+            self._seen_listed(
+                keys=[
+                    keyspace.seen(feed_id),
+                    keyspace.outbox(feed_id),
+                    keyspace.due("entries"),
+                    keyspace.FAILURES,
+                ],
+                args=[now, forget_before, feed_id, *entry_ids],
+            ),
+        )
+
+    def seen_count(self, feed_id: str) -> int:
+        """How many entry ids the feed's seen set holds."""
+        return int(self.r.zcard(keyspace.seen(feed_id)))
+
+    def forget_feed(self, feed_id: str, after: float) -> None:
+        """A feed taken out of the config: its state and seen set expire `after` seconds
+        on, unless it is configured again first (`register_feeds` keeps them)."""
+        pipe = self.r.pipeline()
+        pipe.expire(keyspace.feed(feed_id), int(after))
+        pipe.expire(keyspace.seen(feed_id), int(after))
+        pipe.execute()
 
     def stage_new_entries(
-        self, feed_id: str, entries: dict[str, str], hand_off_by: float
+        self,
+        feed_id: str,
+        entries: dict[str, str],
+        hand_off_by: float,
+        now: float | None = None,
     ) -> list[str]:
-        """Mark entries seen and stage the new ones in the feed's outbox, in one step.
+        """Mark entries seen (listed at `now`) and stage the new ones in the feed's
+        outbox, in one step.
 
         Overlapping polls of a feed cannot both stage an entry. A staged entry stays in
         the outbox until its processing is recorded (`finish_entry`); if its task is lost,
@@ -216,7 +259,12 @@ class Store:
             list[str],
             self._stage(
                 keys=[keyspace.seen(feed_id), keyspace.outbox(feed_id), keyspace.due("entries")],
-                args=[feed_id, hand_off_by, *(x for i in ids for x in (i, entries[i]))],
+                args=[
+                    feed_id,
+                    hand_off_by,
+                    time.time() if now is None else now,
+                    *(x for i in ids for x in (i, entries[i])),
+                ],
             ),
         )
 
@@ -337,7 +385,9 @@ class Store:
         """Count each short line once for this document of `source`."""
         keys = sorted({_line_key(line) for line in lines if line and len(line) <= 300})
         if keys:
-            self._count_lines(keys=[keyspace.lines(source)], args=[*keys, self.lines_kept])
+            self._count_lines(
+                keys=[keyspace.lines(source)], args=[self.lines_kept, self.lines_ttl, *keys]
+            )
 
     @contextmanager
     def host_slot(self, host: str, limit: int, lease: float) -> Iterator[bool]:
@@ -452,7 +502,7 @@ class Store:
             if run:
                 pipe.hincrby(keyspace.run(run, "stats"), name, amount)
         if run:
-            pipe.expire(keyspace.run(run, "stats"), 86400)
+            pipe.expire(keyspace.run(run, "stats"), RUN_KEPT)
         pipe.execute()
 
     def stats(self, run: str | None = None) -> dict[str, int]:
@@ -612,24 +662,31 @@ class Store:
 
     # -- runs of `poll --once` --------------------------------------------------------------
     def run_add(self, run: str, count: int = 1) -> None:
-        self.r.incrby(keyspace.run(run, "pending"), count)
-        self.r.expire(keyspace.run(run, "pending"), 86400)
+        self._run_count(run, count)
 
     def run_done(self, run: str) -> None:
-        self.r.decr(keyspace.run(run, "pending"))
+        self._run_count(run, -1)
+
+    def _run_count(self, run: str, change: int) -> None:
+        # The expiry is set on every change: a task finishing after the count expired
+        # would otherwise leave a key that never does.
+        pipe = self.r.pipeline()
+        pipe.incrby(keyspace.run(run, "pending"), change)
+        pipe.expire(keyspace.run(run, "pending"), RUN_KEPT)
+        pipe.execute()
 
     def run_mark(self, run: str, name: str, when: float) -> None:
         """Record when something finished in a run (entries processed), for its summary."""
         key = keyspace.run(run, name)
         self.r.rpush(key, when)
-        self.r.expire(key, 86400)
+        self.r.expire(key, RUN_KEPT)
 
     def run_marks(self, run: str, name: str) -> list[float]:
         return [float(v) for v in cast(list[str], self.r.lrange(keyspace.run(run, name), 0, -1))]
 
     def mark_dry_run(self, run: str) -> None:
         """Whatever this run detects is recorded, not sent (workers already running obey)."""
-        self.r.set(keyspace.run(run, "dry"), 1, ex=86400)
+        self.r.set(keyspace.run(run, "dry"), 1, ex=RUN_KEPT)
 
     def is_dry_run(self, run: str) -> bool:
         return bool(self.r.exists(keyspace.run(run, "dry")))

@@ -8,7 +8,7 @@ logs and state that only Redis holds.
 |---|---|---|---|
 | `feed:<feed>` | string | a feed's state (JSON `FeedState`) | state |
 | `due:<kind>` | zset | what is due when (`feeds`, `entries`, `routes`, `deliveries`) | schedule |
-| `seen:<feed>` | set | entry ids a feed has listed | state |
+| `seen:<feed>` | zset | entry ids a feed has listed, by when it last listed them | state |
 | `outbox:<feed>` | hash | entries staged for hand-off (id → JSON) | state |
 | `entry:<entry>` | string | the claim of the task processing an entry (expires) | state |
 | `failures` | hash | entries that failed, retried or parked (JSON) | log |
@@ -37,6 +37,23 @@ logs and state that only Redis holds.
 | `stats` | hash | counts of outcomes since the start | log |
 | `run:<run>:<what>` | various | a `poll --once` run: pending, counts (expire) | state |
 | `latency:…`, `task-wait:…` | hash | task run time and queue wait histograms | log |
+
+What keeps each key from growing as feeds keep publishing: an index grows with the corpus
+it indexes (documents, their bands, names; LSH buckets hold at most 32 ids); state, logs
+and schedules are bounded as follows.
+
+| key | bounded by |
+|---|---|
+| `feed:`, `seen:` | configured feeds; both expire 30 d after a feed leaves the config |
+| `seen:<feed>` | what the feed lists, and what it stopped listing within max(30 d, `max_age`) |
+| `outbox:`, `failures` | an entry leaves once processed; a parked one when `seen:` forgets it |
+| `entry:<entry>` | a TTL: the task's claim, then 14 d once processed |
+| `lines:<source>` | aged past 5,000 lines; expires 30 d after the source's last document |
+| `due:<kind>` | a member leaves when its work is done (a feed: when it leaves the config) |
+| `host:<host>`, `lock:…`, `run:…` | TTLs (a run's keys: 1 d, set again on every change) |
+| `digest:<channel>` | emptied by each send |
+| `event:`, `events`, `deliveries:` | alerts raised: kept, as an event's id refuses a resend |
+| `stats`, `latency:…`, `task-wait:…`, `channels:…` | names: outcomes, tasks, channels |
 """
 
 from __future__ import annotations
