@@ -167,6 +167,21 @@ def rows() -> list[tuple[str, str]]:
                 + f"; {memory}; queue depth max {load['queue_max']}",
             )
         )
+    if growth := _load("growth"):
+        last = growth["rotations"][-1]
+        ours, before = last["after"], last["before"]
+        found.append(
+            (
+                f"Redis growth, {growth['feeds']} feeds rotating {growth['new_per_feed_per_day']} "
+                f"new entries a day for {growth['days']} days, polled in process",
+                f"seen sets {ours['seen_members']:,} ids, {ours['seen_bytes'] // 1024:,} KiB "
+                f"(kept every id before: {before['seen_members']:,} ids, "
+                f"{before['seen_bytes'] // 1024:,} KiB); line counters "
+                f"{ours['lines_bytes'] // 1024:,} KiB, {ours['count_lines_us_mean']} µs per "
+                f"document (before: {before['lines_bytes'] // 1024:,} KiB, "
+                f"{before['count_lines_us_mean']} µs)",
+            )
+        )
     if entries := _load("entries"):
         found.append(
             (

@@ -23,6 +23,7 @@ ALL = [
     "polls",
     "dedupe",
     "load",
+    "growth",
     "web",
     "faults",
 ]
