@@ -24,16 +24,37 @@ def fold(text: str) -> str:
     decomposed = unicodedata.normalize("NFKD", text)
     stripped = _combining_marks().sub("", decomposed)
     if max(stripped, default="\0") > "\uffff":
-        stripped = _combining_marks(astral=True).sub("", stripped)
+        stripped = _ASTRAL.sub(_astral_mark, stripped)
     return unicodedata.normalize("NFC", stripped).casefold()
 
 
-@lru_cache(maxsize=2)
-def _combining_marks(astral: bool = False) -> re.Pattern[str]:
-    """Every combining mark (canonical combining class > 0) of the Basic Multilingual Plane,
-    or of the planes above it, as one character class: one regex pass is far faster than
-    testing each character, and a class of BMP characters alone is compiled to a bitmap."""
-    codes = range(0x10000, 0x110000) if astral else range(0x10000)
+# Characters above the Basic Multilingual Plane (emoji, historic scripts) are rare: each is
+# tested on its own, where a class of every combining mark up there took half a second of
+# CPU to build in each process, on the first such text.
+_ASTRAL = re.compile("[\U00010000-\U0010ffff]")
+
+
+def _astral_mark(match: re.Match[str]) -> str:
+    return "" if unicodedata.combining(match.group()) else match.group()
+
+
+def fold_each(words: Iterable[str]) -> list[str]:
+    """`[fold(w) for w in words]` in one pass over their text: folding maps a newline to
+    itself and never composes across it, so the pieces of the folded whole are the folded
+    pieces (a word that holds a newline is folded on its own)."""
+    listed = list(words)
+    if any("\n" in word for word in listed):
+        return [fold(word) for word in listed]
+    folded = fold("\n".join(listed)).split("\n") if listed else []
+    return folded if len(folded) == len(listed) else [fold(word) for word in listed]
+
+
+@lru_cache(maxsize=1)
+def _combining_marks() -> re.Pattern[str]:
+    """Every combining mark (canonical combining class > 0) of the Basic Multilingual Plane
+    as one character class: one regex pass is far faster than testing each character, and
+    a class of BMP characters alone is compiled to a bitmap."""
+    codes = range(0x10000)
     marks = "".join(re.escape(chr(c)) for c in codes if unicodedata.combining(chr(c)))
     return re.compile(f"[{marks}]")
 
@@ -50,10 +71,17 @@ _DIGIT_MAP = str.maketrans(
 )
 
 
+# Whether a text holds any of them: `translate` looks every character up in a dict, a
+# search runs in C, and most texts hold none.
+_MAPPED_DIGITS = re.compile("[" + "".join(chr(c) for c in _DIGIT_MAP) + "]")
+
+
 def normalise(text: str) -> str:
     """Folded text with ASCII digits (٣٥٠٠ → 3500, １２ → 12), one character for one where
     folding allows, so positions in it are positions in the text."""
-    return fold(text.translate(_DIGIT_MAP))
+    if not text.isascii() and _MAPPED_DIGITS.search(text):
+        text = text.translate(_DIGIT_MAP)
+    return fold(text)
 
 
 @lru_cache(maxsize=1024)

@@ -62,6 +62,8 @@ def lemma(word: str, language: str) -> str:
     return str(simplemma.lemmatize(word, lang=language, low_memory=LOW_MEMORY)).lower()
 
 
+# Cached as `lemma` is: the low-memory dictionaries are searched on every look-up.
+@lru_cache(maxsize=65536)
 def is_known(word: str, language: str) -> bool:
     """The language's dictionary (simplemma) knows `word`."""
     return bool(simplemma.is_known(word, lang=language, low_memory=LOW_MEMORY))

@@ -27,7 +27,7 @@ from simplemma.strategies.dictionaries.dictionary_factory import SUPPORTED_LANGU
 from worker.config import TopicSettings
 from worker.language import language_data
 from worker.signals.entities import NOT_NAMES, TITLES
-from worker.text import Sentence, fold, sentences
+from worker.text import Sentence, fold, fold_each, sentences
 from worker.words import is_known, stem
 
 # A capitalised word (any cased script), optionally joined by hyphens or apostrophes.
@@ -35,6 +35,9 @@ _CAPITALISED = r"[^\W\d_a-zß-ÿа-я][\w'’-]*"
 _NAME = re.compile(rf"{_CAPITALISED}(?:\s+{_CAPITALISED}){{0,7}}")
 _POSSESSIVE = re.compile(r"(?:['’]s|['’]|-nya)$", re.IGNORECASE)
 _QUOTES = '“"‘«(„'
+# What a capitalised word may follow and still open a sentence.
+_OPENERS = frozenset(_QUOTES + ".:!?")
+_STARTS_AFTER = frozenset(_QUOTES + ":")
 
 # Offices before a name ("Menteri Pertahanan Rustem Umerov", "Verteidigungsminister Boris
 # Pistorius"), in the languages of the example topic's feeds; entities.TITLES has more.
@@ -128,19 +131,31 @@ def _known_word(word: str, language: str | None) -> bool:
     return code in SUPPORTED_LANGUAGES and is_known(word, code)
 
 
+_LOWER_WORD = re.compile(r"(?<![\w])[a-zß-ÿа-я][\w'’-]*")
+_CAPITALISED_WORD = re.compile(_CAPITALISED)
+
+
 def _lower_words(text: str) -> frozenset[str]:
-    return frozenset(fold(w) for w in re.findall(r"(?<![\w])[a-zß-ÿа-я][\w'’-]*", text))
+    return frozenset(fold_each(set(_LOWER_WORD.findall(text))))
+
+
+def _char_before(text: str, position: int) -> str:
+    """The last character before `position` that is not a space ("" at the start): the
+    same as `text[:position].rstrip()[-1:]` without copying the text before it."""
+    while position > 0 and text[position - 1].isspace():
+        position -= 1
+    return text[position - 1] if position > 0 else ""
 
 
 def _mid_sentence_capitals(split: list[Sentence]) -> frozenset[str]:
     """Words the document capitalises somewhere other than at a sentence's start."""
     found: set[str] = set()
     for sentence in split:
-        for match in re.finditer(_CAPITALISED, sentence.text):
-            before = sentence.text[: match.start()].rstrip()
-            if match.start() > 0 and before[-1:] not in _QUOTES + ".:!?":
-                found.add(fold(_POSSESSIVE.sub("", match.group())))
-    return frozenset(found)
+        for match in _CAPITALISED_WORD.finditer(sentence.text):
+            before = _char_before(sentence.text, match.start())
+            if before and before not in _OPENERS:
+                found.add(_POSSESSIVE.sub("", match.group()))
+    return frozenset(fold_each(found))
 
 
 # Compared by identity: one instance per topic (`_names_of` caches it), so it keys caches
@@ -315,9 +330,12 @@ def emerging_names(
     language: str | None,
     topic: TopicSettings,
     outlets: frozenset[str] = frozenset(),
+    *,
+    split: list[Sentence] | None = None,
 ) -> set[str]:
-    """The names in `text` that may be suggested as emerging entities on `topic`."""
-    split = sentences(text)
+    """The names in `text` that may be suggested as emerging entities on `topic`
+    (`split`: its sentences, when the caller has them)."""
+    split = sentences(text) if split is None else split
     context = _Context(
         language=language,
         names=topic_names(topic),
@@ -332,9 +350,9 @@ def emerging_names(
     read: set[tuple[str, bool]] = set()
     for sentence in split:
         for match in _NAME.finditer(sentence.text):
-            before = sentence.text[: match.start()].rstrip()
             # After a colon a new sentence starts, too ("Read more: How…", "Photo: Rail…").
-            starts = match.start() == 0 or before[-1:] in _QUOTES + ":"
+            before = _char_before(sentence.text, match.start())
+            starts = match.start() == 0 or before == "" or before in _STARTS_AFTER
             if (match.group(), starts) in read:
                 continue
             read.add((match.group(), starts))
