@@ -562,12 +562,18 @@ def ingest_document(
     # writes, so workers on one topic wait on each other as little as possible.
     sha = text_sha256(document.text)
     fingerprint = dedupe.fingerprint(document.text, topic.duplicate_threshold)
-    signals = read_signals(topic, document.text, document, rt.outlets)
+    # Whether it will alert decides what is read of its names (see `read_signals`); it is
+    # settled under the lock, where time has only moved on (a document can only turn too
+    # old), and what that changes is read there.
+    expected = not baseline and not _too_old(rt, topic, feed_key, document, datetime.now(UTC))
+    signals = read_signals(topic, document.text, document, rt.outlets, emit=expected)
     with store.topic_lock(topic.id):
         bootstrap_topic(rt, topic)
         now = datetime.now(UTC)
         fetched = now.strftime("%Y-%m-%dT%H:%M:%SZ")
         emit = not baseline and not _too_old(rt, topic, feed_key, document, now)
+        if emit != expected:
+            signals = read_signals(topic, document.text, document, rt.outlets, emit=emit)
         existing = store.document(topic.id, document.id)
         if existing is not None and not _may_revise(existing, document):
             # Another site's page claims this document's identity: it is kept apart under
@@ -794,24 +800,38 @@ class Signals:
 
 
 def read_signals(
-    topic: TopicSettings, text: str, document: Document, outlets: frozenset[str] = frozenset()
+    topic: TopicSettings,
+    text: str,
+    document: Document,
+    outlets: frozenset[str] = frozenset(),
+    *,
+    emit: bool | None = None,
 ) -> Signals:
     """Figures, tracked entities and the names that may be emerging, of a document's text.
 
-    `outlets` are the configured source names, which are never suggested as names.
+    `outlets` are the configured source names, which are never suggested as names. What
+    `apply_signals` uses of the names depends on whether the document alerts: a document
+    that does (`emit` true) needs its untracked names and the sentences quoting its
+    entities, one that does not (false) the keys of all its names; None reads both.
     """
+    split = sentences(text) if emit is not False else []
     entities = []
     for entity in sorted(tracked_entities(text, topic, document.title)):
-        pattern = name_pattern(tuple(topic.entities[entity]))
-        quote = next((s.text for s in sentences(text) if pattern.search(fold(s.text))), "")
+        quote = ""
+        if emit is not False:
+            pattern = name_pattern(tuple(topic.entities[entity]))
+            quote = next((s.text for s in split if pattern.search(fold(s.text))), "")
         entities.append((entity, quote))
+    names: set[str] = set()
+    if emit is not False:
+        names = emerging_names(
+            text, document.language, topic, outlets | {document.source}, split=split
+        )
     return Signals(
         observations=tuple(observe_figures(text, document.language, topic, document.title)),
         entities=tuple(entities),
-        names=tuple(
-            sorted(emerging_names(text, document.language, topic, outlets | {document.source}))
-        ),
-        name_keys=frozenset(all_name_keys(text)),
+        names=tuple(sorted(names)),
+        name_keys=frozenset(all_name_keys(text)) if emit is not True else frozenset(),
     )
 
 
@@ -959,7 +979,7 @@ def bootstrap_topic(rt: Runtime, topic: TopicSettings) -> None:
             language=ref.language,
             source=ref.source,
         )
-        apply_signals(rt, topic, read_signals(topic, text, document), ref, emit=False)
+        apply_signals(rt, topic, read_signals(topic, text, document, emit=False), ref, emit=False)
     store.mark_bootstrapped(topic.id)
     log.info("topic %s loaded: %d documents held", topic.id, len(held))
 

@@ -209,3 +209,38 @@ def test_a_tracked_entity_first_named_raises_first_seen_once(
         events += pipeline.ingest_document(rt, topic, document, None).events
     assert [(e.type, e.entity.id) for e in events] == [("entity.first_seen", "wagner")]
     assert events[0].quote == texts[0]
+
+
+def test_a_document_that_turns_too_old_while_read_teaches_its_names(
+    runtime: pipeline.Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A document read as one that alerts but too old by the time it is stored alerts
+    nothing, and its names count as known: later articles naming them suggest nothing."""
+    story = {slug: (date, outlet, language, text) for date, outlet, language, slug, text in STORY}
+
+    def document(slug: str) -> Document:
+        date, outlet, language, text = story[slug]
+        url = f"https://{outlet}.example/{slug}"
+        return Document(
+            id=document_id(url),
+            url=url,
+            canonical_url=url,
+            title=slug,
+            text=text,
+            published=datetime.fromisoformat(date),
+            language=language,
+            source=outlet,
+        )
+
+    verdicts = iter([False, True])  # fresh when read, too old under the topic's lock
+    too_old = pipeline._too_old
+    monkeypatch.setattr(pipeline, "_too_old", lambda *args: next(verdicts))
+    silent = pipeline.process_document(runtime, document("w2"), ["nk-troops-russia"], None)
+    assert silent.events == []
+    monkeypatch.setattr(pipeline, "_too_old", too_old)
+    events = []
+    for slug in ("n1", "k2", "d1"):
+        result = pipeline.process_document(runtime, document(slug), ["nk-troops-russia"], None)
+        events += [payload(e) for e in result.events]
+    assert [e for e in events if e["type"] == "entity.emerging"] == []
+    assert any(e["type"] == "figure.changed" for e in events)
