@@ -196,14 +196,29 @@ def _starts_with_any(text: str, data: LanguageData) -> bool:
     )
 
 
+# Built once per language (its data is one object per language, compared by identity).
+@lru_cache(maxsize=64)
+def _second_subject_pattern(data: LanguageData) -> re.Pattern[str]:
+    conjunctions = "|".join(re.escape(c) for c in data.conjunctions)
+    articles = "|".join(re.escape(a) for a in data.articles)
+    return re.compile(rf"(?<!\w)(?:{conjunctions})\s+(?:{articles})(?!\w)")
+
+
+@lru_cache(maxsize=64)
+def _conjunction_pattern(data: LanguageData) -> re.Pattern[str] | None:
+    """Any of the language's conjunctions as a word: its first match is where the first
+    of them to occur begins."""
+    if not data.conjunctions:
+        return None
+    return re.compile("|".join(rf"(?<!\w){re.escape(c)}(?!\w)" for c in data.conjunctions))
+
+
 def _second_subject(text: str, data: LanguageData) -> int | None:
     """Where a conjunction followed by an article begins ("e o de feridos", "and the
     number of injured"): the words after it are another subject's, not this number's."""
     if not data.articles:
         return None
-    conjunctions = "|".join(re.escape(c) for c in data.conjunctions)
-    articles = "|".join(re.escape(a) for a in data.articles)
-    match = re.search(rf"(?<!\w)(?:{conjunctions})\s+(?:{articles})(?!\w)", text)
+    match = _second_subject_pattern(data).search(text)
     return match.start() if match else None
 
 
@@ -212,14 +227,14 @@ def _split(gap: str, data: LanguageData) -> int:
     else after a few words."""
     lowered = gap
     best = -1
-    for conjunction in data.conjunctions:
-        if data.script in ("cjk", "hangul"):
+    if data.script in ("cjk", "hangul"):
+        for conjunction in data.conjunctions:
             at = lowered.find(conjunction)
-        else:
-            match = re.search(rf"(?<!\w){re.escape(conjunction)}(?!\w)", lowered)
-            at = match.start() if match else -1
-        if at != -1 and (best == -1 or at < best):
-            best = at
+            if at != -1 and (best == -1 or at < best):
+                best = at
+    elif (pattern := _conjunction_pattern(data)) is not None:
+        match = pattern.search(lowered)
+        best = match.start() if match else -1
     words = list(_WORD.finditer(gap))
     if data.script == "hangul" and best == -1:
         # Korean puts the verb after its number and the noun before the next one:
