@@ -183,16 +183,22 @@ def rows() -> list[tuple[str, str]]:
             )
         )
     if entries := _load("entries"):
-        found.append(
-            (
-                f"One entry in process, {entries['pages']} standard pages",
-                f"{entries['cpu_ms_per_entry_median']} ms CPU per entry, "
-                f"{entries['cpu_ratio_median']}× trafilatura.extract's "
-                f"{entries['trafilatura_cpu_ms_per_page_median']} ms (median; total "
-                f"{entries['cpu_ratio_total']}×); {entries['redis_commands_per_entry']} Redis "
-                f"commands in {entries['redis_round_trips_per_entry']} round trips per entry",
+        for result, label in (
+            (entries, "dated 2024, no alerts"),
+            (entries.get("alerting"), "fresh, alerting"),
+        ):
+            if not result:
+                continue
+            found.append(
+                (
+                    f"One entry in process, {entries['pages']} standard pages ({label})",
+                    f"{result['cpu_ms_per_entry_median']} ms CPU per entry, "
+                    f"{result['cpu_ratio_median']}× trafilatura.extract's "
+                    f"{result['trafilatura_cpu_ms_per_page_median']} ms (median; total "
+                    f"{result['cpu_ratio_total']}×); {result['redis_commands_per_entry']} Redis "
+                    f"commands in {result['redis_round_trips_per_entry']} round trips per entry",
+                )
             )
-        )
     if polls := _load("polls"):
         found.append(
             (
