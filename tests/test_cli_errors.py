@@ -197,3 +197,30 @@ def test_check_config_still_exits_1_with_its_problems(tmp_path: Path) -> None:
         f"{missing}: the config folder does not exist",
         f"1 problem(s) in {missing}",
     ]
+
+
+def test_a_demo_kept_in_a_folder_that_is_not_empty_is_one_line_and_exit_code_2(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "earlier.txt").write_text("a kept run")
+    result = newswatch("demo", "--keep", str(tmp_path))
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [
+        f"newswatch: {tmp_path}: not an empty folder; the demo starts from nothing"
+    ]
+
+
+def test_a_web_port_already_taken_is_one_line(tmp_path: Path) -> None:
+    import socket
+
+    env = {**os.environ, "NEWSWATCH_WEB_USER": "desk", "NEWSWATCH_WEB_PASSWORD": "pass"}
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        result = newswatch(
+            "web", "--port", str(port), "--config", str(write_config(tmp_path)), env=env
+        )
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == [
+        f"newswatch: cannot listen on 127.0.0.1:{port}: Address already in use"
+    ]
+    assert result.stdout == ""

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
 import sys
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -27,7 +28,7 @@ from worker.config import (
     load_service,
     sending,
 )
-from worker.errors import ConfigError, NewswatchError
+from worker.errors import ConfigError, NewswatchError, UsageError
 from worker.terminal import printable
 
 if TYPE_CHECKING:
@@ -652,6 +653,12 @@ def web(
 
     settings = _config(config)
     _logging(verbose, settings)
+    try:  # a port already taken is said in one line, not in the server's log (exit 3)
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        socket.create_server((host, port), family=family).close()
+    except OSError as error:
+        reason = os.strerror(error.errno) if error.errno else str(error)
+        _fail(f"cannot listen on {host}:{port}: {reason}")
     with launcher.redis_for(settings) as services:
         echo(f"newswatch web: http://{host}:{port}/ (Redis at {services.redis_url})")
         web_view.serve(
@@ -701,7 +708,7 @@ def main() -> None:
         sys.exit(USAGE)
     except NewswatchError as error:
         echo(f"newswatch: {error}", fg=typer.colors.RED, err=True)
-        sys.exit(1)
+        sys.exit(USAGE if isinstance(error, UsageError) else 1)
     except Exception as error:
         from worker.store import STORE_ERRORS  # redis stays with the store (and off --help)
 

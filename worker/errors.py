@@ -13,6 +13,11 @@ class ConfigError(NewswatchError):
         super().__init__("; ".join(problems))
 
 
+class UsageError(NewswatchError):
+    """What was asked cannot be done as asked (a folder that must be empty is not); the
+    command exits 2, as for a mistyped option."""
+
+
 class FetchError(NewswatchError):
     """A download failed; the message names the URL and the reason."""
 

@@ -22,7 +22,7 @@ import yaml
 from worker.alerts.events import FigureChanged, from_payload, summary_line
 from worker.demo.servers import LoopbackServer, WebhookReceiver, verify_signature
 from worker.demo.site import Story, article_page, load_story, render_feed
-from worker.errors import NewswatchError
+from worker.errors import UsageError
 
 
 def _seed_text() -> str:
@@ -86,7 +86,7 @@ def run_demo(keep: Path | None = None, echo: Callable[[str], Any] = print) -> li
 
     if keep and keep.exists() and (not keep.is_dir() or any(keep.iterdir())):
         # A kept run's state would make this one a repoll of old news: no alert at all.
-        raise NewswatchError(f"{keep}: not an empty folder; the demo starts from nothing")
+        raise UsageError(f"{keep}: not an empty folder; the demo starts from nothing")
     folder = keep.resolve() if keep else Path(tempfile.mkdtemp(prefix="newswatch-demo-"))
     folder.mkdir(parents=True, exist_ok=True)
     secret = "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode()
