@@ -8,8 +8,9 @@ publishes at once). Measured: entries processed per second, end-to-end latency f
 burst to each entry's completion (median, 95th percentile) and from publication to each
 alert's arrival at a loopback webhook receiver, worker memory (PSS, which counts a page
 shared by forked children once, summed over every worker process, sampled each second;
-idle before the burst and the peak under load), Redis memory after the run and after the
-same run again (every feed polled again, listing what was handled), and queue depth.
+idle before the burst and the peak under load), Redis memory (in all, and by kind of
+key) after the run and after the same run again (every feed polled again, listing what was
+handled), and queue depth.
 
 The baseline, measured in the same run after the workers stop: plain
 `trafilatura.extract` on the same pages in as many processes as the article pool has
@@ -184,6 +185,26 @@ def trafilatura_alone(feeds: int, per_feed: int, processes: int) -> tuple[float,
         return len(pages) / (time.perf_counter() - started), cpu / len(pages)
 
 
+def memory_by_kind(client: redis.Redis) -> dict[str, dict[str, float]]:
+    """Keys and MB (MEMORY USAGE) per kind of key: `nw:<kind>:…`, or Celery's others."""
+    kinds: dict[str, dict[str, float]] = {}
+    keys = [k.decode() if isinstance(k, bytes) else k for k in client.scan_iter(count=1000)]
+    for start in range(0, len(keys), 1000):
+        chunk = keys[start : start + 1000]
+        pipe = client.pipeline(transaction=False)
+        for key in chunk:
+            pipe.memory_usage(key, samples=0)
+        for key, size in zip(chunk, pipe.execute(), strict=True):
+            kind = key.split(":")[1] if key.startswith("nw:") else "celery and others"
+            row = kinds.setdefault(kind, {"keys": 0, "mb": 0.0})
+            row["keys"] += 1
+            row["mb"] += (size or 0) / 2**20
+    return {
+        kind: {"keys": int(row["keys"]), "mb": round(row["mb"], 2)}
+        for kind, row in sorted(kinds.items(), key=lambda item: -item[1]["mb"])
+    }
+
+
 def main(feeds: int = 500, per_feed: int = 20, timeout: float = 1800) -> dict[str, Any]:
     port, farm = start_farm(farm_handler, per_feed)
     folder = Path(tempfile.mkdtemp(prefix="newswatch-load-"))
@@ -291,9 +312,11 @@ def main(feeds: int = 500, per_feed: int = 20, timeout: float = 1800) -> dict[st
         finished = rt.store.run_marks(run, "entries")
         stats = rt.store.stats(run)
         redis_mb = int(client.info("memory")["used_memory"]) / 2**20
+        redis_kinds = memory_by_kind(client)
         # The same run again: every feed lists the same entries, all already handled.
         poll_every_feed(uuid.uuid4().hex[:12])
         redis_mb_again = int(client.info("memory")["used_memory"]) / 2**20
+        redis_kinds_again = memory_by_kind(client)
     finally:
         launcher.stop_children(services, timeout=30)
         server.stop()
@@ -332,6 +355,8 @@ def main(feeds: int = 500, per_feed: int = 20, timeout: float = 1800) -> dict[st
         "worker_pss_mb_max": round(max(s["pss_mb"] for s in samples), 1),
         "redis_used_memory_mb": round(redis_mb, 1),
         "redis_used_memory_mb_after_second_run": round(redis_mb_again, 1),
+        "redis_keys_mb_by_kind": redis_kinds,
+        "redis_keys_mb_by_kind_after_second_run": redis_kinds_again,
         "pss_mb_max_by_process": {k: round(v, 1) for k, v in sorted(by_process.items())},
         "queue_max": max(s["queue"] + s["io_queue"] for s in samples),
         "queue_depth": [
@@ -367,6 +392,8 @@ def main(feeds: int = 500, per_feed: int = 20, timeout: float = 1800) -> dict[st
     )
     print("  PSS max by process (MB):", figures["pss_mb_max_by_process"])
     print("  Redis commands per entry:", figures["redis_commands_per_entry_by_name"])
+    print("  Redis keys by kind (keys, MB):", figures["redis_keys_mb_by_kind"])
+    print("  ... after the same run again:", figures["redis_keys_mb_by_kind_after_second_run"])
     write_result("load", figures)
     return figures
 
