@@ -15,10 +15,12 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from worker.text import fold
+
+if TYPE_CHECKING:
+    import numpy as np
 
 NUM_PERM = 128
 SHINGLE_WORDS = 4
@@ -27,9 +29,11 @@ _WORD = re.compile(r"\w+")
 # datasketch 2's MinHash family ("affine32", seed 1): the first 32 bits of SHA-1 of each
 # shingle, mixed once by MurmurHash3's finaliser, then h -> a*h + b in wrapping uint32
 # arithmetic (odd a: a bijection). Kept bit for bit, so signatures already held in Redis
-# stay comparable; computed here because importing datasketch pulls in scipy.
-_FMIX = (np.uint32(16), np.uint32(0x85EBCA6B), np.uint32(13), np.uint32(0xC2B2AE35), np.uint32(16))
-_EMPTY = np.uint32(0xFFFFFFFF)
+# stay comparable; computed here because importing datasketch pulls in scipy. numpy is
+# imported by the functions that compute: a process that only polls and delivers (which
+# imports the pipeline) does not load it (11 MB).
+_FMIX = (16, 0x85EBCA6B, 13, 0xC2B2AE35, 16)
+_EMPTY = 0xFFFFFFFF
 
 
 @dataclass(frozen=True)
@@ -49,6 +53,8 @@ def shingles(text: str, size: int = SHINGLE_WORDS) -> set[bytes]:
 
 @lru_cache(maxsize=4)
 def _permutations(num_perm: int, seed: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    import numpy as np
+
     generator = np.random.RandomState(seed)
     a = generator.randint(0, 1 << 31, num_perm, dtype=np.uint32) * np.uint32(2) + np.uint32(1)
     b = generator.randint(0, 1 << 32, num_perm, dtype=np.uint32)
@@ -57,11 +63,13 @@ def _permutations(num_perm: int, seed: int = 1) -> tuple[np.ndarray, np.ndarray]
 
 def minhash(items: set[bytes], num_perm: int = NUM_PERM) -> np.ndarray:
     """The MinHash signature (uint32, `num_perm` values) of a set of shingles."""
+    import numpy as np
+
     if not items:
         return np.full(num_perm, _EMPTY, dtype=np.uint32)
     digests = b"".join(hashlib.sha1(item, usedforsecurity=False).digest()[:4] for item in items)
     h = np.frombuffer(digests, dtype="<u4").astype(np.uint32).reshape(-1, 1)
-    s1, m1, s2, m2, s3 = _FMIX
+    s1, m1, s2, m2, s3 = (np.uint32(value) for value in _FMIX)
     h = h ^ (h >> s1)
     h = h * m1
     h = h ^ (h >> s2)
@@ -85,6 +93,8 @@ def _integral(
 def _gauss_legendre(points: int) -> tuple[np.ndarray, np.ndarray]:
     # An eigenvalue problem: computed once, not 2 x 256 times per threshold (that took
     # seconds, the first document of each worker process running past its soft limit).
+    import numpy as np
+
     nodes, weights = np.polynomial.legendre.leggauss(points)
     return nodes, weights
 
@@ -92,6 +102,8 @@ def _gauss_legendre(points: int) -> tuple[np.ndarray, np.ndarray]:
 @lru_cache(maxsize=32)
 def lsh_params(threshold: float, num_perm: int = NUM_PERM) -> tuple[int, int]:
     """(bands, rows) minimising false positives and negatives around `threshold`."""
+    import numpy as np
+
     threshold = max(0.05, threshold)
     best, chosen = float("inf"), (1, 1)
     for bands in range(1, num_perm + 1):
@@ -129,4 +141,6 @@ def band_keys(signature: np.ndarray, duplicate_threshold: float) -> tuple[str, .
 
 def similarity(a: np.ndarray, b: np.ndarray) -> float:
     """Estimated Jaccard similarity of two signatures."""
+    import numpy as np
+
     return float(np.count_nonzero(a == b)) / len(a)

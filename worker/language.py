@@ -10,13 +10,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import yaml
-from babel import Locale, UnknownLocaleError
-from babel.numbers import get_decimal_symbol, get_group_symbol
 
 from worker.text import fold
+
+if TYPE_CHECKING:
+    from babel import Locale
 
 Script = Literal["spaced", "hangul", "cjk", "arabic"]
 QUALIFIER_NAMES = ("about", "nearly", "more than", "at least", "up to", "less than")
@@ -115,6 +116,10 @@ _SNOWBALL = {
 
 
 def _locale(code: str) -> Locale:
+    # Babel is imported here, when a language's data is first read: a process that only
+    # polls and delivers imports this module (through the pipeline) but reads no language.
+    from babel import Locale, UnknownLocaleError
+
     try:
         return Locale.parse(code.replace("-", "_"))
     except (UnknownLocaleError, ValueError):
@@ -140,6 +145,8 @@ def language_data(language: str | None) -> LanguageData:
     source = folder / f"{code}.yaml"
     raw = yaml.safe_load((source if source.is_file() else folder / "en.yaml").read_text("utf-8"))
     locale = _locale(code)
+    from babel.numbers import get_decimal_symbol, get_group_symbol
+
     decimal = get_decimal_symbol(locale, numbering_system="latn")
     group = get_group_symbol(locale, numbering_system="latn")
     months, days = _cldr_names(locale)

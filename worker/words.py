@@ -15,10 +15,6 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-import simplemma
-import snowballstemmer
-from simplemma.strategies.dictionaries.dictionary_factory import SUPPORTED_LANGUAGES
-
 from worker.language import LanguageData, language_data
 from worker.text import fold
 
@@ -27,7 +23,6 @@ _MIN_STEM = 4
 # The code read for text whose language is not known: English words, no stemmer or
 # lemmatiser, so inflected names are found by their root alone.
 UNKNOWN_LANGUAGE = "und"
-_SIMPLEMMA = SUPPORTED_LANGUAGES
 
 
 @dataclass(frozen=True)
@@ -37,8 +32,22 @@ class WordMatch:
     name: str  # the base form that matched
 
 
+# simplemma and Snowball are imported on first use: a process that only polls and
+# delivers imports the pipeline, and this module with it, but never reads a word.
+
+
+@lru_cache(maxsize=1)
+def dictionary_languages() -> frozenset[str]:
+    """The languages simplemma has a dictionary (lemmas, known words) for."""
+    from simplemma.strategies.dictionaries.dictionary_factory import SUPPORTED_LANGUAGES
+
+    return frozenset(SUPPORTED_LANGUAGES)
+
+
 @lru_cache(maxsize=32)
 def _stemmer(algorithm: str) -> Any:
+    import snowballstemmer
+
     return snowballstemmer.stemmer(algorithm)
 
 
@@ -57,8 +66,10 @@ LOW_MEMORY = True
 
 @lru_cache(maxsize=65536)
 def lemma(word: str, language: str) -> str:
-    if language not in _SIMPLEMMA:
+    if language not in dictionary_languages():
         return word
+    import simplemma
+
     return str(simplemma.lemmatize(word, lang=language, low_memory=LOW_MEMORY)).lower()
 
 
@@ -66,11 +77,13 @@ def lemma(word: str, language: str) -> str:
 @lru_cache(maxsize=65536)
 def is_known(word: str, language: str) -> bool:
     """The language's dictionary (simplemma) knows `word`."""
+    import simplemma
+
     return bool(simplemma.is_known(word, lang=language, low_memory=LOW_MEMORY))
 
 
 def _can_judge(data: LanguageData) -> bool:
-    return data.stemmer is not None or data.code in _SIMPLEMMA
+    return data.stemmer is not None or data.code in dictionary_languages()
 
 
 @lru_cache(maxsize=65536)
@@ -92,7 +105,7 @@ def same_word(word: str, base: str, language: str) -> bool:
             and same_word(word[len(prefix) :], base, language)
         ):
             return True
-    if data.code not in _SIMPLEMMA:
+    if data.code not in dictionary_languages():
         return False
     found = lemma(word, data.code)
     if fold(found) in (fold(base), fold(lemma(base, data.code))):
@@ -150,7 +163,7 @@ def _word_pattern(lower: str, data: LanguageData) -> str:
     if data.stemmer:
         root = fold(stem(lower, data.code))
         # With a lemmatiser to confirm, a shorter stem is safe ("lid…" for lidé, lidí).
-        shortest = 3 if data.code in _SIMPLEMMA else _MIN_STEM
+        shortest = 3 if data.code in dictionary_languages() else _MIN_STEM
     else:
         # Without a stemmer, the last letters of a word are taken as its ending; the
         # lemmatiser then judges the candidates ("люд…" finds людей, людини for людина).
@@ -158,7 +171,7 @@ def _word_pattern(lower: str, data: LanguageData) -> str:
     common = 0
     while common < min(len(root), len(word)) and root[common] == word[common]:
         common += 1
-    if data.code in _SIMPLEMMA:
+    if data.code in dictionary_languages():
         # The lemmatiser confirms each candidate, so the prefix may stop before the stem's
         # last letters, where verbs change (погибнуть: погибли, погибший).
         common = max(min(common, shortest), min(common, len(word) - 3))
@@ -297,7 +310,7 @@ def lemma_search(
     """The first word of `source[start:end]` whose lemma is one of `names`' lemmas: for the
     forms no prefix finds (gestorben for sterben, lives for life, бойцов for боец)."""
     data = language_data(language)
-    if data.code not in _SIMPLEMMA or data.script != "spaced":
+    if data.code not in dictionary_languages() or data.script != "spaced":
         return None
     wanted = _lemmas(names, data.code) - data.function_words
     for token in _TOKEN.finditer(source, start, end):

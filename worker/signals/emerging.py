@@ -22,13 +22,11 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
 
-from simplemma.strategies.dictionaries.dictionary_factory import SUPPORTED_LANGUAGES
-
 from worker.config import TopicSettings
 from worker.language import language_data
 from worker.signals.entities import NOT_NAMES, TITLES
 from worker.text import Sentence, fold, fold_each, sentences
-from worker.words import is_known, stem
+from worker.words import dictionary_languages, is_known, stem
 
 # A capitalised word (any cased script), optionally joined by hyphens or apostrophes.
 _CAPITALISED = r"[^\W\d_a-zß-ÿа-я][\w'’-]*"
@@ -128,7 +126,7 @@ def _calendar(word: str, language: str | None) -> bool:
 def _known_word(word: str, language: str | None) -> bool:
     """The language's dictionary knows it as a word (names it does not know are names)."""
     code = (language or "").split("-")[0]
-    return code in SUPPORTED_LANGUAGES and is_known(word, code)
+    return code in dictionary_languages() and is_known(word, code)
 
 
 _LOWER_WORD = re.compile(r"(?<![\w])[a-zß-ÿа-я][\w'’-]*")
