@@ -45,7 +45,6 @@ from worker.articles.corpus import (
     list_documents,
     text_sha256,
 )
-from worker.articles.language import detect_language
 from worker.articles.normalise import clean_line
 from worker.config import Config, EmailChannel, FeedSettings, ServiceSettings, TopicSettings
 from worker.config import feed_id as feed_id  # where callers have always found it
@@ -68,7 +67,7 @@ from worker.signals.figures import FigureObservation, observe_figures
 from worker.store import EntryFailure, Store, connect
 from worker.text import fold, name_pattern, sentences
 from worker.topics import is_relevant
-from worker.words import lemma
+from worker.words import lemma, stem
 
 log = logging.getLogger(__name__)
 
@@ -169,16 +168,27 @@ def fetch_policy(service: ServiceSettings) -> FetchPolicy:
 PRELOADED_LANGUAGES = 8
 
 
-def preload(languages: Iterable[str] = ()) -> None:
+def preload(languages: Iterable[str] = (), topics: Iterable[TopicSettings] = ()) -> None:
     """Import and load what article processing needs (trafilatura, htmldate, the language
     model, and the words of `languages`) now: called in a prefork worker's main process, so
     the pool's children share these pages instead of each loading its own copy after the
-    fork."""
-    extract_article(_PRELOAD_PAGE, "https://preload.invalid/", with_date=True)
-    detect_language(_PRELOAD_PAGE)
-    for code in languages:
+    fork. A page then goes through the reading steps of each of `topics`, in each of
+    `languages`, so what those steps import or build on first use (numpy's random and
+    polynomial modules, LSH parameters, compiled name and figure patterns) is shared too."""
+    article = extract_article(_PRELOAD_PAGE, "https://preload.invalid/", with_date=True)
+    document = make_document(article, source="preload.invalid")  # detects its language
+    assert document is not None  # the page holds a body
+    codes = list(dict.fromkeys([document.language or "en", *languages]))
+    for code in codes:
         language_data(code)  # its CLDR names and stemmer
         lemma("preload", code)  # its lemmatiser dictionary
+        stem("preload", code)
+    for topic in topics:
+        dedupe.fingerprint(document.text, topic.duplicate_threshold)
+        for code in codes:
+            read = replace(document, language=code)
+            is_relevant(read.text, topic, read.title, code)
+            read_signals(topic, read.text, read)
 
 
 def held_languages(config: Config) -> list[str]:
@@ -194,8 +204,10 @@ def held_languages(config: Config) -> list[str]:
 
 _PRELOAD_PAGE = (
     "<html lang='en'><head><title>Preload</title></head><body><article>"
-    + "<p>The article stage is loaded before the worker forks its pool.</p>" * 4
-    + "</article></body></html>"
+    "<p>The article stage is loaded before the worker forks its pool of processes.</p>"
+    "<p>About 1,200 workers in Preload said on Monday that 3 of 12 units had stopped.</p>"
+    "<p>Officials of the Preload Council expect the figure to rise to 1,500 by March.</p>"
+    "</article></body></html>"
 )
 
 

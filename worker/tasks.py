@@ -82,12 +82,13 @@ def _load_before_fork(instance: Any = None, **_: Any) -> None:
     pool = getattr(instance, "pool_cls", None)
     if "prefork" in getattr(pool, "__module__", str(pool)):
         try:
-            languages = pipeline.held_languages(load_config())
+            config = load_config()
+            languages, topics = pipeline.held_languages(config), list(config.topics.values())
         except (ConfigError, OSError) as error:
             # The children report a bad config on their first task; nothing to share then.
             log.warning("no languages preloaded: %s", error)
-            languages = []
-        pipeline.preload(languages)
+            languages, topics = [], []
+        pipeline.preload(languages, topics)
         # Out of the collector's reach, so its passes in a child do not write to (and
         # copy) every page the parent loaded (the gc module's advice for fork servers).
         gc.freeze()
