@@ -139,6 +139,16 @@ def rows() -> list[tuple[str, str]]:
                 f"{load['worker_pss_mb_max']} MB max; Redis {load['redis_used_memory_mb']} MB, "
                 f"{load['redis_used_memory_mb_after_second_run']} MB after the same run again"
             )
+            # Started in this order by launcher.start_workers: the prefork worker (its
+            # main process, then its children), then the poller.
+            peaks = list(load.get("pss_mb_max_by_process", {}).values())
+            if len(peaks) == 4:
+                memory = memory.replace(
+                    " MB max;",
+                    f" MB max (peaks: prefork main {peaks[0]}, children {peaks[1]} and "
+                    f"{peaks[2]}, poller {peaks[3]} MB);",
+                    1,
+                )
             speed = (
                 f"{load['entries_per_second']} entries/s, {load['ratio_to_trafilatura']}× "
                 f"trafilatura alone ({load['trafilatura_pages_per_second']} pages/s)"
