@@ -47,3 +47,14 @@ def test_without_a_writable_cache_the_model_is_read_into_memory(
     cache.write_text("a file where the cache folder would be")
     assert [detect_language(t) for t in TEXTS.values()] == list(TEXTS)
     assert "not mapped from a cache" in caplog.text
+
+
+def test_a_damaged_copy_in_the_cache_is_read_around(
+    cache: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    detect_language(TEXTS["en"])
+    unpacked = next((cache / "newswatch").glob("py3langid-*"))
+    (unpacked / "ptc.npy").write_bytes(b"not an array")
+    language._identifier.cache_clear()
+    assert [detect_language(t) for t in TEXTS.values()] == list(TEXTS)
+    assert "not mapped from a cache" in caplog.text

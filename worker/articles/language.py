@@ -27,7 +27,7 @@ def _identifier() -> Any:
 
     try:
         ptc, pc, classes, nextmove, row, output, rowbase = _mapped_model()
-    except OSError as error:
+    except (OSError, ValueError) as error:  # no writable cache, or a damaged copy in it
         log.warning("language model read into memory, not mapped from a cache: %s", error)
         return _load_identifier(norm_probs=True)
     identifier = LanguageIdentifier(ptc, pc, classes, nextmove, output, norm_probs=True, tk_row=row)
