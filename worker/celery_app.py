@@ -4,7 +4,8 @@
   whose worker dies is delivered again, and a worker holds one message at a time.
 - The Redis visibility timeout is longer than the longest task, in the broker and the
   result backend's transport options both, so a long task is not handed out twice.
-- Task events on (sent, started, finished) so Flower sees every task with its name.
+- Task events (started, finished) while a monitor such as Flower listens, so it sees every
+  task with its name; none are published when no one does.
 - Beat runs one task, `newswatch.tick`, which enqueues whatever is *due according to
   state in Redis*: beat advances its own schedule before publishing and never catches up,
   so a tick lost while Redis is away is simply made up by the next one.
@@ -21,13 +22,16 @@ from typing import Any
 import redis
 from celery import Celery, Task, signals
 from celery.exceptions import SoftTimeLimitExceeded
+from kombu.transport.redis import Channel as RedisChannel
 from kombu.transport.redis import Transport as RedisTransport
+from kombu.utils import json as kombu_json
 
 from worker import logs
 from worker.config import Config, ServiceSettings, default_config_dir, load_service
 from worker.errors import ConfigError
 from worker.terminal import guard_handlers
 
+log = logging.getLogger(__name__)
 QUEUE = "newswatch"
 IO_QUEUE = "newswatch.io"
 TICK = "newswatch.tick"
@@ -74,8 +78,9 @@ def celery_settings(service: ServiceSettings, redis_url: str) -> dict[str, Any]:
         "result_expires": 86400,
         "task_ignore_result": True,
         "task_track_started": True,
-        "task_send_sent_event": True,
-        "worker_send_task_events": True,
+        # Task events only while a monitor listens (`TaskEvents`): each costs a publish.
+        "task_send_sent_event": False,
+        "worker_send_task_events": False,
         "task_default_queue": QUEUE,
         # Feed polls and deliveries wait on the network: a thread pool serves them so one
         # slow server holds one thread, not a process. Article processing is CPU-bound
@@ -84,6 +89,7 @@ def celery_settings(service: ServiceSettings, redis_url: str) -> dict[str, Any]:
             TICK: {"queue": IO_QUEUE},
             "newswatch.poll_feed": {"queue": IO_QUEUE},
             "newswatch.deliver": {"queue": IO_QUEUE},
+            "newswatch.process_entries": {"queue": QUEUE},
             "newswatch.process_entry": {"queue": QUEUE},
         },
         "timezone": "UTC",
@@ -128,12 +134,70 @@ TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
 )
 
 
+class TaskEvents:
+    """Task events (sent, started, succeeded...) only while someone listens: Flower, or
+    `celery events`. A worker publishes its own worker events (online, then a heartbeat
+    every 2 s) whatever happens; Redis says how many subscribers received each, and the
+    worker turns its task events on when one did and off when none did. Flower also asks
+    every worker to turn them on every 5 s (its `enable_events`), which still works."""
+
+    def __init__(self) -> None:
+        self.dispatcher: Any = None
+        self.listening = False
+
+    def attach(self, dispatcher: Any) -> None:
+        """The worker's event dispatcher, once it is ready (the worker's main process)."""
+        self.dispatcher = dispatcher
+        self.heard(self.listening)
+
+    def heard(self, listening: bool) -> None:
+        self.listening = listening
+        groups = getattr(self.dispatcher, "groups", None)
+        if not groups:  # no dispatcher yet, or every group on (`-E`): nothing to switch
+            return
+        if listening and "task" not in groups:
+            groups.add("task")
+            log.info("task events on: a monitor (Flower) is listening")
+        elif not listening and "task" in groups:
+            groups.discard("task")
+            log.info("task events off: no monitor is listening")
+
+
+task_events = TaskEvents()
+EVENTS_EXCHANGE = "celeryev"
+
+
+class WatchedChannel(RedisChannel):
+    """Kombu's Redis channel, telling `task_events` whether an event reached anyone."""
+
+    def _put_fanout(self, exchange: str, message: Any, routing_key: str, **kwargs: Any) -> None:
+        if exchange != EVENTS_EXCHANGE or kwargs.get("_publish_batch") is not None:
+            super()._put_fanout(exchange, message, routing_key, **kwargs)  # type: ignore[no-untyped-call]
+            return
+        payload = kombu_json.dumps(message)  # type: ignore[no-untyped-call]
+        with self.conn_or_acquire() as client:
+            receivers = sum(
+                client.publish(topic, payload)
+                for topic in self._get_publish_topics(exchange, routing_key)  # type: ignore[no-untyped-call]
+            )
+        task_events.heard(receivers > 0)
+
+
 class BrokerTransport(RedisTransport):
     """Kombu's Redis transport, with Redis out of memory (`maxmemory` under `noeviction`)
     taken as a lost connection: a worker then logs the cause and reconnects until memory
-    is freed, where it would otherwise exit ("Unrecoverable error")."""
+    is freed, where it would otherwise exit ("Unrecoverable error"); its channel tells
+    whether worker events reach a monitor (`TaskEvents`)."""
 
+    Channel = WatchedChannel
     connection_errors = (*RedisTransport.connection_errors, redis.exceptions.OutOfMemoryError)
+
+
+def _attach_task_events(sender: Any = None, **_: Any) -> None:
+    task_events.attach(getattr(sender, "event_dispatcher", None))
+
+
+signals.worker_ready.connect(_attach_task_events, weak=False)
 
 
 class NewswatchTask(Task):  # type: ignore[misc]

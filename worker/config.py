@@ -97,6 +97,9 @@ class ServiceSettings(_Model):
     allow_private_networks: bool = False
     feed_failing_after: Duration = 21600.0
     task_time_limit: Duration = 300.0
+    # New entries of a feed handed to one task at most; its pages are fetched ahead while
+    # earlier ones are processed. 1 = a task per entry.
+    entry_batch: int = Field(default=8, ge=1, le=100)
     log_format: Literal["text", "json"] = "text"  # json: one object per line, for collectors
     # Process everything, send nothing: deliveries are recorded as `dry_run` and printed.
     dry_run: bool = False

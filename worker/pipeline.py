@@ -13,6 +13,7 @@ import os
 import time
 from collections import Counter
 from collections.abc import Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from functools import cached_property
@@ -413,14 +414,23 @@ class EntryResult:
         return Counter(COUNTED_AS[outcome.status] for outcome in self.outcomes)
 
 
+# An article page: its HTML and final URL.
+Page = tuple[str, str]
+
+
 def entry_to_document(
-    rt: Runtime, entry: Entry, source: str, language_hint: str | None = None
+    rt: Runtime,
+    entry: Entry,
+    source: str,
+    language_hint: str | None = None,
+    pages: PagePrefetch | None = None,
 ) -> Document | None:
-    """Fetch the linked page and cut its body; fall back to the feed's own content."""
+    """Fetch the linked page (or take it from `pages`, fetched ahead) and cut its body;
+    fall back to the feed's own content."""
     html, url = None, entry.link or ""
     if entry.link:
         try:
-            html, url = fetch_page(rt, entry.link)
+            html, url = pages.page(entry.link) if pages else fetch_page(rt, entry.link)
         except FetchError as error:
             log.warning(
                 "article %s could not be fetched (%s); using the feed's content",
@@ -440,10 +450,42 @@ def entry_to_document(
     )
 
 
-def fetch_page(rt: Runtime, url: str) -> tuple[str, str]:
+def fetch_page(rt: Runtime, url: str) -> Page:
     """An article page's HTML and its final URL, through the safe fetcher."""
     page = fetch(rt.client, url, rt.policy, accept=PAGE_ACCEPT)
     return decode_html(page.body, page.content_type), page.final_url
+
+
+class PagePrefetch:
+    """The pages of a batch of entries, fetched in order, `per_host_concurrency` at a
+    time (a batch's entries come from one feed, mostly one site), while the entries
+    before them are processed: a worker's CPU is not left idle waiting on the network.
+    Close it to drop what was not asked for (a batch cut short)."""
+
+    def __init__(self, rt: Runtime, links: Iterable[str]) -> None:
+        self._pool = ThreadPoolExecutor(
+            max_workers=rt.config.service.per_host_concurrency, thread_name_prefix="page"
+        )
+        self._rt = rt
+        self._pages: dict[str, Future[Page]] = {}
+        for link in links:
+            if link and link not in self._pages:
+                self._pages[link] = self._pool.submit(fetch_page, rt, link)
+
+    def page(self, link: str) -> Page:
+        """The page at `link`, as `fetch_page` gives it (raising what it raises)."""
+        future = self._pages.pop(link, None)
+        return future.result() if future is not None else fetch_page(self._rt, link)
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
+        self._pages.clear()
+
+    def __enter__(self) -> PagePrefetch:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
 
 
 def page_to_document(
@@ -523,12 +565,18 @@ def source_name(url: str) -> str:
 
 
 def process_entry(
-    rt: Runtime, feed_key: str | None, entry: Entry, topics: list[str], *, baseline: bool = False
+    rt: Runtime,
+    feed_key: str | None,
+    entry: Entry,
+    topics: list[str],
+    *,
+    baseline: bool = False,
+    pages: PagePrefetch | None = None,
 ) -> EntryResult:
     """Entry → document → every topic it belongs to (silently for a `baseline` entry)."""
     feed = rt.feed(feed_key) if feed_key else None
     source = (feed.name if feed and feed.name else None) or source_name(entry.link or "")
-    document = entry_to_document(rt, entry, source)
+    document = entry_to_document(rt, entry, source, pages=pages)
     if document is None:
         log.info("entry %s (%s) holds no article text", entry.id, entry.link)
         return EntryResult("empty")

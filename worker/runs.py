@@ -85,17 +85,14 @@ def retry_failures(
     echo: Callable[[str], Any] = print,
 ) -> RunSummary:
     """Hand every failed entry (retrying or parked) out again now; wait for each to end."""
-    from worker import pipeline, tasks
+    from worker import tasks
 
     rt = _with_workers(config, services, echo)
     run_id = uuid.uuid4().hex[:12]
     now = started = time.time()
     retried = rt.store.retry_failures(now)
-    for feed_key, raw in rt.store.staged_entries(
-        rt.store.claim_due("entries", now, rt.hand_off_lease)
-    ):
-        entry, baseline = pipeline.staged_entry(raw)
-        tasks.send(tasks.process_entry, feed_key, entry.to_json(), baseline, run=run_id)
+    staged = rt.store.staged_entries(rt.store.claim_due("entries", now, rt.hand_off_lease))
+    tasks.send_staged(rt, staged, run_id)
     echo(f"retrying {len(retried)} failed entr{'y' if len(retried) == 1 else 'ies'}")
     return _wait(rt, run_id, 0, timeout, echo, started)
 

@@ -34,6 +34,8 @@ F = TypeVar("F", bound=Callable[..., Any])
 _runtime: pipeline.Runtime | None = None
 # Seconds before `poll --once` tries a feed again whose host has no free slot.
 HOST_BUSY_WAIT = 1.0
+# Feed polls claimed from the schedule in one call by the tick.
+CLAIM_BATCH = 1000
 # Seconds between two looks at the config files' modification times.
 CONFIG_CHECK_EVERY = 1.0
 
@@ -145,15 +147,11 @@ def tick() -> dict[str, int]:
     now = time.time()
     pipeline.sync_feeds(rt)
     lease = rt.hand_off_lease
-    feeds = rt.store.claim_due("feeds", now, rt.poll_lease)
-    for feed_key in feeds:
-        poll_feed.delay(feed_key)
+    feeds = _hand_out_polls(rt, now)
     # Staged entries whose task was lost (a worker killed, Redis restarted under it) or
     # whose retry has come: handed out again from what is staged.
     entries = rt.store.staged_entries(rt.store.claim_due("entries", now, lease))
-    for feed_key, raw in entries:
-        entry, baseline = pipeline.staged_entry(raw)
-        process_entry.delay(feed_key, entry.to_json(), baseline)
+    send_staged(rt, entries)
     # Events saved by a task lost before it routed them: their deliveries are recorded
     # and scheduled here (those already recorded are left to their own schedule).
     for event_id in rt.store.claim_due("routes", now, lease):
@@ -181,6 +179,20 @@ def tick() -> dict[str, int]:
     }
 
 
+def _hand_out_polls(rt: pipeline.Runtime, now: float) -> list[str]:
+    """Every feed poll that is due, `CLAIM_BATCH` claimed at a time, for at most half a
+    tick: what is left (a very large backlog) is the next tick's."""
+    handed: list[str] = []
+    stop_at = time.monotonic() + rt.config.service.tick_interval / 2
+    while True:
+        feeds = rt.store.claim_due("feeds", now, rt.poll_lease, limit=CLAIM_BATCH)
+        for feed_key in feeds:
+            poll_feed.delay(feed_key)
+        handed += feeds
+        if len(feeds) < CLAIM_BATCH or time.monotonic() > stop_at:
+            return handed
+
+
 @app.task(name="newswatch.poll_feed", ignore_result=True)
 @tracked
 def poll_feed(feed_key: str, run: str | None = None) -> dict[str, Any]:
@@ -193,8 +205,9 @@ def poll_feed(feed_key: str, run: str | None = None) -> dict[str, Any]:
         return {"feed": settings.url if settings else feed_key, "status": "host_busy"}
     # Entries stay staged until their task records how they ended: a poll killed before
     # sending them, or a task lost after, leaves them for the tick to hand out again.
-    for entry in result.new_entries:
-        send(process_entry, feed_key, entry.to_json(), result.is_baseline(entry), run=run)
+    send_entries(
+        rt, feed_key, [(entry, result.is_baseline(entry)) for entry in result.new_entries], run
+    )
     for event in result.events:
         if rt.store.save_event(event):
             _route(rt, event, run)
@@ -207,6 +220,56 @@ def poll_feed(feed_key: str, run: str | None = None) -> dict[str, Any]:
     }
 
 
+def send_entries(
+    rt: pipeline.Runtime, feed_key: str, entries: list[tuple[Entry, bool]], run: str | None
+) -> None:
+    """Hand a feed's entries (with their baseline flags) to `process_entries` tasks,
+    `entry_batch` at a time, in the order given."""
+    size = rt.config.service.entry_batch
+    for start in range(0, len(entries), size):
+        batch = entries[start : start + size]
+        send(
+            process_entries,
+            feed_key,
+            [entry.to_json() for entry, _ in batch],
+            [baseline for _, baseline in batch],
+            run=run,
+        )
+
+
+def send_staged(
+    rt: pipeline.Runtime, staged: list[tuple[str, str]], run: str | None = None
+) -> None:
+    """Hand out staged entries again ((feed id, staged JSON) pairs), batched by feed."""
+    by_feed: dict[str, list[tuple[Entry, bool]]] = {}
+    for feed_key, raw in staged:
+        by_feed.setdefault(feed_key, []).append(pipeline.staged_entry(raw))
+    for feed_key, entries in by_feed.items():
+        send_entries(rt, feed_key, entries, run)
+
+
+@app.task(name="newswatch.process_entries", ignore_result=True, bind=True)
+@tracked
+def process_entries(
+    self: Task,
+    feed_key: str,
+    entries: list[dict[str, Any]],
+    baselines: list[bool],
+    run: str | None = None,
+) -> list[dict[str, Any]]:
+    """A batch of one feed's entries, one after the other, their pages fetched ahead.
+
+    Each entry is claimed and recorded on its own: a batch retried or handed out again
+    after its worker died skips the entries it had finished."""
+    rt = runtime()
+    items = [Entry.from_json(entry) for entry in entries]
+    with pipeline.PagePrefetch(rt, [item.link or "" for item in items]) as pages:
+        return [
+            _process_one(self, rt, feed_key, item, baseline, run, pages)
+            for item, baseline in zip(items, baselines, strict=True)
+        ]
+
+
 @app.task(name="newswatch.process_entry", ignore_result=True, bind=True)
 @tracked
 def process_entry(
@@ -216,9 +279,21 @@ def process_entry(
     baseline: bool = False,
     run: str | None = None,
 ) -> dict[str, Any]:
-    rt = runtime()
-    item = Entry.from_json(entry)
-    claim = rt.store.claim_entry(item.id, self.request.id or item.id, rt.entry_claim_ttl)
+    """One entry: what earlier versions sent (messages still queued across an upgrade)."""
+    return _process_one(self, runtime(), feed_key, Entry.from_json(entry), baseline, run, None)
+
+
+def _process_one(
+    task: Task,
+    rt: pipeline.Runtime,
+    feed_key: str,
+    item: Entry,
+    baseline: bool,
+    run: str | None,
+    pages: pipeline.PagePrefetch | None,
+) -> dict[str, Any]:
+    """Claim one entry, process it, record how it ended (a failure for the tick to retry)."""
+    claim = rt.store.claim_entry(item.id, task.request.id or item.id, rt.entry_claim_ttl)
     if claim == "done":
         rt.store.finish_entry(feed_key, item.id)  # a second hand-off of a finished entry
         return {"entry": item.link, "status": "already processed"}
@@ -229,15 +304,15 @@ def process_entry(
     settings = rt.feed(feed_key)
     topics = settings.topics if settings else list(rt.config.topics)
     try:
-        result = pipeline.process_entry(rt, feed_key, item, topics, baseline=baseline)
+        result = pipeline.process_entry(rt, feed_key, item, topics, baseline=baseline, pages=pages)
     except SoftTimeLimitExceeded:
         rt.store.add_counts({"timeouts": 1}, run)
-        if self.request.retries < self.max_retries:
+        if task.request.retries < task.max_retries:
             rt.store.release_entry(item.id)
             raise  # retried soon (NewswatchTask): a step that ran long may be load
         result = pipeline.entry_failed(rt, feed_key, item, "timed out")
     except TRANSIENT_ERRORS as error:
-        if self.request.retries < self.max_retries:
+        if task.request.retries < task.max_retries:
             rt.store.release_entry(item.id)
             raise
         result = pipeline.entry_failed(rt, feed_key, item, _reason(error))

@@ -516,11 +516,11 @@ def test_flower_the_corpus_mount_and_signed_webhooks_work_end_to_end(world: Worl
         return {task["name"] for task in tasks.values()}
 
     step.wait(
-        lambda: {"newswatch.poll_feed", "newswatch.process_entry"} <= task_names(),
+        lambda: {"newswatch.poll_feed", "newswatch.process_entries"} <= task_names(),
         60,
         "Flower to show the tasks by name",
     )
-    step("flower shows newswatch.poll_feed and newswatch.process_entry")
+    step("flower shows newswatch.poll_feed and newswatch.process_entries")
 
     # Whatever the first poll raised is delivered (a first poll is the feed's silent
     # baseline: it raises nothing); the next article moves the troop figure and alerts.

@@ -61,7 +61,7 @@ def test_tasks_appear_in_flower_with_names_and_states(tmp_path: Path, redis_url:
             assert run_cli("poll", "--once", env=env).returncode == 0
             names: dict[str, str] = {}
             deadline = time.monotonic() + 30
-            while time.monotonic() < deadline and "newswatch.process_entry" not in names:
+            while time.monotonic() < deadline and "newswatch.process_entries" not in names:
                 tasks = httpx.get(api, auth=("desk", "s3cret"), timeout=5).json()
                 names = {task["name"]: task["state"] for task in tasks.values()}
                 time.sleep(0.5)
@@ -69,7 +69,7 @@ def test_tasks_appear_in_flower_with_names_and_states(tmp_path: Path, redis_url:
             flower.terminate()
             flower.wait(10)
     assert names.get("newswatch.poll_feed") == "SUCCESS"
-    assert names.get("newswatch.process_entry") == "SUCCESS"
+    assert names.get("newswatch.process_entries") == "SUCCESS"
 
 
 def _readme_flower_command() -> str:

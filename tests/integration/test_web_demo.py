@@ -118,7 +118,7 @@ def test_api_and_metrics_after_the_demo(tmp_path: Path) -> None:
         assert metrics[("newswatch_queue_depth", (("queue", queue),))] == 0
     # Every entry handed on was processed by a task whose duration was recorded.
     assert (
-        metrics[("newswatch_task_duration_seconds_count", (("task", "newswatch.process_entry"),))]
+        metrics[("newswatch_task_duration_seconds_count", (("task", "newswatch.process_entries"),))]
         == outcomes
     )
     assert metrics[
@@ -126,10 +126,12 @@ def test_api_and_metrics_after_the_demo(tmp_path: Path) -> None:
     ] == len(printed)
     # And each waited in its queue a measured time (publication to start).
     assert (
-        metrics[("newswatch_task_wait_seconds_count", (("task", "newswatch.process_entry"),))]
+        metrics[("newswatch_task_wait_seconds_count", (("task", "newswatch.process_entries"),))]
         == outcomes
     )
-    assert metrics[("newswatch_task_wait_seconds_sum", (("task", "newswatch.process_entry"),))] > 0
+    assert (
+        metrics[("newswatch_task_wait_seconds_sum", (("task", "newswatch.process_entries"),))] > 0
+    )
 
     alerts = api["/api/alerts"]
     assert sorted(a["type"] for a in alerts) == sorted(printed)
