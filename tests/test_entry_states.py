@@ -3,8 +3,11 @@ lost or its retry has come, failed attempts retried on a growing delay, then par
 
 from __future__ import annotations
 
+import contextlib
 import time
 from pathlib import Path
+
+import pytest
 
 from tests.support import write_config
 from worker import pipeline
@@ -94,3 +97,54 @@ def test_an_event_saved_by_a_lost_task_is_routed_once_by_the_tick(
     pipeline.route_unrouted(rt, event_id, now + 100)
     assert rt.store.claim_due("deliveries", now + 100, 60) == []
     assert rt.store.claim_due("routes", now + 10**6, 60) == []
+
+
+class Request:
+    def __init__(self, task_id: str) -> None:
+        self.id, self.retries = task_id, 0
+
+
+class DeliveredTask:
+    """What `_process_one` reads of the Celery task running it: its id and retry count."""
+
+    max_retries = 10
+
+    def __init__(self, task_id: str) -> None:
+        self.request = Request(task_id)
+
+
+def test_an_entry_whose_task_dies_holding_it_each_time_is_parked_not_retried_for_ever(
+    tmp_path: Path, redis_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A page that kills its worker (hard time limit) every time: each hand-off after a
+    death counts as a failed attempt, and after the last retry the entry is parked."""
+    from worker import tasks
+
+    rt = runtime(tmp_path, redis_url)
+    tasks.use(rt)
+    stage(rt, time.time())
+    processed: list[str] = []
+
+    def dies(*_: object, **__: object) -> pipeline.EntryResult:
+        processed.append("attempt")
+        raise SystemExit  # the worker is gone before the task records anything
+
+    monkeypatch.setattr(pipeline, "process_entry", dies)
+    outcomes = []
+    for attempt in range(len(pipeline.ENTRY_RETRY_DELAYS) + 2):
+        with contextlib.suppress(SystemExit):
+            outcomes.append(
+                tasks._process_one(
+                    DeliveredTask(f"task-{attempt}"), rt, "f1", ENTRY, False, None, None
+                )["status"]
+            )
+        # The hold ran out before the next hand-off (the claim's deadline passed).
+        claim = rt.store.r.get("nw:entry:e1")
+        if claim and claim != "done":
+            rt.store.r.set("nw:entry:e1", claim.rsplit("|", 1)[0] + "|0")
+    failure = rt.store.failure("f1", "e1")
+    assert failure is not None and failure.retry_at is None  # parked
+    assert failure.attempts == len(pipeline.ENTRY_RETRY_DELAYS) + 1
+    assert "ended without a result" in failure.reason
+    assert outcomes == ["parked"]  # the last hand-off no longer runs it
+    assert len(processed) == len(pipeline.ENTRY_RETRY_DELAYS) + 1

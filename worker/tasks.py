@@ -34,6 +34,8 @@ F = TypeVar("F", bound=Callable[..., Any])
 _runtime: pipeline.Runtime | None = None
 # Seconds before `poll --once` tries a feed again whose host has no free slot.
 HOST_BUSY_WAIT = 1.0
+# Why an entry's attempt failed when its task ended without saying.
+LOST_HOLDER = "its task ended without a result (killed by the hard time limit, or its worker died)"
 # Feed polls claimed from the schedule in one call by the tick.
 CLAIM_BATCH = 1000
 # Seconds between two looks at the config files' modification times.
@@ -151,7 +153,7 @@ def tick() -> dict[str, int]:
     # Staged entries whose task was lost (a worker killed, Redis restarted under it) or
     # whose retry has come: handed out again from what is staged.
     entries = rt.store.staged_entries(rt.store.claim_due("entries", now, lease))
-    send_staged(rt, entries)
+    send_staged(rt, entries, batch=1)
     # Events saved by a task lost before it routed them: their deliveries are recorded
     # and scheduled here (those already recorded are left to their own schedule).
     for event_id in rt.store.claim_due("routes", now, lease):
@@ -221,31 +223,40 @@ def poll_feed(feed_key: str, run: str | None = None) -> dict[str, Any]:
 
 
 def send_entries(
-    rt: pipeline.Runtime, feed_key: str, entries: list[tuple[Entry, bool]], run: str | None
+    rt: pipeline.Runtime,
+    feed_key: str,
+    entries: list[tuple[Entry, bool]],
+    run: str | None,
+    batch: int | None = None,
 ) -> None:
     """Hand a feed's entries (with their baseline flags) to `process_entries` tasks,
-    `entry_batch` at a time, in the order given."""
-    size = rt.config.service.entry_batch
+    `batch` (by default `entry_batch`) at a time, in the order given."""
+    size = batch or rt.config.service.entry_batch
     for start in range(0, len(entries), size):
-        batch = entries[start : start + size]
+        chunk = entries[start : start + size]
         send(
             process_entries,
             feed_key,
-            [entry.to_json() for entry, _ in batch],
-            [baseline for _, baseline in batch],
+            [entry.to_json() for entry, _ in chunk],
+            [baseline for _, baseline in chunk],
             run=run,
         )
 
 
 def send_staged(
-    rt: pipeline.Runtime, staged: list[tuple[str, str]], run: str | None = None
+    rt: pipeline.Runtime,
+    staged: list[tuple[str, str]],
+    run: str | None = None,
+    batch: int | None = None,
 ) -> None:
-    """Hand out staged entries again ((feed id, staged JSON) pairs), batched by feed."""
+    """Hand out staged entries again ((feed id, staged JSON) pairs), batched by feed. The
+    tick re-hands them one per task: an entry whose task was lost may be what killed it,
+    and takes no other entry down with it a second time."""
     by_feed: dict[str, list[tuple[Entry, bool]]] = {}
     for feed_key, raw in staged:
         by_feed.setdefault(feed_key, []).append(pipeline.staged_entry(raw))
     for feed_key, entries in by_feed.items():
-        send_entries(rt, feed_key, entries, run)
+        send_entries(rt, feed_key, entries, run, batch)
 
 
 @app.task(name="newswatch.process_entries", ignore_result=True, bind=True)
@@ -293,7 +304,8 @@ def _process_one(
     pages: pipeline.PagePrefetch | None,
 ) -> dict[str, Any]:
     """Claim one entry, process it, record how it ended (a failure for the tick to retry)."""
-    claim = rt.store.claim_entry(item.id, task.request.id or item.id, rt.entry_claim_ttl)
+    token = task.request.id or item.id
+    claim = rt.store.claim_entry(item.id, token, rt.entry_claim_ttl)
     if claim == "done":
         rt.store.finish_entry(feed_key, item.id)  # a second hand-off of a finished entry
         return {"entry": item.link, "status": "already processed"}
@@ -301,6 +313,17 @@ def _process_one(
         # Held by a task still running, or lost: then its claim runs out and the tick
         # hands the entry out again.
         return {"entry": item.link, "status": "held by another task"}
+    if claim == "taken":
+        # The task before this one died holding the entry: a failed attempt, so an entry
+        # that kills its worker each time (the hard time limit) is parked, not retried
+        # for ever; the entries it shared a batch with are not held up again.
+        lost = pipeline.entry_failed(rt, feed_key, item, LOST_HOLDER)
+        if lost.status == "parked":
+            rt.store.add_counts(lost.counts(), run)
+            return {"entry": item.link, "status": lost.status}
+        # Recording the failure let go of the entry: this task holds it again to go on.
+        if rt.store.claim_entry(item.id, token, rt.entry_claim_ttl) != "mine":
+            return {"entry": item.link, "status": "held by another task"}
     settings = rt.feed(feed_key)
     topics = settings.topics if settings else list(rt.config.topics)
     try:

@@ -74,13 +74,21 @@ def test_a_poll_killed_before_hand_off_leaves_its_entries_for_the_next(
     assert pipeline.poll_feed(rt, key, now=later + 3 * rt.hand_off_lease).new_entries == ()
 
 
-def test_an_entry_claim_survives_redelivery_but_not_a_second_hand_off(redis_url: str) -> None:
+def test_an_entry_claim_holds_against_a_second_hand_off_and_sees_a_lost_holder(
+    redis_url: str,
+) -> None:
     from worker.store import Store, connect
 
     store = Store(connect(redis_url))
     assert store.claim_entry("e1", "task-a", 60) == "mine"
-    assert store.claim_entry("e1", "task-a", 60) == "mine"  # the same task, redelivered
     assert store.claim_entry("e1", "task-b", 60) == "other"  # a duplicate hand-off
+    # The same task delivered again: its worker died holding the entry.
+    assert store.claim_entry("e1", "task-a", 60) == "taken"
+    # A holder past its deadline (killed by the hard time limit): the next hand-off takes it.
+    assert store.claim_entry("e2", "task-a", 0.001) == "mine"
+    time.sleep(0.01)
+    assert store.claim_entry("e2", "task-b", 60) == "taken"
+    assert store.claim_entry("e2", "task-c", 60) == "other"
     store.finish_entry("f1", "e1")
     assert store.claim_entry("e1", "task-a", 60) == "done"
     # The finished claim is not kept forever, but far longer than a redelivery can come.

@@ -42,6 +42,10 @@ def _lua(name: str) -> str:
 STORE_ERRORS: tuple[type[Exception], ...] = (redis.RedisError,)
 # How long a processed entry's claim refuses a second hand-off (seconds).
 ENTRY_DONE_TTL = 14 * 86400
+# How long an entry's claim is kept once taken (ms): long past its deadline, so the next
+# hand-off of an entry whose task was killed holding it sees the takeover.
+CLAIM_RECORD_MS = 7 * 86400 * 1000
+ClaimOutcome = Literal["mine", "taken", "done", "other"]
 # A source's line counter is aged past this many lines (lua/count_lines.lua) ...
 LINES_KEPT = 5000
 # ... and dropped when the source has had no document for this long (seconds).
@@ -135,6 +139,7 @@ class Store:
         self._seen_listed = client.register_script(_lua("seen_listed"))
         self._stage = client.register_script(_lua("stage"))
         self._claim_staged = client.register_script(_lua("claim_staged"))
+        self._claim_entry = client.register_script(_lua("claim_entry"))
         self._host_slot = client.register_script(_lua("host_slot"))
         self._save_event = client.register_script(_lua("save_event"))
 
@@ -305,22 +310,23 @@ class Store:
                 found.append((feed_id, raw))
         return found
 
-    def claim_entry(self, entry_id: str, token: str, ttl: float) -> str:
-        """Who holds an entry: "mine" for the one task that may process it now, "done"
-        once its processing is recorded, "other" while another task holds it.
+    def claim_entry(self, entry_id: str, token: str, ttl: float) -> ClaimOutcome:
+        """Who holds an entry: "mine" for the one task that may process it now, "taken"
+        when it may but the task that held it before ended without recording how (killed
+        by the hard time limit, or its worker died), "done" once its processing is
+        recorded, "other" while another task holds it.
 
-        `token` is the task's id: a redelivery of the same task (its worker died) holds
-        the claim again; a second hand-off of the entry (another task) does not. The claim
-        runs out after `ttl` (longer than the hard time limit), so a lost task's entry can
-        be taken by its next hand-off.
+        `token` is the task's id. A claim holds for `ttl` (longer than the hard time
+        limit); its record is kept long after, so a takeover is seen as one.
         """
-        key = keyspace.entry(entry_id)
-        if self.r.set(key, token, nx=True, px=int(ttl * 1000)):
-            return "mine"
-        holder = self.r.get(key)
-        if holder == token:
-            return "mine"
-        return "done" if holder == "done" else "other"
+        now = time.time()
+        return cast(
+            ClaimOutcome,
+            self._claim_entry(
+                keys=[keyspace.entry(entry_id)],
+                args=[token, int(now * 1000), int((now + ttl) * 1000), CLAIM_RECORD_MS],
+            ),
+        )
 
     def finish_entry(self, feed_id: str, entry_id: str) -> None:
         """Record that an entry's processing has ended: only now does it leave the outbox."""
