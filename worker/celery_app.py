@@ -168,7 +168,17 @@ EVENTS_EXCHANGE = "celeryev"
 
 
 class WatchedChannel(RedisChannel):
-    """Kombu's Redis channel, telling `task_events` whether an event reached anyone."""
+    """Kombu's Redis channel, telling `task_events` whether an event reached anyone, and
+    saying "connection lost" when it has outlived its connection."""
+
+    def _connparams(self, asynchronous: bool = False) -> Any:
+        # A task that ends while the worker reconnects (Redis restarted) acks or rejects
+        # its message on the old channel, whose connection is gone: kombu then fails with
+        # an AttributeError and the worker exits ("Unrecoverable error"). As the lost
+        # connection it is, the worker reconnects, and the unacked message is restored.
+        if self.connection is None or self.connection.client is None:
+            raise redis.exceptions.ConnectionError("the broker channel outlived its connection")
+        return super()._connparams(asynchronous)  # type: ignore[no-untyped-call]
 
     def _put_fanout(self, exchange: str, message: Any, routing_key: str, **kwargs: Any) -> None:
         if exchange != EVENTS_EXCHANGE or kwargs.get("_publish_batch") is not None:
