@@ -6,9 +6,11 @@ from __future__ import annotations
 import base64
 import json
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
+import pytest
 import redis
 
 from tests.support import distinct_page, write_config
@@ -116,3 +118,47 @@ def test_one_tick_hands_out_every_due_feed_beyond_one_claim(tmp_path: Path, redi
     result = tasks.tick.run()
     assert result["feeds"] == 2500
     assert client.llen(IO_QUEUE) == 2500
+
+
+def test_a_batch_past_half_its_soft_limit_hands_the_rest_on(
+    tmp_path: Path, redis_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On a machine so busy that an entry takes half the limit, a batch processes what it
+    can in time and sends the rest, in order, as a new task; finished entries are skipped."""
+    config = load_config(write_config(tmp_path, service={"task_time_limit": "1s"}))
+    rt = pipeline.Runtime(config, redis_url)
+    tasks.use(rt)
+    client = redis.Redis.from_url(redis_url)
+    client.delete(QUEUE)
+    processed: list[str] = []
+
+    def slow(_rt: object, _feed: object, entry: Entry, *_: object, **__: object):  # type: ignore[no-untyped-def]
+        processed.append(entry.id)
+        time.sleep(0.5)  # past the budget (half of the 0.8 s soft limit) after one entry
+        return pipeline.EntryResult("empty")
+
+    monkeypatch.setattr(pipeline, "process_entry", slow)
+    monkeypatch.setattr(pipeline, "PagePrefetch", NoPrefetch)
+    entries = [
+        Entry(id=f"e{n}", link="", title="", summary="", content="", published=None)
+        for n in range(5)
+    ]
+    rt.store.finish_entry("feed", "e0")  # finished by an earlier hand-off
+    results = tasks.process_entries.run(
+        "feed", [e.to_json() for e in entries], [False, False, True, False, False]
+    )
+    assert processed == ["e1"] and [r["status"] for r in results] == ["empty"]
+    (handed_on,) = [_arguments(m) for m in client.lrange(QUEUE, 0, -1)]
+    _feed, batch, flags = handed_on
+    assert [e["id"] for e in batch] == ["e2", "e3", "e4"] and flags == [True, False, False]
+
+
+class NoPrefetch:
+    def __init__(self, *_: object) -> None:
+        pass
+
+    def __enter__(self) -> NoPrefetch:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        pass

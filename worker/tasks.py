@@ -22,7 +22,14 @@ from celery.signals import before_task_publish, celeryd_after_setup, task_postru
 
 from worker import pipeline
 from worker.alerts.events import AlertEvent
-from worker.celery_app import TICK, TRANSIENT_ERRORS, app, configure, redis_url_for
+from worker.celery_app import (
+    SOFT_LIMIT_SHARE,
+    TICK,
+    TRANSIENT_ERRORS,
+    app,
+    configure,
+    redis_url_for,
+)
 from worker.config import config_stamp, default_config_dir, load_config
 from worker.errors import ConfigError
 from worker.feeds import Entry
@@ -271,14 +278,24 @@ def process_entries(
     """A batch of one feed's entries, one after the other, their pages fetched ahead.
 
     Each entry is claimed and recorded on its own: a batch retried or handed out again
-    after its worker died skips the entries it had finished."""
+    after its worker died skips the entries it had finished. A batch that has used half
+    its soft time limit (a busy machine, slow sites) hands the rest on to a new task, so
+    the limit stays a limit on one entry's work, not on a batch's."""
     rt = runtime()
-    items = [Entry.from_json(entry) for entry in entries]
-    with pipeline.PagePrefetch(rt, [item.link or "" for item in items]) as pages:
-        return [
-            _process_one(self, rt, feed_key, item, baseline, run, pages)
-            for item, baseline in zip(items, baselines, strict=True)
-        ]
+    batch = [(Entry.from_json(e), flag) for e, flag in zip(entries, baselines, strict=True)]
+    finished = rt.store.finished_entries([item.id for item, _ in batch])
+    batch = [(item, flag) for item, flag in batch if item.id not in finished]
+    budget = time.monotonic() + rt.config.service.task_time_limit * SOFT_LIMIT_SHARE / 2
+    results = []
+    with pipeline.PagePrefetch(rt, [item.link or "" for item, _ in batch]) as pages:
+        for done, (item, baseline) in enumerate(batch):
+            if done and time.monotonic() > budget:
+                send_entries(rt, feed_key, batch[done:], run)
+                break
+            results.append(_process_one(self, rt, feed_key, item, baseline, run, pages))
+    for item_id in finished:
+        rt.store.finish_entry(feed_key, item_id)  # a second hand-off of a finished entry
+    return results
 
 
 @app.task(name="newswatch.process_entry", ignore_result=True, bind=True)

@@ -328,6 +328,13 @@ class Store:
             ),
         )
 
+    def finished_entries(self, entry_ids: list[str]) -> set[str]:
+        """Those of `entry_ids` whose processing is recorded (one round trip)."""
+        if not entry_ids:
+            return set()
+        held = self.r.mget([keyspace.entry(i) for i in entry_ids])
+        return {i for i, claim in zip(entry_ids, held, strict=True) if claim == "done"}
+
     def finish_entry(self, feed_id: str, entry_id: str) -> None:
         """Record that an entry's processing has ended: only now does it leave the outbox."""
         pipe = self.r.pipeline()
