@@ -148,3 +148,29 @@ def test_an_entry_whose_task_dies_holding_it_each_time_is_parked_not_retried_for
     assert "ended without a result" in failure.reason
     assert outcomes == ["parked"]  # the last hand-off no longer runs it
     assert len(processed) == len(pipeline.ENTRY_RETRY_DELAYS) + 1
+
+
+def test_a_topic_lock_left_by_a_killed_task_blocks_no_longer_than_the_time_limit(
+    tmp_path: Path, redis_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A task killed (or cut off from Redis) under a topic's lock cannot release it; the
+    lock must run out by the hard time limit, past which no holder can still be running,
+    or every entry of the topic waits past its own soft limit."""
+    from tests.support import distinct_page
+    from worker.store import keys
+
+    config = load_config(write_config(tmp_path, service={"task_time_limit": "20s"}))
+    rt = pipeline.Runtime(config, redis_url)
+    topic = next(iter(config.topics.values()))
+    held: list[int] = []
+    monkeypatch.setattr(
+        pipeline,
+        "bootstrap_topic",
+        lambda rt_, topic_: held.append(rt_.store.r.pttl(keys.topic_lock(topic_.id))),
+    )
+    monkeypatch.setattr(pipeline, "is_relevant", lambda *_: True)
+    document = pipeline.page_to_document(rt, distinct_page(1), "http://x.test/1", "x", learn=False)
+    assert document is not None
+    with contextlib.suppress(Exception):  # what follows the bootstrap is not under test
+        pipeline.ingest_document(rt, topic, document, None, baseline=True)
+    assert held and 0 < held[0] <= 20_000

@@ -143,6 +143,13 @@ class Runtime:
         return self.config.service.fetch_timeout * 3 + 10
 
     @property
+    def topic_lock_ttl(self) -> float:
+        """How long a task may hold a topic's lock: its holder cannot outlive the hard
+        time limit, so a lock left by a killed one (or one whose release Redis missed)
+        blocks its topic no longer than that."""
+        return self.config.service.task_time_limit
+
+    @property
     def entry_claim_ttl(self) -> float:
         """How long a task holds its entry: past the hard time limit it cannot be running,
         and the claim has run out before the tick hands the entry out again."""
@@ -627,7 +634,7 @@ def ingest_document(
     # old), and what that changes is read there.
     expected = not baseline and not _too_old(rt, topic, feed_key, document, datetime.now(UTC))
     signals = read_signals(topic, document.text, document, rt.outlets, emit=expected)
-    with store.topic_lock(topic.id):
+    with store.topic_lock(topic.id, rt.topic_lock_ttl):
         bootstrap_topic(rt, topic)
         now = datetime.now(UTC)
         fetched = now.strftime("%Y-%m-%dT%H:%M:%SZ")

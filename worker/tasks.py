@@ -346,6 +346,8 @@ def _process_one(
     try:
         result = pipeline.process_entry(rt, feed_key, item, topics, baseline=baseline, pages=pages)
     except SoftTimeLimitExceeded:
+        # Where it was, for whoever reads the log: a slow site, a lock, a pathological page.
+        log.warning("entry %s (%s) ran past the soft time limit", item.id, item.link, exc_info=True)
         rt.store.add_counts({"timeouts": 1}, run)
         if task.request.retries < task.max_retries:
             rt.store.release_entry(item.id)
