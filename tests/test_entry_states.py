@@ -174,3 +174,37 @@ def test_a_topic_lock_left_by_a_killed_task_blocks_no_longer_than_the_time_limit
     with contextlib.suppress(Exception):  # what follows the bootstrap is not under test
         pipeline.ingest_document(rt, topic, document, None, baseline=True)
     assert held and 0 < held[0] <= 20_000
+
+
+def test_a_document_redis_forgot_in_a_crash_is_not_written_again(
+    tmp_path: Path, redis_url: str
+) -> None:
+    """Redis SIGKILLed under `appendfsync everysec` loses its last second: the record of a
+    document written then, and the counter's increment. The entry comes again; the file
+    on disk is held again, and the next document gets the next free number."""
+    from tests.support import distinct_page
+    from worker.store import keys
+
+    rt = runtime(tmp_path, redis_url)
+    topic = next(iter(rt.config.topics.values()))
+
+    def ingest(n: int) -> pipeline.IngestOutcome:
+        document = pipeline.page_to_document(
+            rt, distinct_page(n), f"http://x.test/{n}", "x", learn=False
+        )
+        assert document is not None
+        return pipeline.ingest_document(rt, topic, document, None, baseline=True)
+
+    first = ingest(1)
+    assert first.status == "new"
+    # The last second lost: the document's records and the counter's increment.
+    r = rt.store.r
+    r.delete(keys.documents(topic.id), keys.text_hashes(topic.id))
+    r.decr(keys.sequence(topic.id))
+    again = ingest(1)
+    assert (again.status, again.file) == ("unchanged", first.file)
+    second = ingest(2)
+    assert second.status == "new" and second.file is not None and first.file is not None
+    assert int(second.file[:3]) == int(first.file[:3]) + 1
+    corpus = sorted(p.name for p in Path(rt.config.corpus_dir(topic)).glob("*.txt"))
+    assert corpus == sorted([first.file, second.file])

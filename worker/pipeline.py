@@ -663,6 +663,18 @@ def ingest_document(
             corpus.write_document(name, document.text)
             record = _manifest(document, name, feed_key, fetched, sha, revision=revision)
         else:
+            recent = corpus.recent_lines()
+            kept = _written_but_forgotten(recent, document.id, sha)
+            if kept is not None:
+                # Written just before Redis lost its last second (a crash): held again as
+                # it is on disk, not written a second time under a new number.
+                store.save_document(topic.id, document.id, _held(kept, document))
+                store.index_signature(
+                    topic.id, document.id, fingerprint.signature, fingerprint.bands
+                )
+                ref = _document_ref(document, kept.file, fetched)
+                events = apply_signals(rt, topic, signals, ref, emit=emit)
+                return IngestOutcome("unchanged", kept.file, events)
             original = _find_original(rt, topic, sha, fingerprint)
             if original is not None:
                 original_id, score = original
@@ -684,6 +696,12 @@ def ingest_document(
                 return IngestOutcome("copy", None, events)
             status = "new"
             sequence = store.next_sequence(topic.id, lambda: _sequence_floor(rt, topic))
+            # A counter that lost its last increments (the same crash) never hands out a
+            # number a file already has.
+            last_written = _last_number(recent)
+            if sequence <= last_written:
+                sequence = last_written + 1
+                store.set_sequence(topic.id, sequence)
             name = file_name(sequence, document.id)
             corpus.write_document(name, document.text)
             revision = 0
@@ -713,6 +731,46 @@ def ingest_document(
         ref = _document_ref(document, name, fetched)
         events = apply_signals(rt, topic, signals, ref, emit=emit)
         return IngestOutcome(status, name, events)
+
+
+def _written_but_forgotten(recent: list[str], doc_id: str, sha: str) -> ManifestRecord | None:
+    """The manifest line of this very text under this identity, if written lately."""
+    for line in reversed(recent):
+        if doc_id in line and sha in line:
+            record = _record(line)
+            if record and record.id == doc_id and record.sha256 == sha and record.file:
+                return record
+    return None
+
+
+def _last_number(recent: list[str], lines: int = 64) -> int:
+    """The highest document number among the manifest's last lines (-1: none)."""
+    records = (_record(line) for line in recent[-lines:])
+    return max((_number(r.file) for r in records if r and r.file), default=-1)
+
+
+def _record(line: str) -> ManifestRecord | None:
+    try:
+        return ManifestRecord.from_json(line)
+    except (ValueError, TypeError, AttributeError):
+        return None  # a torn line, which `Corpus.records` reports
+
+
+def _held(record: ManifestRecord, document: Document) -> HeldDocument:
+    assert record.file is not None
+    return HeldDocument(
+        file=record.file,
+        sha256=record.sha256,
+        url=document.url,
+        title=document.title,
+        source=document.source,
+        revision=record.revision,
+        published=record.published,
+    )
+
+
+def _number(file: str) -> int:
+    return int(file.split("_", 1)[0])
 
 
 def _may_revise(held: HeldDocument, document: Document) -> bool:

@@ -22,6 +22,8 @@ from typing import Any, Literal
 log = logging.getLogger(__name__)
 DOCUMENT_NAME = re.compile(r"^(\d{3,})_([0-9a-f]{16})\.txt$")
 MANIFEST = "manifest.jsonl"
+# How much of the manifest's end `recent_records` reads (bytes): a few hundred lines.
+RECENT_BYTES = 256 * 1024
 
 
 def document_id(canonical_url: str) -> str:
@@ -203,6 +205,21 @@ class Corpus:
                     )
                     if salvaged is not None:
                         yield salvaged
+
+    def recent_lines(self, size: int = RECENT_BYTES) -> list[str]:
+        """The manifest's last whole lines (in its last `size` bytes), unparsed: the
+        documents written most recently, which a Redis that lost its last second of writes
+        (a crash under `appendfsync everysec`) may not know. One read, however long the
+        manifest; callers parse only the lines they look for (`ManifestRecord.from_json`)."""
+        try:
+            with self.manifest_path.open("rb") as stream:
+                start = max(0, stream.seek(0, os.SEEK_END) - size)
+                stream.seek(start)
+                tail = stream.read().decode("utf-8", errors="replace")
+        except FileNotFoundError:
+            return []
+        lines = tail.split("\n")[:-1]  # the last is empty, or a line being written
+        return lines[1:] if start else lines  # the first may be cut
 
     def documents(self) -> list[StoredDocument]:
         return list_documents(self.directory)
