@@ -714,19 +714,7 @@ def ingest_document(
             # back to what the manifest says, so no document exists that it does not name.
             corpus.restore_document(name, previous)
             raise
-        store.save_document(
-            topic.id,
-            document.id,
-            HeldDocument(
-                file=name,
-                sha256=sha,
-                url=document.url,
-                title=document.title,
-                source=document.source,
-                revision=revision,
-                published=record.published,
-            ),
-        )
+        store.save_document(topic.id, document.id, _held(record, document))
         store.index_signature(topic.id, document.id, fingerprint.signature, fingerprint.bands)
         ref = _document_ref(document, name, fetched)
         events = apply_signals(rt, topic, signals, ref, emit=emit)
@@ -757,6 +745,7 @@ def _record(line: str) -> ManifestRecord | None:
 
 
 def _held(record: ManifestRecord, document: Document) -> HeldDocument:
+    """What the store keeps of a document written as `record` says."""
     assert record.file is not None
     return HeldDocument(
         file=record.file,
