@@ -44,6 +44,8 @@ from worker.articles.corpus import (
     StoredDocument,
     file_name,
     list_documents,
+    parse_record,
+    sequence_of,
     text_sha256,
 )
 from worker.articles.normalise import clean_line
@@ -725,7 +727,7 @@ def _written_but_forgotten(recent: list[str], doc_id: str, sha: str) -> Manifest
     """The manifest line of this very text under this identity, if written lately."""
     for line in reversed(recent):
         if doc_id in line and sha in line:
-            record = _record(line)
+            record = parse_record(line)
             if record and record.id == doc_id and record.sha256 == sha and record.file:
                 return record
     return None
@@ -733,15 +735,8 @@ def _written_but_forgotten(recent: list[str], doc_id: str, sha: str) -> Manifest
 
 def _last_number(recent: list[str], lines: int = 64) -> int:
     """The highest document number among the manifest's last lines (-1: none)."""
-    records = (_record(line) for line in recent[-lines:])
-    return max((_number(r.file) for r in records if r and r.file), default=-1)
-
-
-def _record(line: str) -> ManifestRecord | None:
-    try:
-        return ManifestRecord.from_json(line)
-    except (ValueError, TypeError, AttributeError):
-        return None  # a torn line, which `Corpus.records` reports
+    records = (parse_record(line) for line in recent[-lines:])
+    return max((sequence_of(r.file) for r in records if r and r.file), default=-1)
 
 
 def _held(record: ManifestRecord, document: Document) -> HeldDocument:
@@ -756,10 +751,6 @@ def _held(record: ManifestRecord, document: Document) -> HeldDocument:
         revision=record.revision,
         published=record.published,
     )
-
-
-def _number(file: str) -> int:
-    return int(file.split("_", 1)[0])
 
 
 def _may_revise(held: HeldDocument, document: Document) -> bool:

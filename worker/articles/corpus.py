@@ -242,14 +242,27 @@ def list_documents(directory: Path | None) -> list[StoredDocument]:
 _UNREADABLE = (ValueError, TypeError, AttributeError)
 
 
+def parse_record(line: str) -> ManifestRecord | None:
+    """One manifest line's record; None for a torn one (which `Corpus.records` reports)."""
+    try:
+        return ManifestRecord.from_json(line)
+    except _UNREADABLE:
+        return None
+
+
+def sequence_of(name: str) -> int:
+    """The number of a document file, `NNN_<id>.txt`."""
+    match = DOCUMENT_NAME.match(name)
+    if match is None:
+        raise ValueError(f"{name}: not a document file name")
+    return int(match.group(1))
+
+
 def _last_record(line: str) -> ManifestRecord | None:
     start = line.rfind('{"file"', 1)
     if start < 0 or not line.endswith("\n"):
         return None
-    try:
-        return ManifestRecord.from_json(line[start:])
-    except _UNREADABLE:
-        return None
+    return parse_record(line[start:])
 
 
 def _write_all(fd: int, data: bytes) -> None:
