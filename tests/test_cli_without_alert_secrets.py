@@ -156,3 +156,35 @@ def test_a_channel_whose_variables_are_set_can_be_tested_alone(
     assert result.returncode == 1  # nothing listens on the port: tried, and failed
     assert result.stdout.startswith("desk-email: failed — SMTP localhost:"), result.stdout
     assert "ALERT_WEBHOOK" not in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize(
+    "worker",
+    [
+        ["-Q", "newswatch", "--concurrency", "1", "-n", "worker@%h"],
+        ["-Q", "newswatch.io", "--pool", "threads", "-n", "poller@%h"],
+    ],
+    ids=["articles", "poller"],
+)
+def test_a_worker_started_directly_refuses_in_one_line(
+    tmp_path: Path, redis_url: str, worker: list[str]
+) -> None:
+    """As docker-compose starts them (`celery -A worker.celery_app worker`): refused before
+    taking a task, where it used to start and then fail every task it took."""
+    result = subprocess.run(
+        [sys.executable, "-m", "celery", "-A", "worker.celery_app", "worker", *worker],
+        cwd=tmp_path,
+        env=without_secrets(tmp_path, redis_url),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 2, result.stderr
+    said = [
+        line.split(" worker.tasks: ", 1)[1]
+        for line in result.stderr.splitlines()
+        if "CRITICAL" in line
+    ]
+    assert said[0] == REFUSAL, result.stderr
+    assert said[1].endswith("not started: its config cannot be run"), result.stderr
+    assert "Traceback" not in result.stderr

@@ -30,7 +30,7 @@ from worker.celery_app import (
     configure,
     redis_url_for,
 )
-from worker.config import config_stamp, default_config_dir, load_config
+from worker.config import config_stamp, default_config_dir, load_config, sending
 from worker.errors import ConfigError
 from worker.feeds import Entry
 from worker.store import TaskMeasure
@@ -87,19 +87,24 @@ def _reloaded(rt: pipeline.Runtime) -> pipeline.Runtime:
 
 
 @celeryd_after_setup.connect
-def _load_before_fork(instance: Any = None, **_: Any) -> None:
-    """A prefork worker loads the article stage before it forks its pool; the poller
-    (threads) never processes an article and does not."""
+def _load_before_fork(sender: Any = None, instance: Any = None, **_: Any) -> None:
+    """A worker reads its config before it takes a task and refuses to start on one it
+    cannot run (an invalid file, an alert channel whose variables are unset): one line per
+    problem and exit status 2, its messages left queued for a worker that can, where
+    starting would fail every task it took. A prefork worker then loads the article stage
+    before it forks its pool; the poller (threads) never processes an article and does not."""
+    try:
+        config = load_config(require_channels=False)
+        if not config.service.dry_run:
+            sending(config)
+    except ConfigError as error:
+        for problem in error.problems:
+            log.critical("%s", problem)
+        log.critical("worker %s not started: its config cannot be run", sender or "")
+        raise SystemExit(2) from None
     pool = getattr(instance, "pool_cls", None)
     if "prefork" in getattr(pool, "__module__", str(pool)):
-        try:
-            config = load_config()
-            languages, topics = pipeline.held_languages(config), list(config.topics.values())
-        except (ConfigError, OSError) as error:
-            # The children report a bad config on their first task; nothing to share then.
-            log.warning("no languages preloaded: %s", error)
-            languages, topics = [], []
-        pipeline.preload(languages, topics)
+        pipeline.preload(pipeline.held_languages(config), list(config.topics.values()))
         # Out of the collector's reach, so its passes in a child do not write to (and
         # copy) every page the parent loaded (the gc module's advice for fork servers).
         gc.freeze()
