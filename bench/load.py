@@ -12,6 +12,13 @@ idle before the burst and the peak under load), Redis memory (in all, and by kin
 key) after the run and after the same run again (every feed polled again, listing what was
 handled), and queue depth.
 
+Two kinds of page (`--pages`): "short", the original farm's ~150-word pages of 1.5 KB
+(bench/results/load.json), and "news", pages shaped like the standard benchmark's real
+news pages — a site template of some 740 elements 10 deep around an article of about
+600 words (the benchmark's median: 785 elements 16 deep, 580 words) — where trafilatura
+does the work it does on real pages (bench/results/load-news.json). What newswatch adds
+to extraction is about the same per entry on both; the short pages make it loom large.
+
 The baseline, measured in the same run after the workers stop: plain
 `trafilatura.extract` on the same pages in as many processes as the article pool has
 (pages per second, and CPU per page), and the ratios of newswatch to it: by wall time,
@@ -21,11 +28,11 @@ per entry), which the other work on a shared machine disturbs far less.
 
 from __future__ import annotations
 
+import argparse
 import base64
 import multiprocessing
 import os
 import random
-import sys
 import tempfile
 import threading
 import time
@@ -70,7 +77,142 @@ def article(feed: int, item: int) -> bytes:
     ).encode()
 
 
-def farm_handler(per_feed: int) -> type[FarmHandler]:
+SECTIONS = (
+    "Nasional Internasional Ekonomi Olahraga Teknologi Hiburan Otomotif Kesehatan Sains Opini "
+    "Foto Video Daerah Politik Hukum Pendidikan Wisata Kuliner Properti Karier"
+).split()
+
+
+def _sentence(rng: random.Random, low: int, high: int) -> str:
+    return " ".join(rng.choice(WORDS) for _ in range(rng.randint(low, high))).capitalize()
+
+
+def _links(rng: random.Random, count: int, cls: str) -> str:
+    return "".join(
+        f"<li class='{cls}__item'><a class='{cls}__link' href='/{rng.choice(SECTIONS).lower()}/"
+        f"{rng.randrange(10**7)}'>{_sentence(rng, 5, 10)}</a></li>"
+        for _ in range(count)
+    )
+
+
+def _cards(rng: random.Random, count: int, cls: str) -> str:
+    """Story cards (picture, headline, time), as sidebars and story grids list them."""
+    return "".join(
+        f"<li class='{cls}__item card'><div class='card__inner'><a class='card__media' "
+        f"href='/berita/{rng.randrange(10**7)}'><picture><img src='/img/{rng.randrange(10**9):x}"
+        f".jpg' alt='' loading='lazy'></picture></a><div class='card__body'><h3 "
+        f"class='card__title'><a href='/berita/{rng.randrange(10**7)}'>{_sentence(rng, 6, 11)}"
+        f"</a></h3><time class='card__time'>{rng.randint(1, 23)} jam lalu</time></div></div></li>"
+        for _ in range(count)
+    )
+
+
+def _wrapped(html: str, *classes: str) -> str:
+    for cls in reversed(classes):
+        html = f"<div class='{cls}'>{html}</div>"
+    return html
+
+
+def _site(host: int) -> tuple[str, str, str]:
+    """One site's template, the same on each of its pages: styles, scripts, header, footer."""
+    rng = random.Random(host)
+    props = "margin padding color font-size line-height display border width background".split()
+    styles = "".join(
+        f".c-{rng.randrange(16**6):06x} .e-{rng.randrange(10**4)}{{"
+        + ";".join(f"{rng.choice(props)}:{rng.randint(0, 40)}px" for _ in range(5))
+        + "}"
+        for _ in range(220)
+    )
+    scripts = "".join(
+        "<script>window.dataLayer=window.dataLayer||[];"
+        + "".join(
+            f"dataLayer.push({{'slot':'{rng.randrange(10**9):09d}','v':{rng.random():.6f}}});"
+            for _ in range(30)
+        )
+        + "</script>"
+        for _ in range(8)
+    )
+    nav = "".join(
+        f"<li class='nav__item'><a class='nav__link' href='/{name.lower()}'>{name}</a></li>"
+        for name in SECTIONS
+    )
+    icons = "".join(
+        f"<a class='share__{name}' href='#'><svg viewBox='0 0 24 24'><path d='M{rng.randint(1, 9)}"
+        f" 2h{rng.randint(1, 9)}v20z'/></svg></a>"
+        for name in ("fb", "x", "wa", "tg", "line", "mail")
+    )
+    header = _wrapped(
+        f"<a class='logo' href='/'>Kabar {host}</a><nav class='nav'><ul>{nav}</ul></nav>"
+        f"<div class='ticker'><ul>{_links(rng, 10, 'ticker')}</ul></div>",
+        "site-header",
+        "container",
+        "row",
+    )
+    footer = _wrapped(
+        f"<ul>{_links(rng, 40, 'footer')}</ul><p>© 2024 Kabar {host}. Hak cipta dilindungi.</p>",
+        "site-footer",
+        "container",
+    )
+    return f"<style>{styles}</style>{scripts}", header, footer + f"<div class='share'>{icons}</div>"
+
+
+def news_page(feed: int, item: int) -> bytes:
+    """A page shaped like the standard benchmark's real news pages (median 785 elements
+    16 deep, 135 links, 31 KB of scripts and styles, 580 words of article): the site's
+    template around an article of about 600 words, with related-story boxes inside it and
+    story cards beside and below it."""
+    rng = random.Random(feed * 100_003 + item)
+    head, header, footer = _site(feed % HOSTS)
+    troops = f"{rng.randint(1, 30)}.{rng.randint(0, 999):03d}"
+    paragraphs = [
+        f"Korea Utara telah mengirim sekitar {troops} tentara ke Rusia, menurut "
+        f"laporan {feed}-{item} dari meja internasional."
+    ]
+    paragraphs += [
+        ". ".join(_sentence(rng, 12, 24) for _ in range(rng.randint(2, 3))) + "." for _ in range(14)
+    ]
+    related = "<div class='related'><strong>Baca juga:</strong> <a href='/r/{}'>{}</a></div>"
+    body = "".join(
+        f"<p>{p}</p>"
+        + (related.format(rng.randrange(10**6), _sentence(rng, 6, 9)) if i in (3, 8) else "")
+        for i, p in enumerate(paragraphs)
+    )
+    comments = "".join(
+        f"<li class='comment'><span class='comment__author'>Pembaca {rng.randrange(999)}"
+        f"</span><p>{_sentence(rng, 8, 20)}.</p></li>"
+        for _ in range(5)
+    )
+    article = _wrapped(
+        f"<h1>Laporan {feed}-{item}</h1><div class='byline'>Redaksi · 12 November 2024</div>"
+        f"<figure><img src='/img/{feed}-{item}.jpg' alt=''><figcaption>{_sentence(rng, 6, 12)}"
+        f"</figcaption></figure><div class='article__body'>{body}</div>",
+        "layout",
+        "layout__main",
+        "article-wrap",
+    )
+    aside = _wrapped(
+        f"<h2>Terpopuler</h2><ul>{_cards(rng, 10, 'popular')}</ul><h2>Terkini</h2><ul>"
+        f"{_cards(rng, 15, 'latest')}</ul>",
+        "layout__side",
+        "sticky",
+    )
+    more = _wrapped(f"<h2>Berita lainnya</h2><ul>{_cards(rng, 30, 'more')}</ul>", "more", "grid")
+    return (
+        f"<!DOCTYPE html><html lang='id'><head><meta charset='utf-8'>"
+        f"<title>Laporan {feed}-{item}</title>{head}</head><body>{header}<main>"
+        f"<article class='article'>{article}</article>{aside}"
+        f"<section class='comments'><h2>Komentar</h2><ul>{comments}</ul></section>{more}"
+        f"</main>{footer}</body></html>"
+    ).encode()
+
+
+# The pages a run serves: "short" (the original farm: ~150 words in 1.5 KB, where
+# trafilatura takes 1-2 ms), "news" (shaped like real news pages, where it takes 15-30 ms).
+PAGES = {"short": article, "news": news_page}
+
+
+def farm_handler(per_feed: int, pages: str = "short") -> type[FarmHandler]:
+    page = PAGES[pages]
     published = {"yes": False}
 
     class Handler(FarmHandler):
@@ -92,7 +234,7 @@ def farm_handler(per_feed: int) -> type[FarmHandler]:
                 self.send(200, body.encode(), {"Content-Type": "application/rss+xml"})
             else:
                 self.send(
-                    200, article(feed, int(parts[2])), {"Content-Type": "text/html; charset=utf-8"}
+                    200, page(feed, int(parts[2])), {"Content-Type": "text/html; charset=utf-8"}
                 )
 
     return Handler
@@ -174,10 +316,12 @@ def _extract(page: bytes) -> float:
     return time.process_time() - started
 
 
-def trafilatura_alone(feeds: int, per_feed: int, processes: int) -> tuple[float, float]:
+def trafilatura_alone(
+    feeds: int, per_feed: int, processes: int, kind: str = "short"
+) -> tuple[float, float]:
     """Plain trafilatura on the same pages in `processes` processes: pages per second, and
     CPU seconds per page."""
-    pages = [article(f, i) for f in range(feeds) for i in range(per_feed)]
+    pages = [PAGES[kind](f, i) for f in range(feeds) for i in range(per_feed)]
     with multiprocessing.Pool(processes) as pool:
         pool.map(_extract, pages[:processes])  # imports and warm-up
         started = time.perf_counter()
@@ -205,8 +349,10 @@ def memory_by_kind(client: redis.Redis) -> dict[str, dict[str, float]]:
     }
 
 
-def main(feeds: int = 500, per_feed: int = 20, timeout: float = 1800) -> dict[str, Any]:
-    port, farm = start_farm(farm_handler, per_feed)
+def main(
+    feeds: int = 500, per_feed: int = 20, timeout: float = 1800, pages: str = "short"
+) -> dict[str, Any]:
+    port, farm = start_farm(farm_handler, per_feed, pages)
     folder = Path(tempfile.mkdtemp(prefix="newswatch-load-"))
     config = folder / "config"
     (config / "topics").mkdir(parents=True)
@@ -321,12 +467,14 @@ def main(feeds: int = 500, per_feed: int = 20, timeout: float = 1800) -> dict[st
         launcher.stop_children(services, timeout=30)
         server.stop()
         farm.kill()
-    baseline, baseline_cpu = trafilatura_alone(feeds, per_feed, processes=2)
+    baseline, baseline_cpu = trafilatura_alone(feeds, per_feed, processes=2, kind=pages)
     latencies = [t - burst for t in finished]
     webhook = [t - burst for t in receiver.arrivals if t >= burst]
     receiver.shutdown()
     elapsed = max(finished) - burst if finished else float("nan")
     figures = {
+        "pages": pages,
+        "page_kb_median": round(median([len(PAGES[pages](f, 0)) for f in range(feeds)]) / 1024, 1),
         "feeds": feeds,
         "entries": feeds * per_feed,
         "processed": len(finished),
@@ -375,7 +523,7 @@ def main(feeds: int = 500, per_feed: int = 20, timeout: float = 1800) -> dict[st
         figures["trafilatura_cpu_ms_per_page"] / figures["worker_cpu_ms_per_entry"], 3
     )
     print(
-        f"load: {figures['processed']:,} of {figures['entries']:,} entries in "
+        f"load ({pages} pages): {figures['processed']:,} of {figures['entries']:,} entries in "
         f"{figures['seconds']} s ({figures['entries_per_second']} entries/s, "
         f"{figures['ratio_to_trafilatura']}× trafilatura alone at {baseline:.1f} pages/s; by "
         f"CPU {figures['worker_cpu_ms_per_entry']} ms per entry against "
@@ -394,9 +542,20 @@ def main(feeds: int = 500, per_feed: int = 20, timeout: float = 1800) -> dict[st
     print("  Redis commands per entry:", figures["redis_commands_per_entry_by_name"])
     print("  Redis keys by kind (keys, MB):", figures["redis_keys_mb_by_kind"])
     print("  ... after the same run again:", figures["redis_keys_mb_by_kind_after_second_run"])
-    write_result("load", figures)
+    write_result("load" if pages == "short" else f"load-{pages}", figures)
     return figures
 
 
 if __name__ == "__main__":
-    main(*(int(a) for a in sys.argv[1:]))
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("feeds", type=int, nargs="?", default=500)
+    parser.add_argument("per_feed", type=int, nargs="?", default=20)
+    parser.add_argument(
+        "--pages",
+        choices=sorted(PAGES),
+        default="short",
+        help="short: ~150-word pages (bench/results/load.json); news: pages shaped like real "
+        "news pages (bench/results/load-news.json)",
+    )
+    arguments = parser.parse_args()
+    main(arguments.feeds, arguments.per_feed, pages=arguments.pages)

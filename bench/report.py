@@ -177,6 +177,21 @@ def rows() -> list[tuple[str, str]]:
                 + f"; {memory}; queue depth max {load['queue_max']}",
             )
         )
+    if news := _load("load-news"):
+        found.append(
+            (
+                f"Load on news-shaped pages ({news['page_kb_median']} KB): {news['entries']:,} "
+                f"entries across {news['feeds']} feeds",
+                f"{news['entries_per_second']} entries/s, {news['ratio_to_trafilatura']}× "
+                f"trafilatura alone ({news['trafilatura_pages_per_second']} pages/s); by CPU "
+                f"{news['worker_cpu_ms_per_entry']} ms per entry, "
+                f"{news['cpu_ratio_to_trafilatura']}× trafilatura's "
+                f"{news['trafilatura_cpu_ms_per_page']} ms per page; end-to-end "
+                f"{news['latency_s_median']} s median, {news['latency_s_p95']} s p95; "
+                f"publication to webhook {news['publication_to_webhook_s_p95']} s p95; "
+                f"worker PSS {news['worker_pss_mb_max']} MB max",
+            )
+        )
     if growth := _load("growth"):
         last = growth["rotations"][-1]
         ours, before = last["after"], last["before"]

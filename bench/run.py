@@ -2,6 +2,7 @@
 
 python -m bench.run                 # all
 python -m bench.run extraction feeds
+python -m bench.run load-news       # the load run on news-shaped pages (bench/load.py --pages)
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ ALL = [
     "polls",
     "dedupe",
     "load",
+    "load-news",
     "growth",
     "web",
     "faults",
@@ -32,7 +34,11 @@ ALL = [
 def main(names: list[str]) -> None:
     for name in names or ALL:
         print(f"== {name}")
-        importlib.import_module(f"bench.{name}").main()
+        module, _, pages = name.partition("-")
+        if pages:
+            importlib.import_module(f"bench.{module}").main(pages=pages)
+        else:
+            importlib.import_module(f"bench.{name}").main()
     update_readme()
 
 
