@@ -42,6 +42,7 @@ from worker.errors import (
     TooLargeError,
 )
 from worker.net.addresses import is_metadata_address, is_public_address
+from worker.net.pools import OriginPools
 
 _REDIRECTS = {301, 302, 303, 307, 308}
 _PERMANENT_REDIRECTS = {301, 308}
@@ -232,9 +233,10 @@ def is_blocked(error: BaseException) -> bool:
     return _caused_by(error, _Blocked)
 
 
-# Idle connections a worker process keeps open for the next request to their host, and
-# for how long (seconds).
+# Connections a worker process keeps open for the next request to their host (in all, and
+# idle ones per host), and for how long (seconds).
 KEPT_CONNECTIONS = 512
+KEPT_PER_HOST = 16
 KEEPALIVE_EXPIRY = 120.0
 
 
@@ -242,16 +244,20 @@ def make_client(policy: FetchPolicy) -> httpx.Client:
     """An httpx client whose every connection goes through the address check."""
     # httpx keeps 20 idle connections by default: polling more hosts than that, every
     # repoll found its host's connection evicted and opened (and, over TLS, shook hands
-    # for) a new one. Servers close what they do not want kept.
-    limits = httpx.Limits(
-        max_connections=KEPT_CONNECTIONS,
-        max_keepalive_connections=KEPT_CONNECTIONS,
+    # for) a new one. Servers close what they do not want kept. One pool per host
+    # (`OriginPools`): httpcore's single pool costs CPU in the number of connections.
+    ssl_context = httpx.create_ssl_context()
+    transport = httpx.HTTPTransport(verify=ssl_context, retries=0)
+    # httpx offers no public hook for the pool or its network backend; the backend is the
+    # one place that sees the address actually connected to, and every socket operation.
+    pools = OriginPools(
+        _GuardedBackend(policy.allow_private_networks),
+        ssl_context,
+        kept=KEPT_CONNECTIONS,
+        per_origin=KEPT_PER_HOST,
         keepalive_expiry=KEEPALIVE_EXPIRY,
     )
-    transport = httpx.HTTPTransport(retries=0, limits=limits)
-    # httpx offers no public hook for the network backend; the pool's is the one place
-    # that sees the address actually connected to, and every socket operation.
-    transport._pool._network_backend = _GuardedBackend(policy.allow_private_networks)
+    transport._pool = pools  # type: ignore[assignment]
     return httpx.Client(
         transport=transport,
         follow_redirects=False,
