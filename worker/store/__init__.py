@@ -54,6 +54,8 @@ LINES_TTL = 30 * 86400
 RUN_KEPT = 86400
 # The most documents an LSH band bucket keeps (the newest); see _LSH_ADD.
 BUCKET_CAPACITY = 32
+# Figure history steps a process keeps parsed (frozen models, shared by every read).
+STEPS_PARSED_KEPT = 50_000
 
 
 @dataclass(frozen=True)
@@ -142,6 +144,8 @@ class Store:
         self._claim_entry = client.register_script(_lua("claim_entry"))
         self._host_slot = client.register_script(_lua("host_slot"))
         self._save_event = client.register_script(_lua("save_event"))
+        # Figure history steps as parsed, by their stored JSON (`figure_history`).
+        self._steps: dict[str, FigureStep] = {}
 
     # -- feeds ---------------------------------------------------------------------------
     def feed_state(self, feed_id: str) -> FeedState | None:
@@ -535,9 +539,21 @@ class Store:
         self.r.hset(keyspace.figures(topic), figure, state.model_dump_json())
 
     def figure_history(self, topic: str, figure: str) -> list[FigureStep]:
-        """The steps of a figure's confirmed value, in publication order."""
+        """The steps of a figure's confirmed value, in publication order.
+
+        A history is read whole for each document that moves its figure, and a figure
+        that moves often (a busy topic, a noisy figure) holds thousands of steps, nearly
+        all the same as at the last read: each stored step is parsed once per process."""
         raw = cast(list[str], self.r.lrange(keyspace.history(topic, figure), 0, -1))
-        return [FigureStep.model_validate_json(v) for v in raw]
+        if len(self._steps) > STEPS_PARSED_KEPT:
+            self._steps.clear()
+        steps = []
+        for value in raw:
+            step = self._steps.get(value)
+            if step is None:
+                step = self._steps[value] = FigureStep.model_validate_json(value)
+            steps.append(step)
+        return steps
 
     def save_figure_history(self, topic: str, figure: str, steps: list[FigureStep]) -> None:
         # Rewritten whole: a late article inserts a step or adds a source to an old one,
