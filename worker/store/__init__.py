@@ -54,8 +54,35 @@ LINES_TTL = 30 * 86400
 RUN_KEPT = 86400
 # The most documents an LSH band bucket keeps (the newest); see _LSH_ADD.
 BUCKET_CAPACITY = 32
-# Figure history steps a process keeps parsed (frozen models, shared by every read).
+# Figure history steps a process keeps parsed (frozen models, shared by every read), and
+# the figures whose history it keeps.
 STEPS_PARSED_KEPT = 50_000
+HISTORIES_KEPT = 1_000
+# The most history steps changed in place (LSET) rather than the history rewritten.
+HISTORY_SETS = 8
+
+
+@dataclass(frozen=True)
+class _HeldHistory:
+    """A figure's history as this process last read or wrote it: `version` is the token
+    stored with it, `raw` each step's stored JSON."""
+
+    version: str
+    steps: list[FigureStep]
+    raw: list[str]
+
+
+def _history_change(old: list[str], new: list[str]) -> list[str] | None:
+    """How `old` becomes `new` in place (history_update.lua's arguments), or None when it
+    takes a rewrite."""
+    if len(new) > len(old) and new[: len(old)] == old:
+        return ["append", *new[len(old) :]]
+    if len(new) != len(old):
+        return None
+    changed = [i for i, (a, b) in enumerate(zip(old, new, strict=True)) if a is not b and a != b]
+    if not changed or len(changed) > HISTORY_SETS:
+        return None if changed else ["set"]
+    return ["set", *(x for i in changed for x in (str(i), new[i]))]
 
 
 @dataclass(frozen=True)
@@ -144,8 +171,11 @@ class Store:
         self._claim_entry = client.register_script(_lua("claim_entry"))
         self._host_slot = client.register_script(_lua("host_slot"))
         self._save_event = client.register_script(_lua("save_event"))
-        # Figure history steps as parsed, by their stored JSON (`figure_history`).
+        self._history_update = client.register_script(_lua("history_update"))
+        # Figure history steps as parsed, by their stored JSON, and each history as last
+        # read or written by this process, with its version (`figure_history`).
         self._steps: dict[str, FigureStep] = {}
+        self._histories: dict[tuple[str, str], _HeldHistory] = {}
 
     # -- feeds ---------------------------------------------------------------------------
     def feed_state(self, feed_id: str) -> FeedState | None:
@@ -542,9 +572,16 @@ class Store:
         """The steps of a figure's confirmed value, in publication order.
 
         A history is read whole for each document that moves its figure, and a figure
-        that moves often (a busy topic, a noisy figure) holds thousands of steps, nearly
-        all the same as at the last read: each stored step is parsed once per process."""
-        raw = cast(list[str], self.r.lrange(keyspace.history(topic, figure), 0, -1))
+        that moves often (a busy topic, a noisy figure) holds thousands of steps: the
+        history this process last read or wrote is used again while its version is the
+        one stored (one GET), and each stored step is parsed once per process."""
+        held = self._histories.get((topic, figure))
+        if held is not None and self.r.get(keyspace.history_version(topic, figure)) == held.version:
+            return list(held.steps)
+        pipe = self.r.pipeline()  # the list and its version, as one
+        pipe.lrange(keyspace.history(topic, figure), 0, -1)
+        pipe.get(keyspace.history_version(topic, figure))
+        raw, version = cast(tuple[list[str], str | None], pipe.execute())
         if len(self._steps) > STEPS_PARSED_KEPT:
             self._steps.clear()
         steps = []
@@ -553,17 +590,47 @@ class Store:
             if step is None:
                 step = self._steps[value] = FigureStep.model_validate_json(value)
             steps.append(step)
+        self._hold_history(topic, figure, version, steps, raw)
         return steps
 
     def save_figure_history(self, topic: str, figure: str, steps: list[FigureStep]) -> None:
-        # Rewritten whole: a late article inserts a step or adds a source to an old one,
-        # and a figure's history is tens of steps.
-        key = keyspace.history(topic, figure)
-        pipe = self.r.pipeline()
-        pipe.delete(key)
-        if steps:
-            pipe.rpush(key, *(step.model_dump_json() for step in steps))
-        pipe.execute()
+        """Store a figure's history (a late article inserts a step or adds a source to an
+        old one). A history this process holds at its stored version is changed in place
+        when the change is steps added at the end or a few steps changed; otherwise, or
+        when another process changed it since, it is rewritten whole."""
+        held = self._histories.get((topic, figure))
+        known = {id(s): r for s, r in zip(held.steps, held.raw, strict=True)} if held else {}
+        raw = [known.get(id(step)) or step.model_dump_json() for step in steps]
+        version = uuid.uuid4().hex
+        keys = [keyspace.history(topic, figure), keyspace.history_version(topic, figure)]
+        change = _history_change(held.raw, raw) if held else None
+        if not (
+            held
+            and change
+            and self._history_update(keys=keys, args=[held.version, version, *change])
+        ):
+            pipe = self.r.pipeline()
+            pipe.delete(keys[0])
+            if raw:
+                pipe.rpush(keys[0], *raw)
+            pipe.set(keys[1], version)
+            pipe.execute()
+        self._hold_history(topic, figure, version, list(steps), raw)
+
+    def _hold_history(
+        self,
+        topic: str,
+        figure: str,
+        version: str | None,
+        steps: list[FigureStep],
+        raw: list[str],
+    ) -> None:
+        if version is None:  # written before histories had versions: read whole each time
+            self._histories.pop((topic, figure), None)
+            return
+        if len(self._histories) > HISTORIES_KEPT:
+            self._histories.clear()
+        self._histories[(topic, figure)] = _HeldHistory(version, steps, raw)
 
     def first_sighting(self, topic: str, entity: str) -> bool:
         """True the first time an entity is seen on a topic."""

@@ -23,6 +23,7 @@ logs and state that only Redis holds.
 | `lsh:<topic>:<band>:<shard>` | hash | LSH band buckets (bucket → ids) | index |
 | `figures:<topic>` | hash | each figure's state (JSON `FigureState`) | index |
 | `history:<topic>:<figure>` | list | a figure's history steps (JSON `FigureStep`) | index |
+| `history-version:<topic>:<figure>` | string | a token new with each change of it | index |
 | `entities:<topic>` | set | tracked entities already sighted | index |
 | `known-names:<topic>` | set | name words the seeds and first-loaded documents use | index |
 | `name-docs:<topic>:<name>` | set | an untracked name's documents | index |
@@ -68,7 +69,7 @@ INDEX_PATTERNS = tuple(
     f"{P}{name}:*"
     for name in (
         "docs", "texthash", "sig", "lsh", "seq", "topic", "figures", "history",
-        "entities", "known-names", "name-docs", "name-sources", "emerged",
+        "history-version", "entities", "known-names", "name-docs", "name-sources", "emerged",
     )
 )  # fmt: skip
 
@@ -135,6 +136,10 @@ def figures(topic: str) -> str:
 
 def history(topic: str, figure: str) -> str:
     return f"{P}history:{topic}:{figure}"
+
+
+def history_version(topic: str, figure: str) -> str:
+    return f"{P}history-version:{topic}:{figure}"
 
 
 def entities(topic: str) -> str:
