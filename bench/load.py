@@ -287,9 +287,17 @@ def pss_mb(pids: list[int], by_process: dict[str, float] | None = None) -> float
     return total / 1024
 
 
-def _commands(client: redis.Redis) -> Counter[str]:
+def _commands(client: redis.Redis, field: str = "calls") -> Counter[str]:
+    """Per command: calls, or microseconds spent ("usec"; a script's own commands are
+    counted in its EVALSHA's time and again under their names)."""
     stats = client.info("commandstats")
-    return Counter({name.removeprefix("cmdstat_"): int(v["calls"]) for name, v in stats.items()})
+    return Counter({name.removeprefix("cmdstat_"): int(v[field]) for name, v in stats.items()})
+
+
+def _redis_cpu(client: redis.Redis) -> float:
+    """CPU seconds (user + system) the Redis server has used."""
+    info = client.info("cpu")
+    return float(info["used_cpu_user"]) + float(info["used_cpu_sys"])
 
 
 def cpu_seconds(pids: list[int]) -> float:
@@ -449,10 +457,13 @@ def main(
         poll_every_feed(uuid.uuid4().hex[:12])
         urllib.request.urlopen(f"http://127.0.0.1:{port}/publish").read()
         burst, cpu_before = time.time(), cpu_seconds(pids)
-        commands_before = _commands(client)
+        commands_before, usec_before = _commands(client), _commands(client, "usec")
+        redis_cpu_before = _redis_cpu(client)
         poll_every_feed(run)  # deliveries are part of the run: all made when it returns
         worker_cpu = cpu_seconds(pids) - cpu_before
+        redis_cpu = _redis_cpu(client) - redis_cpu_before
         commands = _commands(client) - commands_before
+        usec = _commands(client, "usec") - usec_before
         stop.set()
         sampler.join()
         finished = rt.store.run_marks(run, "entries")
@@ -498,6 +509,13 @@ def main(
             for name, n in commands.most_common()
             if n > 0 and name != "llen"
         },
+        # Redis's own CPU (the sampler's LLENs included), and where its command time went.
+        "redis_cpu_ms_per_entry": round(redis_cpu * 1000 / max(1, len(finished)), 2),
+        "redis_usec_per_entry_by_name": {
+            name: round(n / max(1, len(finished)), 1)
+            for name, n in usec.most_common(12)
+            if n > 0 and name != "llen"
+        },
         "trafilatura_cpu_ms_per_page": round(baseline_cpu * 1000, 2),
         "worker_pss_mb_idle": round(idle_pss, 1),
         "worker_pss_mb_max": round(max(s["pss_mb"] for s in samples), 1),
@@ -540,6 +558,10 @@ def main(
     )
     print("  PSS max by process (MB):", figures["pss_mb_max_by_process"])
     print("  Redis commands per entry:", figures["redis_commands_per_entry_by_name"])
+    print(
+        f"  Redis CPU {figures['redis_cpu_ms_per_entry']} ms per entry; µs per entry:",
+        figures["redis_usec_per_entry_by_name"],
+    )
     print("  Redis keys by kind (keys, MB):", figures["redis_keys_mb_by_kind"])
     print("  ... after the same run again:", figures["redis_keys_mb_by_kind_after_second_run"])
     write_result("load" if pages == "short" else f"load-{pages}", figures)
