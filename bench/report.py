@@ -159,6 +159,8 @@ def rows() -> list[tuple[str, str]]:
                     f"{load['cpu_ratio_to_trafilatura']}× trafilatura's "
                     f"{load['trafilatura_cpu_ms_per_page']} ms per page"
                 )
+            if "redis_cpu_ms_per_entry" in load:
+                speed += f"; Redis CPU {load['redis_cpu_ms_per_entry']} ms per entry"
         else:
             memory = f"worker RSS {load['worker_rss_mb_max']} MB max"
             speed = f"{load['entries_per_second']} entries/s"
