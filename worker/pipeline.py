@@ -7,9 +7,11 @@ must enqueue next; none of them knows Celery.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
+import re
 import time
 from collections import Counter
 from collections.abc import Iterable
@@ -733,10 +735,21 @@ def _written_but_forgotten(recent: list[str], doc_id: str, sha: str) -> Manifest
     return None
 
 
+# A manifest line's file (its first field, `ManifestRecord.to_json`), found without parsing
+# the line: every new document reads the manifest's last lines under the topic lock.
+_FILE_FIELD = re.compile(r'\{"file": "([^"\\]+)"')
+
+
 def _last_number(recent: list[str], lines: int = 64) -> int:
-    """The highest document number among the manifest's last lines (-1: none)."""
-    records = (parse_record(line) for line in recent[-lines:])
-    return max((sequence_of(r.file) for r in records if r and r.file), default=-1)
+    """The highest document number among the manifest's last lines (-1: none). A torn
+    line's number counts as used too: a number is never handed out twice, at worst one
+    is skipped."""
+    numbers = [-1]
+    for line in recent[-lines:]:
+        for name in _FILE_FIELD.findall(line):
+            with contextlib.suppress(ValueError):  # cut short in a torn line
+                numbers.append(sequence_of(name))
+    return max(numbers)
 
 
 def _held(record: ManifestRecord, document: Document) -> HeldDocument:
