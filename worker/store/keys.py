@@ -15,6 +15,7 @@ logs and state that only Redis holds.
 | `lines:<source>` | hash | how many documents of a source repeat a line (boilerplate) | state |
 | `host:<host>` | zset | per-host poll slots, owner → lease end | schedule |
 | `lock:topic:<topic>` | string | the topic lock | state |
+| `lock:topic:<topic>:woken` | list | wakes a task waiting for the topic lock (expires) | state |
 | `topic:<topic>:ready` | string | the topic's seeds and corpus are indexed | index |
 | `seq:<topic>` | string | the topic's last document number | index |
 | `docs:<topic>` | hash | held documents (id → JSON `HeldDocument`) | index |
@@ -104,6 +105,10 @@ def host(name: str) -> str:
 
 def topic_lock(topic: str) -> str:
     return f"{P}lock:topic:{topic}"
+
+
+def topic_lock_woken(topic: str) -> str:
+    return f"{P}lock:topic:{topic}:woken"
 
 
 def topic_ready(topic: str) -> str:

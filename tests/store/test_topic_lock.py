@@ -1,0 +1,72 @@
+"""A topic's lock: one holder at a time, waiters woken by its release, none held for ever."""
+
+from __future__ import annotations
+
+import importlib
+import threading
+
+import pytest
+import redis
+
+from worker.store import Store
+from worker.store import keys as keyspace
+
+store_module = importlib.import_module("worker.store")
+
+
+def store(url: str) -> Store:
+    return Store(redis.Redis.from_url(url, decode_responses=True))
+
+
+def test_a_waiter_is_woken_by_the_release(redis_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Never asked again on its own: only the holder's release can let the waiter in.
+    monkeypatch.setattr(store_module, "LOCK_RECHECK", 3600.0)
+    holder, waiter = store(redis_url), store(redis_url)
+    order: list[str] = []
+    holding, waiting = threading.Event(), threading.Event()
+
+    def wait() -> None:
+        holding.wait(60)
+        waiting.set()
+        with waiter.topic_lock("t", timeout=600):
+            order.append("waiter in")
+
+    thread = threading.Thread(target=wait, daemon=True)
+    thread.start()
+    with holder.topic_lock("t", timeout=600):
+        holding.set()
+        waiting.wait(60)
+        # Released only once the waiter blocks on its wake-up (BLPOP), with nothing yet.
+        blocked = threading.Event()
+        while not any(c.get("cmd") == "blpop" for c in holder.r.client_list()):
+            blocked.wait(0.02)
+        assert not order
+        order.append("holder out")
+    thread.join(120)
+    assert not thread.is_alive()
+    assert order == ["holder out", "waiter in"]
+    assert not holder.r.exists(keyspace.topic_lock("t"))
+
+
+def test_a_lock_whose_holder_died_is_had_once_it_runs_out(redis_url: str) -> None:
+    s = store(redis_url)
+    s.r.set(keyspace.topic_lock("t"), "a task killed under it", px=300)
+    with s.topic_lock("t", timeout=60):
+        assert s.r.get(keyspace.topic_lock("t")) != "a task killed under it"
+
+
+def test_a_lock_not_had_in_time_raises(redis_url: str) -> None:
+    s = store(redis_url)
+    s.r.set(keyspace.topic_lock("t"), "another task", px=600_000)
+    with pytest.raises(redis.exceptions.LockError), s.topic_lock("t", timeout=0.3):
+        pass
+
+
+def test_a_lock_that_ran_out_under_its_holder_says_so(redis_url: str) -> None:
+    s = store(redis_url)
+    with pytest.raises(redis.exceptions.LockNotOwnedError), s.topic_lock("t", timeout=0.2):
+        gone = threading.Event()
+        while s.r.exists(keyspace.topic_lock("t")):
+            gone.wait(0.05)
+        s.r.set(keyspace.topic_lock("t"), "the next holder")
+    assert s.r.get(keyspace.topic_lock("t")) == "the next holder"  # not released by mistake
