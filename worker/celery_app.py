@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -222,6 +223,47 @@ class NewswatchTask(Task):  # type: ignore[misc]
 
 app = Celery("newswatch", include=["worker.tasks"], task_cls=NewswatchTask)
 app.add_defaults(_lazy_settings)
+
+
+@dataclass(frozen=True)
+class WorkerKind:
+    """One of the two workers newswatch runs: what it consumes, with which pool."""
+
+    queue: str
+    pool: str
+    concurrency: int
+
+
+WORKER_KINDS = {
+    # Article processing is CPU-bound: processes.
+    "worker": WorkerKind(QUEUE, "prefork", 2),
+    # Feed polls and deliveries wait on the network: one slow server holds one thread.
+    "poller": WorkerKind(IO_QUEUE, "threads", 16),
+}
+
+
+def run_worker(kind: str, node: str, concurrency: int | None, loglevel: str) -> int:
+    """Run a worker of `kind` (WORKER_KINDS) named `node` (`%h`: this host's name) in this
+    process until it is stopped; its exit code.
+
+    What `celery worker` does, without Celery's command line: that imports every one of
+    its sub-commands and their plug-ins (Flower, a REPL), some 13 MB in each process.
+    """
+    from celery.utils.nodenames import default_nodename, host_format
+
+    chosen = WORKER_KINDS[kind]
+    worker = app.Worker(
+        hostname=host_format(default_nodename(node)),
+        pool_cls=chosen.pool,
+        concurrency=concurrency or chosen.concurrency,
+        loglevel=loglevel,
+        queues=[chosen.queue],
+        # No other worker needs this one's clock or revoked tasks, learned from its peers.
+        without_gossip=True,
+        without_mingle=True,
+    )
+    worker.start()
+    return int(worker.exitcode or 0)
 
 
 class QuietTick(logging.Filter):

@@ -148,36 +148,26 @@ def start_worker(
     services: Services, config: Config, *, concurrency: int = 2, quiet: bool = False
 ) -> subprocess.Popen[bytes]:
     """A prefork worker for article processing (CPU-bound)."""
-    from worker.celery_app import QUEUE
-
-    return _start_celery_worker(services, config, "worker", QUEUE, quiet,
-                                "--concurrency", str(concurrency))  # fmt: skip
+    command = worker_command("worker", "WARNING" if quiet else "INFO", concurrency)
+    return _spawn(services, config, "worker", command, quiet)
 
 
 def start_poller(
     services: Services, config: Config, *, concurrency: int = 16, quiet: bool = False
 ) -> subprocess.Popen[bytes]:
     """A thread-pool worker for feed polls and deliveries (network-bound)."""
-    from worker.celery_app import IO_QUEUE
-
-    return _start_celery_worker(services, config, "poller", IO_QUEUE, quiet,
-                                "--pool", "threads", "--concurrency", str(concurrency))  # fmt: skip
+    command = worker_command("poller", "WARNING" if quiet else "INFO", concurrency)
+    return _spawn(services, config, "poller", command, quiet)
 
 
-def _start_celery_worker(
-    services: Services, config: Config, name: str, queue: str, quiet: bool, *pool: str
-) -> subprocess.Popen[bytes]:
-    command = worker_command(name, queue, "WARNING" if quiet else "INFO", *pool)
-    return _spawn(services, config, name, command, quiet)
-
-
-def worker_command(name: str, queue: str, loglevel: str, *pool: str) -> list[str]:
-    """The command line of a Celery worker consuming `queue` (`worker` or `poller`)."""
-    node = "newswatch" if name == "worker" else name
-    return celery_command(
-        "worker", "--loglevel", loglevel, *pool, "-n", f"{node}@%h",
-        "-Q", queue, "--without-gossip", "--without-mingle",
-    )  # fmt: skip
+def worker_command(kind: str, loglevel: str = "INFO", concurrency: int | None = None) -> list[str]:
+    """The command line of a `worker` (articles) or a `poller` (polls and deliveries)."""
+    node = "newswatch" if kind == "worker" else kind
+    sizing = ["--concurrency", str(concurrency)] if concurrency else []
+    return [
+        sys.executable, "-m", "worker.node", kind, "--loglevel", loglevel, "-n", f"{node}@%h",
+        *sizing,
+    ]  # fmt: skip
 
 
 def start_workers(

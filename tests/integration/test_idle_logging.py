@@ -45,9 +45,7 @@ def test_idle_ticks_write_nothing_at_info(tmp_path: Path, redis_url: str) -> Non
         env = services.environment(config)
         logs = {name: tmp_path / f"{name}.log" for name in ("poller", "beat")}
         commands = {
-            "poller": launcher.worker_command(
-                "poller", "newswatch.io", "INFO", "--pool", "threads"
-            ),
+            "poller": launcher.worker_command("poller", "INFO"),
             "beat": launcher.celery_command(
                 "beat", "--loglevel", "INFO", "--schedule", str(tmp_path / "beat-schedule")
             ),

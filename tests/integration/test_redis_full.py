@@ -59,7 +59,7 @@ def test_workers_survive_a_full_redis_and_recover_when_memory_is_freed(
             with log.open("wb") as out:
                 # Its log is what an operator reads to learn the cause.
                 poller = subprocess.Popen(
-                    launcher.worker_command("poller", "newswatch.io", "INFO", "--pool", "threads"),
+                    launcher.worker_command("poller", "INFO"),
                     env=services.environment(config),
                     stdout=out,
                     stderr=subprocess.STDOUT,

@@ -15,7 +15,7 @@ import redis
 
 from tests.conftest import write_config
 from worker import launcher
-from worker.celery_app import IO_QUEUE, app, configure
+from worker.celery_app import app, configure
 from worker.config import load_config
 
 pytestmark = pytest.mark.integration
@@ -66,7 +66,7 @@ def test_task_events_flow_only_while_a_monitor_listens(tmp_path: Path, redis_url
     configure(config, redis_url)
     client = redis.Redis.from_url(redis_url)
     log = tmp_path / "poller.log"
-    command = launcher.worker_command("poller", IO_QUEUE, "INFO", "--pool", "threads")
+    command = launcher.worker_command("poller", "INFO")
     try:
         with log.open("w") as output:
             services.children.append(
