@@ -98,7 +98,7 @@ def test_a_worker_killed_mid_delivery_delivers_after_restart(cluster, redis_url:
         event = figure_event()
         enqueue_event(config_dir, redis_url, event)
         wait_until(hanging.is_set, 60, "the first delivery attempt")
-        poller = next(c for c in services.children if "newswatch.io" in " ".join(c.args))
+        poller = next(c for c in services.children if "poller" in c.args)
         os.killpg(poller.pid, signal.SIGKILL)
         poller.wait()
         release.set()
@@ -158,7 +158,7 @@ def test_a_worker_process_killed_mid_article_loses_nothing(cluster, redis_url: s
         launcher.start_workers(services, load_config(config_dir), quiet=True)
         poll = start_poll_once(config_dir, redis_url)
         wait_until(hanging.is_set, 60, "the article fetch")
-        worker = next(c for c in services.children if "-Q newswatch " in " ".join(c.args) + " ")
+        worker = next(c for c in services.children if "worker" in c.args)
         children = subprocess.run(
             ["pgrep", "-P", str(worker.pid)], capture_output=True, text=True
         ).stdout.split()

@@ -80,7 +80,7 @@ def test_a_poller_killed_holding_a_host_slot_blocks_the_host_only_for_its_lease(
             launcher.start_workers(services, config, quiet=True)
             launcher.start_beat(services, config, quiet=True)
             assert wait_for(hanging.is_set, 120), "the first poll"
-            poller = next(c for c in services.children if "newswatch.io" in c.args)
+            poller = next(c for c in services.children if "poller" in c.args)
             os.killpg(poller.pid, signal.SIGKILL)
             poller.wait()
             services.children.remove(poller)

@@ -67,7 +67,7 @@ def roles(pid: int) -> dict[str, int]:
                 "redis"
                 if "redis-server" in command
                 else "poller"
-                if "newswatch.io" in command
+                if "worker.node poller" in command
                 else "beat"
                 if " beat " in command
                 else "worker"
