@@ -28,8 +28,10 @@ FROM ${BASE}
 # The uid the services run as; match it to the owner of the host's corpus folder
 # (docker compose passes NEWSWATCH_UID from .env).
 ARG NEWSWATCH_UID=1000
+# MALLOC_ARENA_MAX: at most two glibc heaps, not eight per CPU, for the poller's threads
+# (as `newswatch run` sets it; worker/launcher.py says why).
 ENV PATH=/opt/newswatch/bin:$PATH PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 \
-    NEWSWATCH_CONFIG_DIR=/app/config NEWSWATCH_DATA_DIR=/app/data
+    NEWSWATCH_CONFIG_DIR=/app/config NEWSWATCH_DATA_DIR=/app/data MALLOC_ARENA_MAX=2
 RUN useradd --create-home --uid "$NEWSWATCH_UID" newswatch \
     && mkdir -p /app/data/corpus && chown -R newswatch /app/data
 COPY --from=build /opt/newswatch /opt/newswatch
@@ -38,4 +40,4 @@ COPY config ./config
 COPY seeds ./seeds
 
 USER newswatch
-CMD ["celery", "-A", "worker.celery_app", "worker", "--loglevel", "INFO", "-Q", "newswatch"]
+CMD ["python", "-m", "worker.node", "worker", "--loglevel", "INFO"]

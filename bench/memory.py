@@ -29,7 +29,7 @@ from typing import Any
 import yaml
 
 from bench.common import start_farm, write_result
-from bench.load import HOSTS, Receiver, farm_handler
+from bench.load import HOSTS, Receiver, cpu_seconds, farm_handler
 from worker.store.embedded import start_redis
 
 # smaps_rollup fields kept for each process, in MB.
@@ -153,9 +153,9 @@ def main(feeds: int = 100, per_feed: int = 10, timeout: float = 1800) -> dict[st
 
         poll_every_feed()  # each feed's baseline: nothing listed yet
         urllib.request.urlopen(f"http://127.0.0.1:{port}/publish").read()
-        started = time.time()
+        started, cpu_before = time.time(), cpu_seconds(pids)
         run = poll_every_feed()
-        seconds = time.time() - started
+        seconds, cpu = time.time() - started, cpu_seconds(pids) - cpu_before
         processed = len(rt.store.run_marks(run, "entries"))
         time.sleep(5)  # settled: the burst over, what the workers keep
         settled = [s for t, s in samples if t > started + seconds]
@@ -177,6 +177,7 @@ def main(feeds: int = 100, per_feed: int = 10, timeout: float = 1800) -> dict[st
         "entries": feeds * per_feed,
         "processed": processed,
         "seconds": round(seconds, 1),
+        "worker_cpu_ms_per_entry": round(cpu * 1000 / max(1, processed), 2),
         "environment": {
             name: os.environ[name] for name in ("MALLOC_ARENA_MAX",) if name in os.environ
         },
@@ -194,7 +195,8 @@ def main(feeds: int = 100, per_feed: int = 10, timeout: float = 1800) -> dict[st
         },
     }
     print(
-        f"memory: {processed:,} of {figures['entries']:,} entries in {figures['seconds']} s; "
+        f"memory: {processed:,} of {figures['entries']:,} entries in {figures['seconds']} s "
+        f"({figures['worker_cpu_ms_per_entry']} ms of worker CPU each); "
         f"worker PSS {figures['worker_pss_mb_idle']} MB idle, {figures['worker_pss_mb_max']} "
         f"MB max, {figures['worker_pss_mb_settled']} MB after the burst"
     )

@@ -179,6 +179,22 @@ def rows() -> list[tuple[str, str]]:
                 + f"; {memory}; queue depth max {load['queue_max']}",
             )
         )
+    if memory_run := _load("memory"):
+        peaks = memory_run["pss_mb_max_by_process"]
+        children = " and ".join(
+            str(mb) for name, mb in peaks.items() if name.startswith("worker child")
+        )
+        found.append(
+            (
+                f"Worker memory (PSS), `newswatch run`'s workers, {memory_run['entries']:,} "
+                f"entries across {memory_run['feeds']} feeds",
+                f"{memory_run['worker_pss_mb_idle']} MB idle, {memory_run['worker_pss_mb_max']} "
+                f"MB max, {memory_run['worker_pss_mb_settled']} MB after the burst (peaks: "
+                f"prefork main {peaks.get('worker')}, children {children}, poller "
+                f"{peaks.get('poller')} MB); {memory_run['worker_cpu_ms_per_entry']} ms of "
+                "worker CPU per entry",
+            )
+        )
     if news := _load("load-news"):
         found.append(
             (

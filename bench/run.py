@@ -24,6 +24,7 @@ ALL = [
     "polls",
     "dedupe",
     "load",
+    "memory",
     "load-news",
     "growth",
     "web",

@@ -161,18 +161,18 @@ def test_a_channel_whose_variables_are_set_can_be_tested_alone(
 @pytest.mark.parametrize(
     "worker",
     [
-        ["-Q", "newswatch", "--concurrency", "1", "-n", "worker@%h"],
-        ["-Q", "newswatch.io", "--pool", "threads", "-n", "poller@%h"],
+        ["worker", "--concurrency", "1", "-n", "worker@%h"],
+        ["poller", "-n", "poller@%h"],
     ],
     ids=["articles", "poller"],
 )
 def test_a_worker_started_directly_refuses_in_one_line(
     tmp_path: Path, redis_url: str, worker: list[str]
 ) -> None:
-    """As docker-compose starts them (`celery -A worker.celery_app worker`): refused before
+    """As docker-compose starts them (`python -m worker.node`): refused before
     taking a task, where it used to start and then fail every task it took."""
     result = subprocess.run(
-        [sys.executable, "-m", "celery", "-A", "worker.celery_app", "worker", *worker],
+        [sys.executable, "-m", "worker.node", *worker],
         cwd=tmp_path,
         env=without_secrets(tmp_path, redis_url),
         capture_output=True,

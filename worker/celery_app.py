@@ -37,6 +37,7 @@ QUEUE = "newswatch"
 IO_QUEUE = "newswatch.io"
 TICK = "newswatch.tick"
 SOFT_LIMIT_SHARE = 0.8
+MAX_MEMORY_PER_CHILD_KB = 400 * 1024
 
 
 def redis_url_for(config: Config) -> str:
@@ -69,6 +70,10 @@ def celery_settings(service: ServiceSettings, redis_url: str) -> dict[str, Any]:
         "task_acks_late": True,
         "task_reject_on_worker_lost": True,
         "worker_prefetch_multiplier": 1,
+        # A safety net, not a budget: a prefork child whose resident memory (its peak RSS,
+        # pages shared with the parent included; ~180 MB in the load run) passed this is
+        # replaced by a fresh fork once its task is done. Never reached by normal work.
+        "worker_max_memory_per_child": MAX_MEMORY_PER_CHILD_KB,
         "worker_cancel_long_running_tasks_on_connection_loss": True,
         "task_time_limit": service.task_time_limit,
         # The soft limit leaves a fifth of the time to record how the step ended.
