@@ -161,18 +161,20 @@ def test_a_channel_whose_variables_are_set_can_be_tested_alone(
 @pytest.mark.parametrize(
     "worker",
     [
-        ["worker", "--concurrency", "1", "-n", "worker@%h"],
-        ["poller", "-n", "poller@%h"],
+        ["worker.node", "worker", "--concurrency", "1"],
+        ["worker.node", "poller"],
+        ["celery", "-A", "worker.celery_app", "worker", "-Q", "newswatch", "--concurrency", "1"],
     ],
-    ids=["articles", "poller"],
+    ids=named,
 )
 def test_a_worker_started_directly_refuses_in_one_line(
     tmp_path: Path, redis_url: str, worker: list[str]
 ) -> None:
-    """As docker-compose starts them (`python -m worker.node`): refused before
-    taking a task, where it used to start and then fail every task it took."""
+    """As docker-compose starts them (`python -m worker.node`), or through Celery's own
+    command line: refused before taking a task, where they used to start and then fail
+    every task they took."""
     result = subprocess.run(
-        [sys.executable, "-m", "worker.node", *worker],
+        [sys.executable, "-m", *worker],
         cwd=tmp_path,
         env=without_secrets(tmp_path, redis_url),
         capture_output=True,
