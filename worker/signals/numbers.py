@@ -144,6 +144,8 @@ def _patterns(data: LanguageData) -> _Patterns:
 def _ends_with(text: str, phrases: tuple[str, ...], data: LanguageData) -> str | None:
     """The phrase `text` ends with (on a word boundary), longest first."""
     stripped = text.rstrip()
+    if not stripped.endswith(phrases):
+        return None  # one test in C for the usual case: none of them
     for phrase in phrases:
         if stripped.endswith(phrase):
             cut = len(stripped) - len(phrase)
@@ -164,6 +166,8 @@ def _starts_with(text: str, phrases: tuple[str, ...], data: LanguageData | None)
     character may follow.
     """
     stripped = text.lstrip()
+    if not stripped.startswith(phrases):
+        return None  # one test in C for the usual case: none of them
     for phrase in phrases:
         if stripped.startswith(phrase):
             rest = stripped[len(phrase) : len(phrase) + 1]
