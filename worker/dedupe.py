@@ -48,7 +48,10 @@ def shingles(text: str, size: int = SHINGLE_WORDS) -> set[bytes]:
     words = _WORD.findall(fold(text))
     if len(words) < size:
         return {" ".join(words).encode("utf-8")} if words else set()
-    return {" ".join(words[i : i + size]).encode("utf-8") for i in range(len(words) - size + 1)}
+    # Each word encoded once; a shingle is `size` consecutive ones joined by a space.
+    encoded = [word.encode("utf-8") for word in words]
+    count = len(encoded) - size + 1
+    return set(map(b" ".join, zip(*(encoded[i : i + count] for i in range(size)))))
 
 
 @lru_cache(maxsize=4)
@@ -67,7 +70,8 @@ def minhash(items: set[bytes], num_perm: int = NUM_PERM) -> np.ndarray:
 
     if not items:
         return np.full(num_perm, _EMPTY, dtype=np.uint32)
-    digests = b"".join(hashlib.sha1(item, usedforsecurity=False).digest()[:4] for item in items)
+    sha1 = hashlib.sha1
+    digests = b"".join([sha1(item, usedforsecurity=False).digest()[:4] for item in items])
     h = np.frombuffer(digests, dtype="<u4").astype(np.uint32).reshape(-1, 1)
     s1, m1, s2, m2, s3 = (np.uint32(value) for value in _FMIX)
     h = h ^ (h >> s1)
