@@ -54,7 +54,16 @@ def clean_line(line: str) -> str:
 
 def is_boilerplate(line: str, title: str = "") -> bool:
     """True for a line that is not part of the article body."""
-    if title and line.casefold() == clean_line(title).casefold():
+    return _is_boilerplate(line, _title_key(title))
+
+
+def _title_key(title: str) -> str | None:
+    return clean_line(title).casefold() if title else None
+
+
+def _is_boilerplate(line: str, title_key: str | None) -> bool:
+    """`is_boilerplate` with the title cleaned and casefolded once per document."""
+    if title_key is not None and line.casefold() == title_key:
         return True
     if _LINK_LINE.match(line):
         # A long sentence that happens to start "Read more…" is still prose.
@@ -73,10 +82,11 @@ def to_schema_text(
     (boilerplate that no pattern names); such lines are dropped too.
     """
     lines = []
+    title_key = _title_key(title)
     for paragraph in paragraphs:
         for raw in paragraph.split("\n"):
             line = clean_line(raw)
-            if not line or is_boilerplate(line, title):
+            if not line or _is_boilerplate(line, title_key):
                 continue
             if recurring is not None and recurring(line):
                 continue
