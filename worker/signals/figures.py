@@ -21,7 +21,7 @@ from functools import lru_cache
 
 from worker.config import FigureSettings, TopicSettings
 from worker.language import LanguageData, language_data
-from worker.signals.numbers import WINDOW, Quantity, read_quantities
+from worker.signals.numbers import WINDOW, Quantity, any_of, read_quantities
 from worker.text import Sentence, fold, normalise, sentences
 from worker.words import WordMatch, lemma_search, scattered_search, word_matcher
 
@@ -342,6 +342,8 @@ def _has_word(
     folded: str, start: int, end: int, words: tuple[str, ...], data: LanguageData
 ) -> str | None:
     text = folded[start:end]
+    if not words or not any_of(words).search(text):
+        return None
     for word in words:
         at = text.find(word)
         if at == -1:
