@@ -51,7 +51,8 @@ def shingles(text: str, size: int = SHINGLE_WORDS) -> set[bytes]:
     # Each word encoded once; a shingle is `size` consecutive ones joined by a space.
     encoded = [word.encode("utf-8") for word in words]
     count = len(encoded) - size + 1
-    return set(map(b" ".join, zip(*(encoded[i : i + count] for i in range(size)))))
+    slices = (encoded[i : i + count] for i in range(size))
+    return set(map(b" ".join, zip(*slices, strict=True)))
 
 
 @lru_cache(maxsize=4)

@@ -115,8 +115,9 @@ def babel_calendar_names() -> frozenset[str]:
     return frozenset(n for n in names if n)
 
 
-def _calendar(word: str, language: str | None) -> bool:
-    folded = fold(word).rstrip(".")
+def _calendar(word: str, language: str | None, folded: str | None = None) -> bool:
+    """`folded`: the word folded, when the caller has it."""
+    folded = (fold(word) if folded is None else folded).rstrip(".")
     if folded in calendar_names():
         return True
     data = language_data(language)
@@ -198,9 +199,12 @@ def topic_names(topic: TopicSettings) -> _TopicNames:
     )
 
 
-def _tracked_form(words: list[str], names: _TopicNames, language: str | None) -> bool:
-    """The name is one of the topic's tracked names, or an inflected form of one."""
-    if fold(" ".join(words)) in names.tracked:
+def _tracked_form(
+    words: list[str], names: _TopicNames, language: str | None, folded: str | None = None
+) -> bool:
+    """The name is one of the topic's tracked names, or an inflected form of one
+    (`folded`: the words joined and folded, when the caller has them)."""
+    if (fold(" ".join(words)) if folded is None else folded) in names.tracked:
         return True
     return len(words) == 1 and _tracked_word(words[0], names, language)
 
@@ -243,7 +247,8 @@ class _Context:
         opens a sentence, `alone`: no capitalised word follows it."""
         judged = self.judged.get((word, last))
         if judged is None:
-            judged = self.judged[(word, last)] = (fold(word), self._never_part(word, last))
+            folded = fold(word)
+            judged = self.judged[(word, last)] = (folded, self._never_part(word, folded, last))
         folded, never = judged
         if never:
             return True
@@ -253,8 +258,7 @@ class _Context:
             return folded in self.lower or (alone and _known_word(word.lower(), self.language))
         return False
 
-    def _never_part(self, word: str, last: bool) -> bool:
-        folded = fold(word)
+    def _never_part(self, word: str, folded: str, last: bool) -> bool:
         # "Kim Jong Un": a capitalised "Un" ending a name is not the article "un".
         if folded in NOT_NAMES and not (last and len(folded) <= 2):
             return True
@@ -262,10 +266,14 @@ class _Context:
             return True
         if folded.endswith(_OFFICE_ENDINGS):
             return True
-        if folded in self.sources or folded in ABBREVIATIONS or _calendar(word, self.language):
+        if (
+            folded in self.sources
+            or folded in ABBREVIATIONS
+            or _calendar(word, self.language, folded)
+        ):
             return True
         # "Nordkoreas Soldaten", "Russian Defence"
-        return _tracked_form([word], self.names, self.language)
+        return _tracked_form([word], self.names, self.language, folded)
 
     def candidate(self, words: list[str], at_start: bool) -> str | None:
         """The name in a piece of a capitalised sequence, or None."""
@@ -284,7 +292,7 @@ class _Context:
             return None
         if all(w in self.names.words for w in folded.split()):
             return None
-        if _tracked_form(words, self.names, self.language):
+        if _tracked_form(words, self.names, self.language, folded):
             return None
         noun_language = (self.language or "").split("-")[0] in NOUN_CAPITALISING
         if noun_language and len(words) == 1 and _known_word(words[0], self.language):
