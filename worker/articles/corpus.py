@@ -16,7 +16,6 @@ import re
 import uuid
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, fields
-from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
@@ -243,9 +242,6 @@ def list_documents(directory: Path | None) -> list[StoredDocument]:
 _UNREADABLE = (ValueError, TypeError, AttributeError)
 
 
-# Cached by the line itself: every entry looks at the manifest's last lines, nearly all
-# of which the entry before it parsed already (a record is immutable).
-@lru_cache(maxsize=1024)
 def parse_record(line: str) -> ManifestRecord | None:
     """One manifest line's record; None for a torn one (which `Corpus.records` reports)."""
     try:
