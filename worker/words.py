@@ -44,6 +44,12 @@ def dictionary_languages() -> frozenset[str]:
     return frozenset(SUPPORTED_LANGUAGES)
 
 
+# Words each worker process keeps the answers for, per cache: a news language's running
+# vocabulary fits. Full at 65,536 entries, the four word caches held ~52 MB in each prefork
+# child (stem 10, lemma 22.5, is_known 9.5, same_word 10 MB, measured), a quarter of that now.
+WORD_CACHE = 16384
+
+
 @lru_cache(maxsize=32)
 def _stemmer(algorithm: str) -> Any:
     import snowballstemmer
@@ -51,7 +57,8 @@ def _stemmer(algorithm: str) -> Any:
     return snowballstemmer.stemmer(algorithm)
 
 
-@lru_cache(maxsize=65536)
+# Snowball's C build (PyStemmer) stems in a few microseconds: a smaller cache does.
+@lru_cache(maxsize=WORD_CACHE // 4)
 def stem(word: str, language: str) -> str:
     data = language_data(language)
     return str(_stemmer(data.stemmer).stemWord(word)) if data.stemmer else word
@@ -64,7 +71,7 @@ def stem(word: str, language: str) -> str:
 LOW_MEMORY = True
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=WORD_CACHE)
 def lemma(word: str, language: str) -> str:
     if language not in dictionary_languages():
         return word
@@ -74,7 +81,7 @@ def lemma(word: str, language: str) -> str:
 
 
 # Cached as `lemma` is: the low-memory dictionaries are searched on every look-up.
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=WORD_CACHE)
 def is_known(word: str, language: str) -> bool:
     """The language's dictionary (simplemma) knows `word`."""
     import simplemma
@@ -86,7 +93,7 @@ def _can_judge(data: LanguageData) -> bool:
     return data.stemmer is not None or data.code in dictionary_languages()
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=WORD_CACHE)
 def same_word(word: str, base: str, language: str) -> bool:
     """Whether `word` is an inflected form of `base` in `language` (both lower case, with
     their diacritics where the text has them: the stemmers and lemmatiser need them)."""

@@ -26,7 +26,7 @@ from worker.config import TopicSettings
 from worker.language import language_data
 from worker.signals.entities import NOT_NAMES, TITLES
 from worker.text import Sentence, fold, fold_each, sentences
-from worker.words import dictionary_languages, is_known, stem
+from worker.words import WORD_CACHE, dictionary_languages, is_known, stem
 
 # A capitalised word (any cased script), optionally joined by hyphens or apostrophes.
 _CAPITALISED = r"[^\W\d_a-zß-ÿа-я][\w'’-]*"
@@ -210,7 +210,7 @@ def _tracked_form(
 
 
 # Cached: a document repeats its names, and documents on a topic share most of them.
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=WORD_CACHE)
 def _tracked_word(word_as_written: str, names: _TopicNames, language: str | None) -> bool:
     word = fold(word_as_written)
     # A case ending of a letter or two: "Nordkoreas", "Kurska", "Rusiya".
