@@ -1,3 +1,4 @@
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -176,3 +177,30 @@ def test_the_same_guid_and_link_is_one_entry_however_often_it_appears() -> None:
     )
     first, second = parse_feed(body.encode(), "https://a.example/feed").entries
     assert first.id == second.id
+
+
+def test_an_item_without_a_date_is_not_dated_by_its_guid() -> None:
+    """fastfeedparser reads a GUID such as "7-8" or "2024" as a date when the item states
+    none: an invented date would make a new article look old (past max_age) or new."""
+    items = (
+        "<item><title>Undated</title><link>https://a.example/1</link>"
+        "<guid isPermaLink='false'>7-8</guid></item>"
+        "<item><title>Also undated</title><link>https://a.example/2</link>"
+        "<guid isPermaLink='false'>2024</guid></item>"
+        "<item><title>Dated</title><link>https://a.example/3</link><guid>3-4</guid>"
+        "<pubDate>Tue, 12 Nov 2024 08:30:00 +0700</pubDate></item>"
+        "<item><title>Dublin Core</title><link>https://a.example/4</link><guid>5-6</guid>"
+        "<dc:date>2024-11-13T10:00:00Z</dc:date></item>"
+    )
+    body = (
+        "<rss version='2.0' xmlns:dc='http://purl.org/dc/elements/1.1/'><channel><title>t"
+        f"</title><lastBuildDate>Wed, 13 Nov 2024 12:00:00 GMT</lastBuildDate>{items}"
+        "</channel></rss>"
+    )
+    entries = parse_feed(body.encode(), "https://a.example/feed").entries
+    assert [e.published for e in entries] == [
+        None,
+        None,
+        datetime(2024, 11, 12, 1, 30, tzinfo=UTC),
+        datetime(2024, 11, 13, 10, 0, tzinfo=UTC),
+    ]

@@ -33,6 +33,13 @@ log = logging.getLogger(__name__)
 _ENTITY_DECLARATION = re.compile(rb"<!ENTITY", re.IGNORECASE)
 _DOCTYPE = re.compile(rb"<!DOCTYPE", re.IGNORECASE)
 _TAGS = re.compile(r"<[^>]+>")
+# An RSS item's start, and a date element of its own (RSS, Dublin Core, Atom's in RSS).
+_ITEM = re.compile(rb"<(?:[\w.-]+:)?item[\s>]", re.IGNORECASE)
+_ITEM_DATE = re.compile(
+    rb"<(?:[\w.-]+:)?(?:pubDate|date|published|updated|issued|created|modified|lastBuildDate)"
+    rb"[\s>/]",
+    re.IGNORECASE,
+)
 
 
 @dataclass(frozen=True)
@@ -82,7 +89,7 @@ def parse_feed(body: bytes, url: str = "") -> ParsedFeed:
         return _parse_json_feed(body, url)
     try:
         raw = fastfeedparser.parse(body)
-        feed = _from_fast(raw, url)
+        feed = _from_fast(raw, url, body)
         if feed.entries or feed.title:
             return feed
     except Exception as error:
@@ -210,13 +217,34 @@ def _make_entry(
     )
 
 
-def _from_fast(raw: Mapping[str, Any], url: str) -> ParsedFeed:
+def _dated_items(body: bytes, count: int) -> list[bool] | None:
+    """For each of a feed's `count` RSS items, in order, whether it has a date element of
+    its own; None when its items cannot be told apart so (an Atom feed, a wide encoding)."""
+    starts = [match.start() for match in _ITEM.finditer(body)]
+    if not starts or len(starts) != count:
+        return None
+    ends = [*starts[1:], len(body)]
+    return [
+        bool(_ITEM_DATE.search(body, start, end)) for start, end in zip(starts, ends, strict=True)
+    ]
+
+
+def _from_fast(raw: Mapping[str, Any], url: str, body: bytes) -> ParsedFeed:
     meta = raw.get("feed") or {}
     base = str(meta.get("link") or url) or url
     base = urljoin(url, base) if url else base
+    items = raw.get("entries") or []
+    # fastfeedparser dates an RSS item without a date by its GUID, read as a date ("7-8"
+    # becomes 8 July, "2024" the first of this month): an item has only a date it states.
+    dated = _dated_items(body, len(items))
     entries = tuple(
-        _make_entry(e, base, _date(e.get("published") or e.get("updated")), _text(e.get("content")))
-        for e in raw.get("entries") or []
+        _make_entry(
+            e,
+            base,
+            _date(e.get("published") or e.get("updated")) if dated is None or dated[i] else None,
+            _text(e.get("content")),
+        )
+        for i, e in enumerate(items)
     )
     return ParsedFeed(
         title=_text(meta.get("title")),
