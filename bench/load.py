@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import email.utils
 import multiprocessing
 import os
 import random
@@ -213,12 +214,13 @@ PAGES = {"short": article, "news": news_page}
 
 def farm_handler(per_feed: int, pages: str = "short") -> type[FarmHandler]:
     page = PAGES[pages]
-    published = {"yes": False}
+    published = {"yes": False, "date": ""}
 
     class Handler(FarmHandler):
         def do_GET(self) -> None:
             if self.path == "/publish":  # from now on every feed lists its entries
                 published["yes"] = True
+                published["date"] = email.utils.formatdate(usegmt=True)
                 self.send(200, b"ok", {})
                 return
             parts = self.path.strip("/").split("/")
@@ -227,7 +229,7 @@ def farm_handler(per_feed: int, pages: str = "short") -> type[FarmHandler]:
                 host = self.headers.get("Host", "")
                 items = "".join(
                     f"<item><title>Laporan {feed}-{i}</title><link>http://{host}/a/{feed}/{i}"
-                    f"</link><guid>{feed}-{i}</guid></item>"
+                    f"</link><guid>{feed}-{i}</guid><pubDate>{published['date']}</pubDate></item>"
                     for i in range(per_feed if published["yes"] else 0)
                 )
                 body = f'<rss version="2.0"><channel><title>F{feed}</title>{items}</channel></rss>'
