@@ -359,11 +359,12 @@ def memory_by_kind(client: redis.Redis) -> dict[str, dict[str, float]]:
     }
 
 
-def main(
-    feeds: int = 500, per_feed: int = 20, timeout: float = 1800, pages: str = "short"
-) -> dict[str, Any]:
-    port, farm = start_farm(farm_handler, per_feed, pages)
-    folder = Path(tempfile.mkdtemp(prefix="newswatch-load-"))
+def feed_url(port: int, feed: int) -> str:
+    """Feed `feed` of the farm on `port`, on one of its HOSTS loopback addresses."""
+    return f"http://127.0.0.{2 + feed % HOSTS}:{port}/feed/{feed}"
+
+
+def write_config(folder: Path, port: int, feeds: int, hook: str) -> Path:
     config = folder / "config"
     (config / "topics").mkdir(parents=True)
     topic = {
@@ -374,41 +375,38 @@ def main(
         "figures": {"troops": {"label": "t", "about": "north-korea", "units": ["tentara"]}},
     }
     (config / "topics" / "load.yaml").write_text(yaml.safe_dump(topic))
-    (config / "newswatch.yaml").write_text(
-        yaml.safe_dump(
-            {
-                "data_dir": str(folder / "data"),
-                "allow_private_networks": True,
-                "per_host_concurrency": 8,
-            }
-        )
-    )
-    receiver = Receiver()
+    service = {
+        "data_dir": str(folder / "data"),
+        "allow_private_networks": True,
+        "per_host_concurrency": 8,
+    }
+    (config / "newswatch.yaml").write_text(yaml.safe_dump(service))
     os.environ["LOAD_WEBHOOK_SECRET"] = "whsec_" + base64.b64encode(os.urandom(24)).decode()
-    hook = f"http://127.0.0.1:{receiver.server_address[1]}/hook"
-    (config / "alerts.yaml").write_text(
-        yaml.safe_dump(
-            {
-                "channels": {
-                    "hook": {"type": "webhook", "url": hook, "secret": "${LOAD_WEBHOOK_SECRET}"}
-                },
-                "routes": [{"topics": ["*"], "events": ["*"], "channels": ["hook"]}],
-            }
-        )
-    )
-    (config / "feeds.yaml").write_text(
-        yaml.safe_dump(
-            {
-                "feeds": [
-                    {"url": f"http://127.0.0.{2 + f % HOSTS}:{port}/feed/{f}", "topics": ["load"]}
-                    for f in range(feeds)
-                ]
-            }
-        )
+    alerts = {
+        "channels": {"hook": {"type": "webhook", "url": hook, "secret": "${LOAD_WEBHOOK_SECRET}"}},
+        "routes": [{"topics": ["*"], "events": ["*"], "channels": ["hook"]}],
+    }
+    (config / "alerts.yaml").write_text(yaml.safe_dump(alerts))
+    listed = [{"url": feed_url(port, f), "topics": ["load"]} for f in range(feeds)]
+    (config / "feeds.yaml").write_text(yaml.safe_dump({"feeds": listed}))
+    return config
+
+
+def main(
+    feeds: int = 500, per_feed: int = 20, timeout: float = 1800, pages: str = "short"
+) -> dict[str, Any]:
+    port, farm = start_farm(farm_handler, per_feed, pages)
+    folder = Path(tempfile.mkdtemp(prefix="newswatch-load-"))
+    receiver = Receiver()
+    config = write_config(
+        folder, port, feeds, f"http://127.0.0.1:{receiver.server_address[1]}/hook"
     )
     server = start_redis(folder / "redis", append_only=True)
     os.environ["NEWSWATCH_CONFIG_DIR"] = str(config)
     os.environ["NEWSWATCH_REDIS_URL"] = server.url
+    # The language model's unpacked copy in a cache of the run's own: mapped by the workers
+    # alone, not shared with (and its pages not split among) other checkouts' processes.
+    os.environ["XDG_CACHE_HOME"] = str(folder / "cache")
     from worker import launcher, pipeline, tasks
     from worker.config import load_config
 
@@ -447,7 +445,7 @@ def main(
             for f in range(feeds):
                 tasks.send(
                     tasks.poll_feed,
-                    pipeline.feed_id(f"http://127.0.0.{2 + f % HOSTS}:{port}/feed/{f}"),
+                    pipeline.feed_id(feed_url(port, f)),
                     run=run,
                 )
             deadline = time.monotonic() + timeout

@@ -15,7 +15,6 @@ children to their working size:
 
 from __future__ import annotations
 
-import base64
 import os
 import sys
 import tempfile
@@ -26,10 +25,8 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from bench.common import start_farm, write_result
-from bench.load import HOSTS, Receiver, cpu_seconds, farm_handler
+from bench.load import Receiver, cpu_seconds, farm_handler, feed_url, write_config
 from worker.store.embedded import start_redis
 
 # smaps_rollup fields kept for each process, in MB.
@@ -72,39 +69,6 @@ def total(snapshot: dict[str, dict[str, float]]) -> float:
     return sum(values["Pss"] for values in snapshot.values())
 
 
-def write_config(folder: Path, port: int, feeds: int, hook: str) -> Path:
-    config = folder / "config"
-    (config / "topics").mkdir(parents=True)
-    topic = {
-        "id": "load",
-        "title": "Load",
-        "relevance": {"all": [{"any": ["Korea Utara"]}]},
-        "entities": {"north-korea": ["Korea Utara"]},
-        "figures": {"troops": {"label": "t", "about": "north-korea", "units": ["tentara"]}},
-    }
-    (config / "topics" / "load.yaml").write_text(yaml.safe_dump(topic))
-    service = {
-        "data_dir": str(folder / "data"),
-        "allow_private_networks": True,
-        "per_host_concurrency": 8,
-    }
-    (config / "newswatch.yaml").write_text(yaml.safe_dump(service))
-    os.environ["MEMORY_WEBHOOK_SECRET"] = "whsec_" + base64.b64encode(os.urandom(24)).decode()
-    alerts = {
-        "channels": {
-            "hook": {"type": "webhook", "url": hook, "secret": "${MEMORY_WEBHOOK_SECRET}"}
-        },
-        "routes": [{"topics": ["*"], "events": ["*"], "channels": ["hook"]}],
-    }
-    (config / "alerts.yaml").write_text(yaml.safe_dump(alerts))
-    listed = [
-        {"url": f"http://127.0.0.{2 + f % HOSTS}:{port}/feed/{f}", "topics": ["load"]}
-        for f in range(feeds)
-    ]
-    (config / "feeds.yaml").write_text(yaml.safe_dump({"feeds": listed}))
-    return config
-
-
 def main(feeds: int = 100, per_feed: int = 10, timeout: float = 1800) -> dict[str, Any]:
     port, farm = start_farm(farm_handler, per_feed)
     folder = Path(tempfile.mkdtemp(prefix="newswatch-memory-"))
@@ -144,7 +108,7 @@ def main(feeds: int = 100, per_feed: int = 10, timeout: float = 1800) -> dict[st
         def poll_every_feed() -> str:
             run = uuid.uuid4().hex[:12]
             for f in range(feeds):
-                url = f"http://127.0.0.{2 + f % HOSTS}:{port}/feed/{f}"
+                url = feed_url(port, f)
                 tasks.send(tasks.poll_feed, pipeline.feed_id(url), run=run)
             deadline = time.monotonic() + timeout
             while rt.store.run_pending(run) > 0 and time.monotonic() < deadline:
