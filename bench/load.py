@@ -49,7 +49,7 @@ import trafilatura
 import yaml
 
 from bench.common import FarmHandler, median, percentile, start_farm, write_result
-from worker.store.embedded import start_redis
+from worker.store.embedded import EmbeddedRedis, start_redis
 
 HOSTS = 50
 WORDS = (
@@ -392,11 +392,9 @@ def write_config(folder: Path, port: int, feeds: int, hook: str) -> Path:
     return config
 
 
-def main(
-    feeds: int = 500, per_feed: int = 20, timeout: float = 1800, pages: str = "short"
-) -> dict[str, Any]:
-    port, farm = start_farm(farm_handler, per_feed, pages)
-    folder = Path(tempfile.mkdtemp(prefix="newswatch-load-"))
+def start_service(folder: Path, port: int, feeds: int) -> tuple[Receiver, Path, EmbeddedRedis]:
+    """A webhook receiver, the config for `feeds` feeds of the farm on `port`, and a Redis
+    of the run's own, named in the environment the workers will inherit."""
     receiver = Receiver()
     config = write_config(
         folder, port, feeds, f"http://127.0.0.1:{receiver.server_address[1]}/hook"
@@ -407,6 +405,15 @@ def main(
     # The language model's unpacked copy in a cache of the run's own: mapped by the workers
     # alone, not shared with (and its pages not split among) other checkouts' processes.
     os.environ["XDG_CACHE_HOME"] = str(folder / "cache")
+    return receiver, config, server
+
+
+def main(
+    feeds: int = 500, per_feed: int = 20, timeout: float = 1800, pages: str = "short"
+) -> dict[str, Any]:
+    port, farm = start_farm(farm_handler, per_feed, pages)
+    folder = Path(tempfile.mkdtemp(prefix="newswatch-load-"))
+    receiver, config, server = start_service(folder, port, feeds)
     from worker import launcher, pipeline, tasks
     from worker.config import load_config
 

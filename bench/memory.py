@@ -26,8 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import start_farm, write_result
-from bench.load import Receiver, cpu_seconds, farm_handler, feed_url, write_config
-from worker.store.embedded import start_redis
+from bench.load import cpu_seconds, farm_handler, feed_url, start_service
 
 # smaps_rollup fields kept for each process, in MB.
 FIELDS = ("Rss", "Pss", "Pss_Anon", "Pss_File", "Private_Dirty", "Shared_Dirty")
@@ -72,16 +71,7 @@ def total(snapshot: dict[str, dict[str, float]]) -> float:
 def main(feeds: int = 100, per_feed: int = 10, timeout: float = 1800) -> dict[str, Any]:
     port, farm = start_farm(farm_handler, per_feed)
     folder = Path(tempfile.mkdtemp(prefix="newswatch-memory-"))
-    receiver = Receiver()
-    config = write_config(
-        folder, port, feeds, f"http://127.0.0.1:{receiver.server_address[1]}/hook"
-    )
-    server = start_redis(folder / "redis", append_only=True)
-    os.environ["NEWSWATCH_CONFIG_DIR"] = str(config)
-    os.environ["NEWSWATCH_REDIS_URL"] = server.url
-    # The language model's unpacked copy in a cache of the run's own: mapped by the workers
-    # alone, not shared with (and its pages not split among) other checkouts' processes.
-    os.environ["XDG_CACHE_HOME"] = str(folder / "cache")
+    receiver, config, server = start_service(folder, port, feeds)
     from worker import launcher, pipeline, tasks
     from worker.config import load_config
 
