@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -144,28 +145,43 @@ class TaskEvents:
     """Task events (sent, started, succeeded...) only while someone listens: Flower, or
     `celery events`. A worker publishes its own worker events (online, then a heartbeat
     every 2 s) whatever happens; Redis says how many subscribers received each, and the
-    worker turns its task events on when one did and off when none did. Flower also asks
-    every worker to turn them on every 5 s (its `enable_events`), which still works."""
+    worker turns its task events on when one did and off once none has for `QUIET_FOR`
+    seconds. Flower also asks every worker to turn them on every 5 s (its
+    `enable_events`): that counts as hearing it, since Flower asks before its subscription
+    is in place, and an event reaching nobody just then must not turn them off again."""
 
-    def __init__(self) -> None:
+    # Longer than Flower's 5 s between two requests and two heartbeats.
+    QUIET_FOR = 12.0
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self.dispatcher: Any = None
-        self.listening = False
+        self.clock = clock
+        self.on = False  # task events, as this worker last set them
+        self.last_heard = float("-inf")
 
     def attach(self, dispatcher: Any) -> None:
         """The worker's event dispatcher, once it is ready (the worker's main process)."""
         self.dispatcher = dispatcher
-        self.heard(self.listening)
+        self.heard(False)
 
     def heard(self, listening: bool) -> None:
-        self.listening = listening
+        now = self.clock()
         groups = getattr(self.dispatcher, "groups", None)
+        if listening:
+            self.last_heard = now
         if not groups:  # no dispatcher yet, or every group on (`-E`): nothing to switch
             return
-        if listening and "task" not in groups:
+        if "task" in groups and not self.on:  # a monitor asked (Flower's enable_events)
+            self.on, self.last_heard = True, now
+        # Recent: also what the worker's own online event heard, before `attach`.
+        recent = now - self.last_heard < self.QUIET_FOR
+        if recent and not self.on:
             groups.add("task")
+            self.on = True
             log.info("task events on: a monitor (Flower) is listening")
-        elif not listening and "task" in groups:
+        elif self.on and not recent:
             groups.discard("task")
+            self.on = False
             log.info("task events off: no monitor is listening")
 
 
