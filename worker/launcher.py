@@ -150,17 +150,19 @@ def celery_command(*arguments: str) -> list[str]:
 
 
 def start_worker(
-    services: Services, config: Config, *, concurrency: int = 2, quiet: bool = False
+    services: Services, config: Config, *, concurrency: int | None = None, quiet: bool = False
 ) -> subprocess.Popen[bytes]:
-    """A prefork worker for article processing (CPU-bound)."""
+    """A prefork worker for article processing (CPU-bound); its pool sized as `concurrency`
+    says, else as its kind is (`celery_app.WORKER_KINDS`)."""
     command = worker_command("worker", "WARNING" if quiet else "INFO", concurrency)
     return _spawn(services, config, "worker", command, quiet)
 
 
 def start_poller(
-    services: Services, config: Config, *, concurrency: int = 16, quiet: bool = False
+    services: Services, config: Config, *, concurrency: int | None = None, quiet: bool = False
 ) -> subprocess.Popen[bytes]:
-    """A thread-pool worker for feed polls and deliveries (network-bound)."""
+    """A thread-pool worker for feed polls and deliveries (network-bound), sized as
+    `start_worker` is."""
     command = worker_command("poller", "WARNING" if quiet else "INFO", concurrency)
     return _spawn(services, config, "poller", command, quiet)
 
@@ -176,7 +178,7 @@ def worker_command(kind: str, loglevel: str = "INFO", concurrency: int | None = 
 
 
 def start_workers(
-    services: Services, config: Config, *, quiet: bool = False, concurrency: int = 2
+    services: Services, config: Config, *, quiet: bool = False, concurrency: int | None = None
 ) -> None:
     """Both workers: prefork for articles, threads for polls and deliveries."""
     start_worker(services, config, concurrency=concurrency, quiet=quiet)

@@ -22,7 +22,7 @@ from typing import Any, Literal
 log = logging.getLogger(__name__)
 DOCUMENT_NAME = re.compile(r"^(\d{3,})_([0-9a-f]{16})\.txt$")
 MANIFEST = "manifest.jsonl"
-# How much of the manifest's end `recent_records` reads (bytes): a few hundred lines.
+# How much of the manifest's end `Corpus.recent_lines` reads (bytes): a few hundred lines.
 RECENT_BYTES = 256 * 1024
 
 
@@ -210,7 +210,7 @@ class Corpus:
         """The manifest's last whole lines (in its last `size` bytes), unparsed: the
         documents written most recently, which a Redis that lost its last second of writes
         (a crash under `appendfsync everysec`) may not know. One read, however long the
-        manifest; callers parse only the lines they look for (`ManifestRecord.from_json`)."""
+        manifest; callers parse only the lines they look for (`parse_record`)."""
         try:
             with self.manifest_path.open("rb") as stream:
                 start = max(0, stream.seek(0, os.SEEK_END) - size)

@@ -85,8 +85,8 @@ def _history_change(old: list[str], new: list[str]) -> list[str] | None:
     if len(new) != len(old):
         return None
     changed = [i for i, (a, b) in enumerate(zip(old, new, strict=True)) if a is not b and a != b]
-    if not changed or len(changed) > HISTORY_SETS:
-        return None if changed else ["set"]
+    if len(changed) > HISTORY_SETS:
+        return None
     return ["set", *(x for i in changed for x in (str(i), new[i]))]
 
 
