@@ -287,6 +287,13 @@ def run_worker(kind: str, node: str, concurrency: int | None, loglevel: str) -> 
     return int(worker.exitcode or 0)
 
 
+def run_beat(schedule: str, loglevel: str) -> int:
+    """Run beat in this process until it is stopped, as `celery beat` does without Celery's
+    command line (14 MB less)."""
+    app.Beat(schedule=schedule, loglevel=loglevel, quiet=True).run()
+    return 0
+
+
 class QuietTick(logging.Filter):
     """Celery's own INFO lines about the tick (beat sending it, the worker receiving it and
     its success) become DEBUG: an idle service would write three of them every tick."""

@@ -125,7 +125,9 @@ def check_config_command(config: ConfigOption = None) -> None:
 @cli.command()
 def run(
     config: ConfigOption = None,
-    concurrency: Annotated[int, typer.Option(help="Worker processes.")] = 2,
+    concurrency: Annotated[
+        int | None, typer.Option(help="Article worker processes [default: 2, the worker's own]")
+    ] = None,
     dry_run: DryRunOption = False,
 ) -> None:
     """Run a worker and beat (with an embedded Redis when no Redis URL is configured)."""

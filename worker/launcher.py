@@ -145,10 +145,6 @@ def _shut_down(url: str) -> None:
         redis.Redis.from_url(url, socket_connect_timeout=2).shutdown()
 
 
-def celery_command(*arguments: str) -> list[str]:
-    return [sys.executable, "-m", "celery", "-A", "worker.celery_app", *arguments]
-
-
 def start_worker(
     services: Services, config: Config, *, concurrency: int | None = None, quiet: bool = False
 ) -> subprocess.Popen[bytes]:
@@ -177,6 +173,13 @@ def worker_command(kind: str, loglevel: str = "INFO", concurrency: int | None = 
     ]  # fmt: skip
 
 
+def beat_command(loglevel: str, schedule: Path) -> list[str]:
+    return [
+        sys.executable, "-m", "worker.node", "beat", "--loglevel", loglevel,
+        "--schedule", str(schedule),
+    ]  # fmt: skip
+
+
 def start_workers(
     services: Services, config: Config, *, quiet: bool = False, concurrency: int | None = None
 ) -> None:
@@ -194,9 +197,7 @@ def start_beat(
 ) -> subprocess.Popen[bytes]:
     schedule = config.data_dir / schedule_name
     schedule.parent.mkdir(parents=True, exist_ok=True)
-    command = celery_command(
-        "beat", "--loglevel", "WARNING" if quiet else "INFO", "--schedule", str(schedule)
-    )
+    command = beat_command("WARNING" if quiet else "INFO", schedule)
     return _spawn(services, config, "beat", command, quiet)
 
 

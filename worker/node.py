@@ -1,6 +1,7 @@
-"""One newswatch worker process: `python -m worker.node worker` (articles, a prefork pool)
-or `python -m worker.node poller` (feed polls and deliveries, threads), as `newswatch run`
-and the compose services start them."""
+"""One newswatch process: `python -m worker.node worker` (articles, a prefork pool),
+`python -m worker.node poller` (feed polls and deliveries, threads) or
+`python -m worker.node beat` (the scheduler), as `newswatch run` and the compose services
+start them."""
 
 from __future__ import annotations
 
@@ -18,9 +19,9 @@ NEVER_USED = ("httpx._main", "trio")
 
 def parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m worker.node", description="Run one newswatch worker until stopped."
+        prog="python -m worker.node", description="Run one newswatch process until stopped."
     )
-    parser.add_argument("kind", choices=("worker", "poller"))
+    parser.add_argument("kind", choices=("worker", "poller", "beat"))
     parser.add_argument(
         "-n", "--hostname", help="node name; %%h is this host's name (default: KIND@%%h)"
     )
@@ -28,6 +29,11 @@ def parser() -> argparse.ArgumentParser:
         "--concurrency", type=int, help="pool size (default: 2 processes, or 16 threads)"
     )
     parser.add_argument("--loglevel", type=str.upper, choices=LOG_LEVELS, default="INFO")
+    parser.add_argument(
+        "--schedule",
+        default="celerybeat-schedule",
+        help="beat's own schedule file (disposable: what is due lives in Redis)",
+    )
     return parser
 
 
@@ -38,8 +44,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         # go without it.
         sys.modules[module] = None  # type: ignore[assignment]
     # Imported only now: `--help` and a mistyped option need no Celery.
-    from worker.celery_app import run_worker
+    from worker.celery_app import run_beat, run_worker
 
+    if arguments.kind == "beat":
+        return run_beat(arguments.schedule, arguments.loglevel)
     node = arguments.hostname or f"{arguments.kind}@%h"
     return run_worker(arguments.kind, node, arguments.concurrency, arguments.loglevel)
 

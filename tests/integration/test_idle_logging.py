@@ -46,9 +46,7 @@ def test_idle_ticks_write_nothing_at_info(tmp_path: Path, redis_url: str) -> Non
         logs = {name: tmp_path / f"{name}.log" for name in ("poller", "beat")}
         commands = {
             "poller": launcher.worker_command("poller", "INFO"),
-            "beat": launcher.celery_command(
-                "beat", "--loglevel", "INFO", "--schedule", str(tmp_path / "beat-schedule")
-            ),
+            "beat": launcher.beat_command("INFO", tmp_path / "beat-schedule"),
         }
         try:
             for name, command in commands.items():
