@@ -13,6 +13,7 @@ import logging
 import os
 import re
 import time
+import uuid
 from collections import Counter
 from collections.abc import Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -51,7 +52,14 @@ from worker.articles.corpus import (
     text_sha256,
 )
 from worker.articles.normalise import clean_line
-from worker.config import Config, EmailChannel, FeedSettings, ServiceSettings, TopicSettings
+from worker.config import (
+    Channel,
+    Config,
+    EmailChannel,
+    FeedSettings,
+    ServiceSettings,
+    TopicSettings,
+)
 from worker.config import feed_id as feed_id  # where callers have always found it
 from worker.errors import DeliveryError, FetchError, NewswatchError, TooLargeError
 from worker.feeds import Discovery, Entry, FeedState, Schedule, discover, refresh
@@ -69,7 +77,7 @@ from worker.signals.changes import (
 from worker.signals.emerging import emerging_names, same_entity
 from worker.signals.entities import all_name_keys, tracked_entities
 from worker.signals.figures import FigureObservation, observe_figures
-from worker.store import EntryFailure, Store, connect
+from worker.store import STORE_ERRORS, STORE_UNREACHABLE, EntryFailure, Store, connect
 from worker.text import fold, name_pattern, sentences
 from worker.topics import is_relevant
 from worker.words import lemma, stem
@@ -158,6 +166,13 @@ class Runtime:
         """How long a task holds its entry: past the hard time limit it cannot be running,
         and the claim has run out before the tick hands the entry out again."""
         return self.config.service.task_time_limit * 1.5
+
+    @property
+    def delivery_claim_ttl(self) -> float:
+        """How long a delivery attempt holds its delivery: its send (bounded by the
+        channel's timeout) and the record of its outcome, which waits for Redis while
+        Redis is unreachable. Another attempt handed out meanwhile sends nothing."""
+        return self.hand_off_lease
 
     @property
     def host_slot_lease(self) -> float:
@@ -1120,6 +1135,9 @@ def _seed_language(text: str) -> str | None:
 
 # -- deliveries ----------------------------------------------------------------------------
 
+# Seconds between two tries at recording a delivery made while Redis was unreachable.
+RECORD_RETRY_EVERY = 0.5
+
 
 @dataclass(frozen=True)
 class DeliveryOutcome:
@@ -1184,7 +1202,14 @@ def route_unrouted(rt: Runtime, event_id: str, now: float) -> None:
 def deliver(
     rt: Runtime, event_id: str, channel_name: str, now: float | None = None
 ) -> DeliveryOutcome:
-    """One delivery attempt; records the state and schedules the retry if one is due."""
+    """One delivery attempt; records the state and schedules the retry if one is due.
+
+    The attempt holds the delivery's claim from before it reads the delivery's state until
+    its outcome is recorded, so an attempt handed out again meanwhile (by the tick, once
+    the lease ran out while this one was held up) sends nothing: both would find the
+    delivery pending and both send the event. The claim is the attempt's own, not its
+    task's: a copy of the task's message redelivered while it still runs (its worker lost
+    Redis) is another attempt."""
     now = time.time() if now is None else now
     store = rt.store
     member = f"{event_id}|{channel_name}"
@@ -1198,7 +1223,32 @@ def deliver(
         store.unschedule("deliveries", member)
         log.error("delivery of %s to %s skipped: unknown event or channel", event_id, channel_name)
         return DeliveryOutcome("skipped", "unknown event or channel")
-    state = store.delivery(event_id, channel_name) or Delivery()
+    token = uuid.uuid4().hex
+    ttl = rt.delivery_claim_ttl
+    # The outcome is recorded while a quarter of the claim is left (for the last try, and
+    # Redis's clock against this one), so no other attempt can have taken it by then.
+    record_by = time.monotonic() + ttl * 0.75
+    if not store.claim_delivery(event_id, channel_name, token, ttl):
+        log.info("delivery of %s to %s left to the attempt making it", event_id, channel_name)
+        return DeliveryOutcome("skipped", "another attempt is making it")
+    try:
+        return _attempt(rt, event, channel_name, channel, now, record_by)
+    finally:
+        _let_go(rt, event_id, channel_name, token)
+
+
+def _attempt(
+    rt: Runtime,
+    event: AlertEvent,
+    channel_name: str,
+    channel: Channel,
+    now: float,
+    record_by: float,
+) -> DeliveryOutcome:
+    """The attempt of `deliver`, its claim held."""
+    store = rt.store
+    member = f"{event.id}|{channel_name}"
+    state = store.delivery(event.id, channel_name) or Delivery()
     if state.state == "delivered":
         store.unschedule("deliveries", member)
         return DeliveryOutcome("delivered", "already delivered")
@@ -1208,7 +1258,7 @@ def deliver(
     disabled = store.channel_disabled(channel_name)
     if disabled:
         store.save_delivery(
-            event_id, channel_name, replace(state, state="failed", last_error=disabled, updated=now)
+            event.id, channel_name, replace(state, state="failed", last_error=disabled, updated=now)
         )
         store.unschedule("deliveries", member)
         return DeliveryOutcome("failed", disabled)
@@ -1216,9 +1266,9 @@ def deliver(
         # The digest is sent by flush_digests; the event joins it once, even when this
         # task runs again (a redelivery, or the tick re-enqueuing a lease that ran out).
         if state.detail != "in digest":
-            store.add_to_digest(channel_name, event_id, now)
+            store.add_to_digest(channel_name, event.id, now)
             store.save_delivery(
-                event_id,
+                event.id,
                 channel_name,
                 replace(state, state="pending", detail="in digest", updated=now),
             )
@@ -1228,23 +1278,58 @@ def deliver(
     try:
         send(channel_name, channel, event, client=rt.client, service=rt.config.service)
     except DeliveryError as error:
-        return _delivery_failed(rt, event_id, channel_name, state, error, now)
-    store.save_delivery(
-        event_id,
-        channel_name,
-        replace(
-            state,
-            state="delivered",
-            attempts=attempts,
-            last_error=None,
-            next_attempt=None,
-            delivered_at=now,
-            updated=now,
-        ),
+        return _delivery_failed(rt, event.id, channel_name, state, error, now)
+    delivered = replace(
+        state,
+        state="delivered",
+        attempts=attempts,
+        last_error=None,
+        next_attempt=None,
+        delivered_at=now,
+        updated=now,
     )
-    store.unschedule("deliveries", f"{event_id}|{channel_name}")
-    log.info("event %s delivered to %s (attempt %d)", event_id, channel_name, attempts)
+    _record_delivered(rt, event.id, channel_name, delivered, record_by)
+    log.info("event %s delivered to %s (attempt %d)", event.id, channel_name, attempts)
     return DeliveryOutcome("delivered")
+
+
+def _record_delivered(
+    rt: Runtime, event_id: str, channel_name: str, delivered: Delivery, record_by: float
+) -> None:
+    """Record a delivery its receiver has accepted, and take it off the schedule.
+
+    Redis unreachable just then (gone as the event went out) is waited for until
+    `record_by` (monotonic): left pending and due, the delivery would be handed out again
+    by the tick once Redis is back, and the event sent a second time."""
+    while True:
+        try:
+            rt.store.save_delivery(event_id, channel_name, delivered)
+            rt.store.unschedule("deliveries", f"{event_id}|{channel_name}")
+            return
+        except STORE_UNREACHABLE:
+            if time.monotonic() + RECORD_RETRY_EVERY >= record_by:
+                log.error(
+                    "event %s was delivered to %s but Redis could not record it in time: "
+                    "it may be sent again",
+                    event_id,
+                    channel_name,
+                )
+                raise
+            log.warning(
+                "event %s delivered to %s; Redis is unreachable, recording it again in %.1f s",
+                event_id,
+                channel_name,
+                RECORD_RETRY_EVERY,
+            )
+            time.sleep(RECORD_RETRY_EVERY)
+
+
+def _let_go(rt: Runtime, event_id: str, channel_name: str, token: str) -> None:
+    """Release an attempt's claim; if Redis is unreachable, the claim runs out by itself."""
+    try:
+        rt.store.release_delivery(event_id, channel_name, token)
+    except STORE_ERRORS as error:
+        log.warning("claim on %s to %s left to run out: %s", event_id, channel_name, error)
 
 
 def send_now(rt: Runtime, event: AlertEvent, channel_name: str) -> DeliveryOutcome:

@@ -1,8 +1,11 @@
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import pytest
+from standardwebhooks.webhooks import Webhook
 
 from tests.alerts.conftest import SECRET, figure_event, make_runtime
 from worker import pipeline
@@ -279,3 +282,35 @@ def test_a_reply_body_is_never_read(tmp_path: Path, redis_url: str, site: Loopba
         assert pipeline.deliver(rt, event.id, "hook").state == "delivered"
         assert time.monotonic() - started < 20  # the drip lasts 50 s when the reply is read
     assert sent[0] < 64 * 1024**2  # the socket buffers' worth, not 2 GB
+
+
+def test_an_attempt_while_another_is_sending_sends_nothing(tmp_path: Path, redis_url: str) -> None:
+    """The tick hands a delivery out again while its first attempt is still sending (its
+    lease ran out while the poller was away): both found it pending and both sent it. The
+    second attempt now leaves it to the first, and the receiver has the event once."""
+    verifier = Webhook(SECRET)
+    second_done = threading.Event()
+
+    def hold_the_first(_: dict) -> None:
+        if len(receiver.events) == 1:
+            second_done.wait(30)
+
+    with (
+        WebhookReceiver(
+            lambda body, h: verifier.verify(body, h), on_event=hold_the_first
+        ) as receiver,
+        ThreadPoolExecutor(1) as attempts,
+    ):
+        rt = runtime_for(tmp_path, redis_url, receiver.url)
+        event = queue(rt)
+        first = attempts.submit(pipeline.deliver, rt, event.id, "hook")
+        deadline = time.monotonic() + 30
+        while not receiver.events and time.monotonic() < deadline:
+            time.sleep(0.05)
+        second = pipeline.deliver(rt, event.id, "hook")
+        second_done.set()
+        assert first.result(timeout=30).state == "delivered"
+    assert second.state == "skipped"
+    assert [e["id"] for e in receiver.events] == [event.id]
+    # The claim is let go with the outcome recorded: a later attempt finds it delivered.
+    assert pipeline.deliver(rt, event.id, "hook").detail == "already delivered"

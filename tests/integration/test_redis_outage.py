@@ -4,20 +4,23 @@ with the append-only file and without it (then the indexes are rebuilt from the 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 from standardwebhooks.webhooks import Webhook
 
-from tests.alerts.conftest import SECRET
+from tests.alerts.conftest import SECRET, figure_event
 from tests.support import distinct_page, one_delivery_per_event, report, write_config
-from worker import launcher
+from worker import launcher, pipeline
 from worker.config import load_config
 from worker.demo.servers import LoopbackServer, WebhookReceiver
-from worker.store import Store, connect
+from worker.store import STORE_ERRORS, Store, connect
 from worker.store.embedded import free_port, start_redis
 
 pytestmark = pytest.mark.integration
@@ -204,3 +207,52 @@ def test_redis_restarted_while_articles_are_processed_loses_nothing(
     assert len(files) == len(set(files)) == ENTRIES_UNDER_LOAD
     assert len({r["id"] for r in records}) == ENTRIES_UNDER_LOAD
     assert events >= 1  # the news raised alerts, each delivered once (checked above)
+
+
+@pytest.mark.timeout(180)
+def test_redis_gone_while_a_webhook_is_in_flight_delivers_it_once(tmp_path: Path) -> None:
+    """Redis goes away just as the receiver accepts an event and comes back seconds later:
+    the attempt records the delivery once Redis answers again, so the tick, handing out
+    what is still due once the delivery's lease has run out, finds it made, and the
+    receiver has the event once (it had it twice when the attempt gave up on the record)."""
+    port = free_port()
+    redis_dir = tmp_path / "redis"
+    server = start_redis(redis_dir, port=port, append_only=True)
+    gone = threading.Event()
+
+    def redis_goes_away(_: dict) -> None:
+        if not gone.is_set():
+            server.stop()
+            gone.set()
+
+    verifier = Webhook(SECRET)
+    with (
+        WebhookReceiver(
+            lambda body, headers: verifier.verify(body, headers), on_event=redis_goes_away
+        ) as receiver,
+        ThreadPoolExecutor(1) as attempts,
+    ):
+        channels = {"hook": {"type": "webhook", "url": receiver.url, "secret": SECRET}}
+        config = load_config(write_config(tmp_path, channels=channels))
+        rt = pipeline.Runtime(config, server.url)
+        event = figure_event()
+        try:
+            assert rt.store.save_event(event)
+            assert pipeline.route_event(rt, event) == ["hook"]
+            rt.store.schedule("deliveries", f"{event.id}|hook", time.time() + rt.hand_off_lease)
+            first = attempts.submit(pipeline.deliver, rt, event.id, "hook")
+            assert gone.wait(60), "the event reached the receiver"
+            time.sleep(5)
+            # Started from this thread: Redis ends with the thread that started it.
+            server = start_redis(redis_dir, port=port, append_only=True)
+            with contextlib.suppress(*STORE_ERRORS):  # its task would be retried
+                first.result(timeout=120)
+            # The tick, once the lease has run out: whatever is still due is sent again.
+            later = time.time() + rt.hand_off_lease + 1
+            for due in rt.store.claim_due("deliveries", later, rt.hand_off_lease):
+                pipeline.deliver(rt, *due.split("|", 1))
+            delivery = rt.store.delivery(event.id, "hook")
+        finally:
+            server.stop()
+    assert [e["id"] for e in receiver.events] == [event.id]
+    assert delivery is not None and delivery.state == "delivered"

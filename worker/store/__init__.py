@@ -40,6 +40,12 @@ def _lua(name: str) -> str:
 
 # What a caller outside the store catches to say "Redis is unreachable or refused".
 STORE_ERRORS: tuple[type[Exception], ...] = (redis.RedisError,)
+# ... and to say "Redis is unreachable" (gone, restarting, or still loading its data):
+# what may succeed when asked again.
+STORE_UNREACHABLE: tuple[type[Exception], ...] = (
+    redis.exceptions.ConnectionError,
+    redis.exceptions.TimeoutError,
+)
 # How long a processed entry's claim refuses a second hand-off (seconds).
 ENTRY_DONE_TTL = 14 * 86400
 # How long an entry's claim is kept once taken (ms): long past its deadline, so the next
@@ -178,6 +184,8 @@ class Store:
         self._save_event = client.register_script(_lua("save_event"))
         self._history_update = client.register_script(_lua("history_update"))
         self._unlock = client.register_script(_lua("unlock"))
+        self._claim_delivery = client.register_script(_lua("claim_delivery"))
+        self._release_claim = client.register_script(_lua("release_claim"))
         # Figure history steps as parsed, by their stored JSON, and each history as last
         # read or written by this process, with its version (`figure_history`).
         self._steps: dict[str, FigureStep] = {}
@@ -729,6 +737,16 @@ class Store:
 
     def save_delivery(self, event_id: str, channel: str, delivery: Delivery) -> None:
         self.r.hset(keyspace.deliveries(event_id), channel, json.dumps(asdict(delivery)))
+
+    def claim_delivery(self, event_id: str, channel: str, token: str, ttl: float) -> bool:
+        """Whether the attempt `token` may send the event to `channel` now: no other
+        attempt holds the delivery. A claim holds for `ttl` seconds unless let go
+        (`release_delivery`), so one whose attempt died runs out."""
+        key = keyspace.delivery_claim(event_id, channel)
+        return bool(self._claim_delivery(keys=[key], args=[token, int(ttl * 1000)]))
+
+    def release_delivery(self, event_id: str, channel: str, token: str) -> None:
+        self._release_claim(keys=[keyspace.delivery_claim(event_id, channel)], args=[token])
 
     def deliveries(self, event_id: str) -> dict[str, Delivery]:
         """Every channel's delivery of an event (one hash per event: no key scan)."""

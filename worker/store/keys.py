@@ -33,6 +33,7 @@ logs and state that only Redis holds.
 | `event:<event>` | string | an alert event (JSON payload) | log |
 | `events` | zset | event ids by detection time | log |
 | `deliveries:<event>` | hash | each channel's delivery (JSON `Delivery`) | log |
+| `delivery-claim:<event>:<channel>` | string | the attempt sending a delivery (expires) | state |
 | `channels:disabled` | hash | channels disabled by a 410, with the reason | state |
 | `digest:<channel>` | list | a digest's pending events | state |
 | `digest:<channel>:<since, next, attempts>` | string | a digest's schedule | state |
@@ -53,6 +54,7 @@ and schedules are bounded as follows.
 | `lines:<source>` | aged past 5,000 lines; expires 30 d after the source's last document |
 | `due:<kind>` | a member leaves when its work is done (a feed: when it leaves the config) |
 | `host:<host>`, `lock:…`, `run:…` | TTLs (a run's keys: 1 d, set again on every change) |
+| `delivery-claim:…` | a TTL: an attempt's send and its record, then it is let go |
 | `digest:<channel>` | emptied by each send |
 | `event:`, `events`, `deliveries:` | alerts raised: kept, as an event's id refuses a resend |
 | `stats`, `latency:…`, `task-wait:…`, `channels:…` | names: outcomes, tasks, channels |
@@ -173,6 +175,10 @@ def event(event_id: str) -> str:
 
 def deliveries(event_id: str) -> str:
     return f"{P}deliveries:{event_id}"
+
+
+def delivery_claim(event_id: str, channel: str) -> str:
+    return f"{P}delivery-claim:{event_id}:{channel}"
 
 
 def digest(channel: str, part: str = "") -> str:
