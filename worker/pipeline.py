@@ -108,10 +108,13 @@ class Runtime:
     # The config files' stamp when `config` was read, and when it was last compared.
     stamp: tuple[tuple[str, int, int], ...] = ()
     checked: float = 0.0
+    # Only one thread of the process uses the store (a prefork child): it keeps one
+    # Redis connection (`worker.store.connect`).
+    one_thread: bool = False
 
     @cached_property
     def store(self) -> Store:
-        return Store(connect(self.redis_url))
+        return Store(connect(self.redis_url, one_thread=self.one_thread))
 
     @cached_property
     def policy(self) -> FetchPolicy:

@@ -39,6 +39,9 @@ log = logging.getLogger(__name__)
 F = TypeVar("F", bound=Callable[..., Any])
 
 _runtime: pipeline.Runtime | None = None
+# Set in a prefork worker before it forks: each child runs one task at a time, on one
+# thread (its page fetches' threads never touch Redis).
+_pool_child = False
 # Seconds before `poll --once` tries a feed again whose host has no free slot.
 HOST_BUSY_WAIT = 1.0
 # Why an entry's attempt failed when its task ended without saying.
@@ -56,7 +59,9 @@ def runtime() -> pipeline.Runtime:
     if _runtime is None or _runtime.pid != os.getpid():
         stamp = config_stamp(default_config_dir())
         config = load_config()
-        _runtime = pipeline.Runtime(config, redis_url_for(config), stamp=stamp)
+        _runtime = pipeline.Runtime(
+            config, redis_url_for(config), stamp=stamp, one_thread=_pool_child
+        )
     else:
         _runtime = _reloaded(_runtime)
     return _runtime
@@ -83,7 +88,9 @@ def _reloaded(rt: pipeline.Runtime) -> pipeline.Runtime:
         )
         return rt
     log.warning("config reloaded from %s", directory)
-    return pipeline.Runtime(config, rt.redis_url, stamp=stamp, checked=now)
+    return pipeline.Runtime(
+        config, rt.redis_url, stamp=stamp, checked=now, one_thread=rt.one_thread
+    )
 
 
 @celeryd_after_setup.connect
@@ -104,6 +111,8 @@ def _load_before_fork(sender: Any = None, instance: Any = None, **_: Any) -> Non
         raise SystemExit(2) from None
     pool = getattr(instance, "pool_cls", None)
     if "prefork" in getattr(pool, "__module__", str(pool)):
+        global _pool_child
+        _pool_child = True
         pipeline.preload(pipeline.held_languages(config), list(config.topics.values()))
         # Out of the collector's reach, so its passes in a child do not write to (and
         # copy) every page the parent loaded (the gc module's advice for fork servers).
@@ -370,10 +379,15 @@ def _process_one(
     else:
         for event in result.events:
             _route(rt, event, run)
-        rt.store.finish_entry(feed_key, item.id)
-    rt.store.add_counts(result.counts(), run)
-    if run:
-        rt.store.run_mark(run, "entries", time.time())
+        # Its counts and run mark in the same trip.
+        rt.store.finish_entry(feed_key, item.id, result.counts(), run)
+        return _summary(item, result)
+    rt.store.add_counts(result.counts(), run, mark="entries")
+    return _summary(item, result)
+
+
+def _summary(item: Entry, result: pipeline.EntryResult) -> dict[str, Any]:
+    """What a processed entry's task returns (shown by Flower)."""
     return {
         "entry": item.link,
         "status": result.status,

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, replace
 from importlib import resources
-from typing import TYPE_CHECKING, Literal, cast
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 import redis
 
@@ -134,14 +134,39 @@ def _line_key(line: str) -> str:
     return hashlib.blake2b(line.casefold().encode("utf-8"), digest_size=8).hexdigest()
 
 
-def connect(url: str) -> redis.Redis:
-    return redis.Redis.from_url(
-        url,
-        decode_responses=True,
-        socket_timeout=30,
-        socket_connect_timeout=10,
-        health_check_interval=30,
-    )
+class _KeptConnection(redis.Redis):
+    """A client that sends every command on one connection it keeps, where a pooled
+    client takes a connection from its pool and checks it (a poll of the socket) for each
+    command: that halves the client's CPU per command (redis-py 8). Only for a process
+    that talks to Redis from one thread (a prefork child); pipelines still use the pool."""
+
+    def execute_command(self, *args: Any, **options: Any) -> Any:
+        try:
+            return super().execute_command(*args, **options)  # type: ignore[no-untyped-call]
+        except redis.ResponseError:
+            raise  # Redis refused the command: its reply was read whole
+        except BaseException:
+            # Interrupted between a command and its reply (a soft time limit's exception),
+            # the reply may still arrive and be taken for the next command's. A pool makes
+            # sure no connection it hands out has data waiting; a kept one is dropped, and
+            # the next command connects again.
+            if self.connection is not None:
+                self.connection.disconnect()  # type: ignore[no-untyped-call]
+            raise
+
+
+def connect(url: str, *, one_thread: bool = False) -> redis.Redis:
+    """A client for the Redis at `url`; `one_thread` when only one thread of the process
+    uses it (see `_KeptConnection`)."""
+    options: dict[str, Any] = {
+        "decode_responses": True,
+        "socket_timeout": 30,
+        "socket_connect_timeout": 10,
+        "health_check_interval": 30,
+    }
+    if one_thread:
+        return _KeptConnection.from_url(url, single_connection_client=True, **options)
+    return redis.Redis.from_url(url, **options)
 
 
 def ping(url: str, timeout: float) -> str | None:
@@ -154,6 +179,28 @@ def ping(url: str, timeout: float) -> str | None:
     finally:
         client.close()
     return None
+
+
+def _queue_counts(
+    pipe: redis.client.Pipeline, counts: Mapping[str, int], run: str | None, mark: str | None
+) -> bool:
+    """Queue `Store.add_counts`'s commands on `pipe`; False when there is nothing to add."""
+    counts = {name: amount for name, amount in counts.items() if amount}
+    for name, amount in counts.items():
+        pipe.hincrby(keyspace.STATS, name, amount)
+        if run:
+            pipe.hincrby(keyspace.run(run, "stats"), name, amount)
+    if run and counts:
+        pipe.expire(keyspace.run(run, "stats"), RUN_KEPT)
+    if run and mark:
+        _queue_mark(pipe, run, mark, time.time())
+    return bool(counts) or bool(run and mark)
+
+
+def _queue_mark(pipe: redis.client.Pipeline, run: str, name: str, when: float) -> None:
+    key = keyspace.run(run, name)
+    pipe.rpush(key, when)
+    pipe.expire(key, RUN_KEPT)
 
 
 class Store:
@@ -383,8 +430,15 @@ class Store:
         held = self.r.mget([keyspace.entry(i) for i in entry_ids])
         return {i for i, claim in zip(entry_ids, held, strict=True) if claim == "done"}
 
-    def finish_entry(self, feed_id: str, entry_id: str) -> None:
-        """Record that an entry's processing has ended: only now does it leave the outbox."""
+    def finish_entry(
+        self,
+        feed_id: str,
+        entry_id: str,
+        counts: Mapping[str, int] | None = None,
+        run: str | None = None,
+    ) -> None:
+        """Record that an entry's processing has ended: only now does it leave the outbox.
+        Its outcome `counts` go in the same trip (see `add_counts`, `mark` "entries")."""
         pipe = self.r.pipeline()
         # The claim is kept long past the last moment a second hand-off can come (a
         # redelivery within the visibility timeout, a leftover re-sent by the feed's next
@@ -394,6 +448,8 @@ class Store:
         pipe.hdel(keyspace.outbox(feed_id), entry_id)
         pipe.zrem(keyspace.due("entries"), f"{feed_id}|{entry_id}")
         pipe.hdel(keyspace.FAILURES, f"{feed_id}|{entry_id}")
+        if counts is not None:
+            _queue_counts(pipe, counts, run, "entries")
         pipe.execute()
 
     def release_entry(self, entry_id: str) -> None:
@@ -569,19 +625,14 @@ class Store:
             if v
         }
 
-    def add_counts(self, counts: Mapping[str, int], run: str | None = None) -> None:
-        """Add outcome counts to the totals (and to a `poll --once` run's), in one trip."""
-        counts = {name: amount for name, amount in counts.items() if amount}
-        if not counts:
-            return
+    def add_counts(
+        self, counts: Mapping[str, int], run: str | None = None, mark: str | None = None
+    ) -> None:
+        """Add outcome counts to the totals (and to a `poll --once` run's, where `mark`
+        also notes when it happened: see `run_mark`), in one trip."""
         pipe = self.r.pipeline(transaction=False)
-        for name, amount in counts.items():
-            pipe.hincrby(keyspace.STATS, name, amount)
-            if run:
-                pipe.hincrby(keyspace.run(run, "stats"), name, amount)
-        if run:
-            pipe.expire(keyspace.run(run, "stats"), RUN_KEPT)
-        pipe.execute()
+        if _queue_counts(pipe, counts, run, mark):
+            pipe.execute()
 
     def stats(self, run: str | None = None) -> dict[str, int]:
         key = keyspace.run(run, "stats") if run else keyspace.STATS
@@ -814,9 +865,9 @@ class Store:
 
     def run_mark(self, run: str, name: str, when: float) -> None:
         """Record when something finished in a run (entries processed), for its summary."""
-        key = keyspace.run(run, name)
-        self.r.rpush(key, when)
-        self.r.expire(key, RUN_KEPT)
+        pipe = self.r.pipeline(transaction=False)
+        _queue_mark(pipe, run, name, when)
+        pipe.execute()
 
     def run_marks(self, run: str, name: str) -> list[float]:
         return [float(v) for v in cast(list[str], self.r.lrange(keyspace.run(run, name), 0, -1))]
