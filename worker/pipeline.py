@@ -656,7 +656,11 @@ def ingest_document(
     # old), and what that changes is read there.
     expected = not baseline and not _too_old(rt, topic, feed_key, document, datetime.now(UTC))
     signals = read_signals(topic, document.text, document, rt.outlets, emit=expected)
-    with store.topic_lock(topic.id, rt.topic_lock_ttl):
+    # Its text is written and flushed to disk before the lock too, under a temporary
+    # name: under the lock, a new document or a revision is only named, its folder and
+    # manifest flushed. Every fsync under the lock is waited out by the topic's other
+    # workers. A draft not needed (unchanged, a copy, a failure) is removed.
+    with corpus.drafted(document.text) as draft, store.topic_lock(topic.id, rt.topic_lock_ttl):
         bootstrap_topic(rt, topic)
         now = datetime.now(UTC)
         fetched = now.strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -682,7 +686,7 @@ def ingest_document(
             name = existing.file
             revision = existing.revision + 1
             previous: str | None = corpus.read_document(name)
-            corpus.write_document(name, document.text)
+            corpus.place(draft, name)
             record = _manifest(document, name, feed_key, fetched, sha, revision=revision)
         else:
             recent = corpus.recent_lines()
@@ -725,7 +729,7 @@ def ingest_document(
                 sequence = last_written + 1
                 store.set_sequence(topic.id, sequence)
             name = file_name(sequence, document.id)
-            corpus.write_document(name, document.text)
+            corpus.place(draft, name)
             revision = 0
             previous = None
             record = _manifest(document, name, feed_key, fetched, sha)

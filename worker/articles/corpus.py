@@ -15,6 +15,7 @@ import os
 import re
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any, Literal
@@ -109,6 +110,14 @@ class StoredDocument:
         return self.path.read_text(encoding="utf-8")
 
 
+@dataclass
+class Draft:
+    """A document's text on disk under a temporary name (`Corpus.draft`)."""
+
+    path: Path
+    placed: bool = False
+
+
 class Corpus:
     """One topic's corpus folder."""
 
@@ -121,8 +130,13 @@ class Corpus:
 
     def write_document(self, name: str, text: str) -> Path:
         """Write (or rewrite) a document atomically: temporary file, fsync, rename."""
+        return self.place(self.draft(text), name)
+
+    def draft(self, text: str) -> Draft:
+        """A document's text written and flushed to disk under a temporary name, before it
+        has a name of its own (`place`): the slow half of a write, done before the topic's
+        lock is taken. A draft not placed is `discard`ed."""
         self.directory.mkdir(parents=True, exist_ok=True)
-        target = self.directory / name
         # Created 0644 less the umask, as the manifest is (not mkstemp's 0600): people
         # read the corpus too, not only the worker's own user.
         temporary = self.directory / f".tmp-{uuid.uuid4().hex}.txt"
@@ -132,12 +146,37 @@ class Corpus:
                 stream.write(text.encode("utf-8"))
                 stream.flush()
                 os.fsync(stream.fileno())
-            os.replace(temporary, target)
         except BaseException:
-            Path(temporary).unlink(missing_ok=True)
+            temporary.unlink(missing_ok=True)
             raise
+        return Draft(temporary)
+
+    def place(self, draft: Draft, name: str) -> Path:
+        """Give a draft its name (replacing a document's earlier text), durably: a rename,
+        then the folder flushed, so a manifest line written after it never names a file a
+        crash could lose. A draft is placed once."""
+        target = self.directory / name
+        try:
+            os.replace(draft.path, target)
+        except BaseException:
+            self.discard(draft)
+            raise
+        draft.placed = True
         _fsync_directory(self.directory)
         return target
+
+    def discard(self, draft: Draft) -> None:
+        if not draft.placed:
+            draft.path.unlink(missing_ok=True)
+
+    @contextmanager
+    def drafted(self, text: str) -> Iterator[Draft]:
+        """A draft of `text` (`draft`), discarded on the way out unless it was placed."""
+        draft = self.draft(text)
+        try:
+            yield draft
+        finally:
+            self.discard(draft)
 
     def read_document(self, name: str) -> str | None:
         path = self.directory / name

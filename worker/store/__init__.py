@@ -556,14 +556,11 @@ class Store:
     def next_sequence(self, topic: str, floor: Callable[[], int]) -> int:
         """The next document number; `floor` (the highest used on disk) is read only when
         the counter is missing (a new topic, or Redis lost its data)."""
-        number = (
-            self.r.incr(keyspace.sequence(topic))
-            if self.r.exists(keyspace.sequence(topic))
-            else None
-        )
-        if number is not None:
-            return int(number)
-        return int(self._next_sequence(keys=[keyspace.sequence(topic)], args=[floor()]))
+        counter = [keyspace.sequence(topic)]
+        number = self._next_sequence(keys=counter)
+        if number is None:
+            number = self._next_sequence(keys=counter, args=[floor()])
+        return int(number)
 
     def set_sequence(self, topic: str, last: int) -> None:
         """Make `last` the topic's highest document number (after a reindex)."""
