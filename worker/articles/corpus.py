@@ -139,7 +139,9 @@ class Corpus:
         self.directory.mkdir(parents=True, exist_ok=True)
         # Created 0644 less the umask, as the manifest is (not mkstemp's 0600): people
         # read the corpus too, not only the worker's own user.
-        temporary = self.directory / f".tmp-{uuid.uuid4().hex}.txt"
+        # Not a `.txt` name: people and tools count a folder's documents by that suffix,
+        # and a draft lasts as long as its topic's lock is waited for.
+        temporary = self.directory / f".tmp-{uuid.uuid4().hex}.draft"
         handle = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
         try:
             with os.fdopen(handle, "wb") as stream:
