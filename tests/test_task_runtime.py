@@ -69,3 +69,24 @@ def test_a_prefork_worker_preloads_the_languages_its_corpora_hold_most(tmp_path:
     assert held[:2] == ["de", "ru"]
     assert len(held) == pipeline.PRELOADED_LANGUAGES
     assert "en" not in held  # one document, below eight languages with two each
+
+
+def test_a_pool_child_keeps_one_redis_connection_across_a_reload(
+    tmp_path: Path, redis_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A prefork child (one thread) sends every command on one kept connection; a
+    poller's threads would queue on it, so a runtime made elsewhere takes from a pool."""
+    monkeypatch.setenv("NEWSWATCH_REDIS_URL", redis_url)
+    config_dir = write_config(tmp_path)
+    monkeypatch.setenv("NEWSWATCH_CONFIG_DIR", str(config_dir))
+    monkeypatch.setattr(tasks, "CONFIG_CHECK_EVERY", 0.0)
+    monkeypatch.setattr(tasks, "_runtime", None)
+    assert tasks.runtime().store.r.connection is None  # pooled
+    monkeypatch.setattr(tasks, "_runtime", None)
+    monkeypatch.setattr(tasks, "_pool_child", True)
+    kept = tasks.runtime()
+    assert kept.store.r.connection is not None
+    feeds = config_dir / "feeds.yaml"
+    feeds.write_text(feeds.read_text() + "# an edit\n")
+    reloaded = tasks.runtime()
+    assert reloaded is not kept and reloaded.store.r.connection is not None
