@@ -132,6 +132,15 @@ def rows() -> list[tuple[str, str]]:
                 f"ms p95; burst {delivery['burst_events_per_second']} events/s",
             )
         )
+    if client := _load("redis_client"):
+        ms = client["cpu_ms_per_round_median"]
+        found.append(
+            (
+                "Redis client CPU, store calls (alert log, histograms, seen entries)",
+                f"{ms['hiredis']} ms per round with hiredis, {ms['redis_py']} ms with "
+                f"redis-py's parser ({client['hiredis_ratio']}×)",
+            )
+        )
     if load := _load("load"):
         if "worker_pss_mb_max" in load:
             memory = (

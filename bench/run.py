@@ -20,6 +20,7 @@ ALL = [
     "emerging",
     "figures",
     "delivery",
+    "redis_client",
     "feeds",
     "polls",
     "dedupe",
