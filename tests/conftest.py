@@ -13,11 +13,20 @@ from worker.demo.servers import LoopbackServer
 from worker.store.embedded import EmbeddedRedis, start_redis
 
 
+# The hang guard of a test that starts workers and waits on their events with deadlines of
+# its own: 120 s (pyproject's, for unit tests) is short for three `poll --once` runs on a
+# machine whose cores are busy with other work (seen at a load average of 18).
+INTEGRATION_TIMEOUT = 600
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Everything under tests/integration is an integration test (`make integration`)."""
+    """Everything under tests/integration is an integration test (`make integration`),
+    guarded against a hang by INTEGRATION_TIMEOUT unless it says otherwise."""
     for item in items:
         if "integration" in Path(str(item.fspath)).parts:
             item.add_marker(pytest.mark.integration)
+            if item.get_closest_marker("timeout") is None:
+                item.add_marker(pytest.mark.timeout(INTEGRATION_TIMEOUT))
 
 
 @pytest.fixture(scope="session")
