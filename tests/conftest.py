@@ -12,7 +12,6 @@ from tests.support import DATA, ROOT, SEED, SHARED, shared_data, write_config
 from worker.demo.servers import LoopbackServer
 from worker.store.embedded import EmbeddedRedis, start_redis
 
-
 # The hang guard of a test that starts workers and waits on their events with deadlines of
 # its own: 120 s (pyproject's, for unit tests) is short for three `poll --once` runs on a
 # machine whose cores are busy with other work (seen at a load average of 18).
