@@ -77,7 +77,7 @@ from worker.signals.changes import (
 from worker.signals.emerging import emerging_names, same_entity
 from worker.signals.entities import all_name_keys, tracked_entities
 from worker.signals.figures import FigureObservation, observe_figures
-from worker.store import STORE_ERRORS, STORE_UNREACHABLE, EntryFailure, Store, connect
+from worker.store import STORE_ERRORS, STORE_UNREACHABLE, EntryFailure, Store, TopicView, connect
 from worker.text import fold, name_pattern, sentences
 from worker.topics import is_relevant
 from worker.words import lemma, stem
@@ -661,13 +661,17 @@ def ingest_document(
     # manifest flushed. Every fsync under the lock is waited out by the topic's other
     # workers. A draft not needed (unchanged, a copy, a failure) is removed.
     with corpus.drafted(document.text) as draft, store.topic_lock(topic.id, rt.topic_lock_ttl):
-        bootstrap_topic(rt, topic)
+        # What the decisions below read, in one round trip (each read was one).
+        view = store.topic_view(topic.id, document.id, sha, fingerprint.bands)
+        if not view.ready:
+            bootstrap_topic(rt, topic)
+            view = store.topic_view(topic.id, document.id, sha, fingerprint.bands)
         now = datetime.now(UTC)
         fetched = now.strftime("%Y-%m-%dT%H:%M:%SZ")
         emit = not baseline and not _too_old(rt, topic, feed_key, document, now)
         if emit != expected:
             signals = read_signals(topic, document.text, document, rt.outlets, emit=emit)
-        existing = store.document(topic.id, document.id)
+        existing = view.held
         if existing is not None and not _may_revise(existing, document):
             # Another site's page claims this document's identity: it is kept apart under
             # its own URL (and may still turn out a copy), never written over the original.
@@ -694,14 +698,17 @@ def ingest_document(
             if kept is not None:
                 # Written just before Redis lost its last second (a crash): held again as
                 # it is on disk, not written a second time under a new number.
-                store.save_document(topic.id, document.id, _held(kept, document))
-                store.index_signature(
-                    topic.id, document.id, fingerprint.signature, fingerprint.bands
+                store.hold_document(
+                    topic.id,
+                    document.id,
+                    _held(kept, document),
+                    fingerprint.signature,
+                    fingerprint.bands,
                 )
                 ref = _document_ref(document, kept.file, fetched)
                 events = apply_signals(rt, topic, signals, ref, emit=emit)
                 return IngestOutcome("unchanged", kept.file, events)
-            original = _find_original(rt, topic, sha, fingerprint)
+            original = _find_original(rt, topic, view, fingerprint)
             if original is not None:
                 original_id, score = original
                 held = store.document(topic.id, original_id)
@@ -740,8 +747,9 @@ def ingest_document(
             # back to what the manifest says, so no document exists that it does not name.
             corpus.restore_document(name, previous)
             raise
-        store.save_document(topic.id, document.id, _held(record, document))
-        store.index_signature(topic.id, document.id, fingerprint.signature, fingerprint.bands)
+        store.hold_document(
+            topic.id, document.id, _held(record, document), fingerprint.signature, fingerprint.bands
+        )
         ref = _document_ref(document, name, fetched)
         events = apply_signals(rt, topic, signals, ref, emit=emit)
         return IngestOutcome(status, name, events)
@@ -844,12 +852,11 @@ def _manifest(
 
 
 def _find_original(
-    rt: Runtime, topic: TopicSettings, sha: str, fingerprint: dedupe.Fingerprint
+    rt: Runtime, topic: TopicSettings, view: TopicView, fingerprint: dedupe.Fingerprint
 ) -> tuple[str, float] | None:
-    exact = rt.store.document_by_text(topic.id, sha)
-    if exact is not None:
-        return exact, 1.0
-    candidates = sorted(rt.store.lsh_candidates(topic.id, fingerprint.bands))
+    if view.same_text is not None:
+        return view.same_text, 1.0
+    candidates = sorted(view.candidates)
     best: tuple[str, float] | None = None
     for doc_id, signature in rt.store.signatures(topic.id, candidates).items():
         score = dedupe.similarity(fingerprint.signature, signature)
@@ -1092,7 +1099,7 @@ def bootstrap_topic(rt: Runtime, topic: TopicSettings) -> None:
         refs.append((ref, text, folder))
         sha = text_sha256(text)
         fingerprint = dedupe.fingerprint(text, topic.duplicate_threshold)
-        store.save_document(
+        store.hold_document(
             topic.id,
             stored.id,
             HeldDocument(
@@ -1105,8 +1112,9 @@ def bootstrap_topic(rt: Runtime, topic: TopicSettings) -> None:
                 revision=record.revision if record else 0,
                 published=record.published if record else None,
             ),
+            fingerprint.signature,
+            fingerprint.bands,
         )
-        store.index_signature(topic.id, stored.id, fingerprint.signature, fingerprint.bands)
     # In publication order (undated seeds first), as if they had arrived in that order.
     for ref, text, _ in sorted(refs, key=lambda item: item[0].published or ""):
         document = Document(

@@ -33,6 +33,16 @@ if TYPE_CHECKING:
     from worker.feeds import FeedState
 
 
+@dataclass(frozen=True)
+class TopicView:
+    """A topic's state as one document's ingestion needs it (`Store.topic_view`)."""
+
+    ready: bool  # loaded: its seeds and corpus indexed
+    held: HeldDocument | None  # the document held under the document's id
+    same_text: str | None  # the id of a document with this very text
+    candidates: frozenset[str]  # documents sharing a band bucket with it
+
+
 def _lua(name: str) -> str:
     """A script of `lua/`: each is one atomic step, its comment saying why it must be one."""
     return resources.files("worker.store").joinpath(f"lua/{name}.lua").read_text("utf-8")
@@ -219,6 +229,7 @@ class Store:
         self.lines_ttl = lines_ttl
         self._claim_due = client.register_script(_lua("claim_due"))
         self._next_sequence = client.register_script(_lua("next_sequence"))
+        self._topic_view = client.register_script(_lua("topic_view"))
         self._lsh_add = client.register_script(_lua("lsh_add"))
         self._lsh_query = client.register_script(_lua("lsh_query"))
         self._count_lines = client.register_script(_lua("count_lines"))
@@ -570,26 +581,60 @@ class Store:
         raw = cast(str | None, self.r.hget(keyspace.documents(topic), doc_id))
         return None if raw is None else HeldDocument.from_json(raw)
 
-    def save_document(self, topic: str, doc_id: str, held: HeldDocument) -> None:
-        pipe = self.r.pipeline()
-        pipe.hset(keyspace.documents(topic), doc_id, held.to_json())
-        pipe.hset(keyspace.text_hashes(topic), held.sha256, doc_id)
-        pipe.execute()
-
-    def document_by_text(self, topic: str, sha256: str) -> str | None:
-        return cast(str | None, self.r.hget(keyspace.text_hashes(topic), sha256))
+    def hold_document(
+        self,
+        topic: str,
+        doc_id: str,
+        held: HeldDocument,
+        signature: np.ndarray,
+        bands: Iterable[str],
+    ) -> None:
+        """Hold a document: its record, its text's hash and its place in the topic's
+        duplicate index, in one step."""
+        self.index_signature(topic, doc_id, signature, bands, held)
 
     def index_signature(
-        self, topic: str, doc_id: str, signature: np.ndarray, bands: Iterable[str]
+        self,
+        topic: str,
+        doc_id: str,
+        signature: np.ndarray,
+        bands: Iterable[str],
+        held: HeldDocument | None = None,
     ) -> None:
-        """Add a document's MinHash signature and LSH band buckets to the topic's index."""
+        """Add a document's MinHash signature and LSH band buckets to the topic's index
+        (and, given `held`, the document's record and text hash: `hold_document`)."""
         import numpy as np
 
         keys, fields = self._band_slots(topic, bands)
         packed = base64.b64encode(signature.astype(np.uint32).tobytes()).decode("ascii")
+        record, sha256 = (held.to_json(), held.sha256) if held else ("", "")
         self._lsh_add(
-            keys=[keyspace.signatures(topic), *keys],
-            args=[doc_id, self.bucket_capacity, packed, *fields],
+            keys=[
+                keyspace.signatures(topic),
+                keyspace.documents(topic),
+                keyspace.text_hashes(topic),
+                *keys,
+            ],
+            args=[doc_id, self.bucket_capacity, packed, record, sha256, *fields],
+        )
+
+    def topic_view(self, topic: str, doc_id: str, sha256: str, bands: Iterable[str]) -> TopicView:
+        """What ingesting a document reads under the topic's lock, in one round trip."""
+        keys, fields = self._band_slots(topic, bands)
+        ready, raw, exact, members = self._topic_view(
+            keys=[
+                keyspace.topic_ready(topic),
+                keyspace.documents(topic),
+                keyspace.text_hashes(topic),
+                *keys,
+            ],
+            args=[doc_id, sha256, *fields],
+        )
+        return TopicView(
+            ready=bool(ready),
+            held=HeldDocument.from_json(raw) if raw else None,
+            same_text=str(exact) if exact else None,
+            candidates=frozenset(members.split(",")) if members else frozenset(),
         )
 
     def lsh_candidates(self, topic: str, bands: Iterable[str]) -> set[str]:

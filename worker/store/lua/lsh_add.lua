@@ -4,10 +4,17 @@
 -- every query would fetch and score k signatures. Copies share several bands with their
 -- original (a pair at the duplicate threshold shares one of the bands with p > 0.98), and
 -- syndication follows publication closely, so the newest members are the ones worth keeping.
--- KEYS[1] and ARGV[3] store the document's signature; the buckets follow.
+-- KEYS[1] and ARGV[3] store the document's signature. With ARGV[4] not empty, the document
+-- itself is held in the same step: its record ARGV[4] in KEYS[2] and its text's hash
+-- ARGV[5] in KEYS[3] (one call where a transaction and this script were two). The buckets
+-- follow, from KEYS[4] and ARGV[6].
 local cap = tonumber(ARGV[2])
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
-for i = 2, #KEYS do
+if ARGV[4] ~= '' then
+  redis.call('HSET', KEYS[2], ARGV[1], ARGV[4])
+  redis.call('HSET', KEYS[3], ARGV[5], ARGV[1])
+end
+for i = 4, #KEYS do
   local current = redis.call('HGET', KEYS[i], ARGV[i + 2])
   if not current then
     redis.call('HSET', KEYS[i], ARGV[i + 2], ARGV[1])
@@ -21,4 +28,4 @@ for i = 2, #KEYS do
     redis.call('HSET', KEYS[i], ARGV[i + 2], members)
   end
 end
-return #KEYS
+return #KEYS - 3
