@@ -172,7 +172,9 @@ def measure(pages: list[tuple[str, bytes, str]], port: int, published: datetime)
         client = redis.Redis.from_url(server.url, decode_responses=True)
         # Warm-up outside the measurement, as a worker that has run a while: the topic's
         # first load, and what a prefork worker preloads before forking (trafilatura, the
-        # language model, the word data and lemma dictionaries of the set's languages).
+        # language model, the word data and lemma dictionaries of the set's languages, and
+        # a page read through the topic's steps in each of them, which builds their
+        # patterns).
         trafilatura.extract(decode_html(pages[0][1]))
         rt.store.figures("everything")
         languages = set()
@@ -180,7 +182,7 @@ def measure(pages: list[tuple[str, bytes, str]], port: int, published: datetime)
             document = pipeline.page_to_document(rt, decode_html(html), url, "w", learn=False)
             if document is not None and document.language:
                 languages.add(document.language)
-        pipeline.preload(sorted(languages))
+        pipeline.preload(sorted(languages), list(rt.config.topics.values()))
         ours_cpu, plain_cpu = [], []
         commands: Counter[str] = Counter()
         for number, (url, html, _) in enumerate(pages):
