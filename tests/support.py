@@ -28,6 +28,16 @@ SHARED = ROOT.parent / "shared"
 SEED = ROOT / "seeds" / "000_f15ba8ca4d9a1e51.txt"
 
 
+# One short on-topic article in the corpus's schema (title, blank line, body).
+KYIV_TROOPS = (
+    "Kyiv counts more troops\n\n"
+    "Officials in Kyiv said on Wednesday that about 15,000 North Korean soldiers are now "
+    "fighting for Russia in the Kursk region, citing intelligence gathered over two weeks.\n"
+    "The estimate is higher than earlier figures published by Western governments, and "
+    "officials in Moscow did not comment on it when asked on Wednesday evening.\n"
+)
+
+
 def shared_data(name: str) -> Path:
     """A folder of ../shared/data, or a skip saying why the check cannot run."""
     path = SHARED / "data" / name

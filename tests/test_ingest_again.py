@@ -9,15 +9,10 @@ import pytest
 from typer.testing import CliRunner
 
 from tests.conftest import write_config
+from tests.support import KYIV_TROOPS
 from worker.cli import cli
 
-TEXT = (
-    "Kyiv counts more troops\n\n"
-    "Officials in Kyiv said on Wednesday that about 15,000 North Korean soldiers are now "
-    "fighting for Russia in the Kursk region, citing intelligence gathered over two weeks.\n"
-    "The estimate is higher than earlier figures published by Western governments, and "
-    "officials in Moscow did not comment on it when asked on Wednesday evening.\n"
-)
+TEXT = KYIV_TROOPS
 
 
 def test_a_file_ingested_again_is_its_own_document(

@@ -9,20 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from tests.support import write_config
+from tests.support import KYIV_TROOPS, write_config
 from worker import pipeline
 from worker.articles import Document
 from worker.articles import corpus as corpus_module
 from worker.config import load_config
 from worker.store import keys as keyspace
 
-TEXT = (
-    "Kyiv counts more troops\n\n"
-    "Officials in Kyiv said on Wednesday that about 15,000 North Korean soldiers are now "
-    "fighting for Russia in the Kursk region, citing intelligence gathered over two weeks.\n"
-    "The estimate is higher than earlier figures published by Western governments, and "
-    "officials in Moscow did not comment on it when asked on Wednesday evening.\n"
-)
+TEXT = KYIV_TROOPS
 TOPIC = "nk-troops-russia"
 
 
