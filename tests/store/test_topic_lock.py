@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import importlib
 import threading
+from pathlib import Path
 
 import pytest
 import redis
 
 from worker.store import Store
 from worker.store import keys as keyspace
+from worker.store.embedded import free_port, start_redis
 
 store_module = importlib.import_module("worker.store")
 
@@ -70,3 +72,38 @@ def test_a_lock_that_ran_out_under_its_holder_says_so(redis_url: str) -> None:
             gone.wait(0.05)
         s.r.set(keyspace.topic_lock("t"), "the next holder")
     assert s.r.get(keyspace.topic_lock("t")) == "the next holder"  # not released by mistake
+
+
+def test_a_lock_held_while_redis_restarts_is_released_once_it_is_back(tmp_path: Path) -> None:
+    """Redis stopped under a holder and started again with its append-only file (which
+    keeps the lock): the holder's release, asked again until Redis answers, lets the
+    topic's next task in instead of leaving it the whole lease (it was left so)."""
+    port = free_port()
+    server = start_redis(tmp_path, port=port, append_only=True)
+    holder = store(server.url)
+    holding, stopped = threading.Event(), threading.Event()
+    errors: list[BaseException] = []
+
+    def hold() -> None:
+        try:
+            with holder.topic_lock("t", timeout=600):
+                holding.set()
+                stopped.wait(60)
+        except BaseException as error:  # seen by the test below
+            errors.append(error)
+
+    thread = threading.Thread(target=hold, daemon=True)
+    thread.start()
+    try:
+        assert holding.wait(60)
+        server.stop()
+        stopped.set()
+        thread.join(2)  # gone a moment: the release meets no Redis
+        # Started from this thread: Redis ends with the thread that started it.
+        server = start_redis(tmp_path, port=port, append_only=True)
+        thread.join(120)
+        assert not thread.is_alive()
+        assert not store(server.url).r.exists(keyspace.topic_lock("t"))
+        assert errors == []
+    finally:
+        server.stop()

@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import logging
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -48,6 +49,8 @@ def _lua(name: str) -> str:
     return resources.files("worker.store").joinpath(f"lua/{name}.lua").read_text("utf-8")
 
 
+log = logging.getLogger(__name__)
+
 # What a caller outside the store catches to say "Redis is unreachable or refused".
 STORE_ERRORS: tuple[type[Exception], ...] = (redis.RedisError,)
 # ... and to say "Redis is unreachable" (gone, restarting, or still loading its data):
@@ -75,6 +78,8 @@ BUCKET_CAPACITY = 32
 # no one took is kept (ms).
 LOCK_RECHECK = 0.1
 WAKE_UP_KEPT_MS = 1000
+# Seconds between attempts at releasing a topic's lock while Redis is unreachable.
+LOCK_RELEASE_RETRY = 0.5
 # Figure history steps a process keeps parsed (frozen models, shared by every read), and
 # the figures whose history it keeps.
 STEPS_PARSED_KEPT = 50_000
@@ -550,13 +555,39 @@ class Store:
                 raise redis.exceptions.LockError(f"{key}: not had within {timeout:g} s")
             # Woken by a release; a holder that died wakes no one: asked again soon.
             self.r.blpop([woken], timeout=min(left, LOCK_RECHECK))
+        # Taken by the SET just answered: Redis lets it run out by then at the latest.
+        held_until = time.monotonic() + timeout
         try:
             yield
         finally:
-            if not self._unlock(keys=[key, woken], args=[token, WAKE_UP_KEPT_MS]):
-                raise redis.exceptions.LockNotOwnedError(
-                    f"{key} ran out before its release (held longer than {timeout:g} s)"
-                )
+            self._release_topic_lock(key, woken, token, timeout, held_until)
+
+    def _release_topic_lock(
+        self, key: str, woken: str, token: str, timeout: float, held_until: float
+    ) -> None:
+        """Release a topic's lock, asking again while Redis is unreachable until its lease
+        would have run out: Redis restarted with its append-only file keeps the lock, and
+        a release given up on left the topic's every other task waiting out the whole
+        lease (the task time limit) after a restart of a few seconds."""
+        asked_again = False
+        while True:
+            try:
+                released = self._unlock(keys=[key, woken], args=[token, WAKE_UP_KEPT_MS])
+                break
+            except STORE_UNREACHABLE as error:
+                if time.monotonic() + LOCK_RELEASE_RETRY >= held_until:
+                    raise  # it runs out by itself now
+                if not asked_again:
+                    log.warning(
+                        "%s not released (%s); asking again until Redis answers", key, error
+                    )
+                time.sleep(LOCK_RELEASE_RETRY)
+                asked_again = True
+        # Asked again, a release whose reply was lost with the connection finds no lock.
+        if not released and not asked_again:
+            raise redis.exceptions.LockNotOwnedError(
+                f"{key} ran out before its release (held longer than {timeout:g} s)"
+            )
 
     def is_bootstrapped(self, topic: str) -> bool:
         return bool(self.r.exists(keyspace.topic_ready(topic)))
