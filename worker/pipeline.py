@@ -15,7 +15,7 @@ import re
 import time
 import uuid
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -1281,12 +1281,8 @@ def _attempt(
         # The digest is sent by flush_digests; the event joins it once, even when this
         # task runs again (a redelivery, or the tick re-enqueuing a lease that ran out).
         if state.detail != "in digest":
-            store.add_to_digest(channel_name, event.id, now)
-            store.save_delivery(
-                event.id,
-                channel_name,
-                replace(state, state="pending", detail="in digest", updated=now),
-            )
+            joined = replace(state, state="pending", detail="in digest", updated=now)
+            store.join_digest(channel_name, event.id, joined, now)
         store.unschedule("deliveries", member)
         return DeliveryOutcome("digest")
     attempts = state.attempts + 1
@@ -1316,25 +1312,28 @@ def _record_delivered(
     Redis unreachable just then (gone as the event went out) is waited for until
     `record_by` (monotonic): left pending and due, the delivery would be handed out again
     by the tick once Redis is back, and the event sent a second time."""
+
+    def record() -> None:
+        rt.store.save_delivery(event_id, channel_name, delivered)
+        rt.store.unschedule("deliveries", f"{event_id}|{channel_name}")
+
+    _record_sent(record, f"event {event_id} delivered to {channel_name}", record_by)
+
+
+def _record_sent(record: Callable[[], object], sent: str, record_by: float) -> None:
+    """Call `record`, the record of what a receiver has accepted (`sent` says what), again
+    every RECORD_RETRY_EVERY seconds while Redis is unreachable, until `record_by`
+    (monotonic): given up on, what was sent is sent again once Redis is back."""
     while True:
         try:
-            rt.store.save_delivery(event_id, channel_name, delivered)
-            rt.store.unschedule("deliveries", f"{event_id}|{channel_name}")
+            record()
             return
         except STORE_UNREACHABLE:
             if time.monotonic() + RECORD_RETRY_EVERY >= record_by:
-                log.error(
-                    "event %s was delivered to %s but Redis could not record it in time: "
-                    "it may be sent again",
-                    event_id,
-                    channel_name,
-                )
+                log.error("%s but Redis could not record it in time: it may be sent again", sent)
                 raise
             log.warning(
-                "event %s delivered to %s; Redis is unreachable, recording it again in %.1f s",
-                event_id,
-                channel_name,
-                RECORD_RETRY_EVERY,
+                "%s; Redis is unreachable, recording it again in %.1f s", sent, RECORD_RETRY_EVERY
             )
             time.sleep(RECORD_RETRY_EVERY)
 
@@ -1418,7 +1417,11 @@ def _delivery_failed(
 
 
 def flush_digests(rt: Runtime, now: float | None = None, force: bool = False) -> int:
-    """Send each email channel's digest whose window has passed; returns messages sent."""
+    """Send each email channel's digest whose window has passed; returns messages sent.
+
+    Each is sent under the digest's claim, held until what was sent is recorded, so a
+    tick running beside this one, or after Redis went away as the message went out and
+    came back, sends nothing twice (as `deliver` for one event)."""
     now = time.time() if now is None else now
     sent = 0
     for name, channel in rt.config.alerts.channels.items():
@@ -1426,55 +1429,89 @@ def flush_digests(rt: Runtime, now: float | None = None, force: bool = False) ->
             continue
         if not (force or rt.store.digest_due(name, channel.digest, now)):
             continue
-        pending = rt.store.digest_pending(name)
-        events = [e for e in (rt.store.event(i) for i in pending) if e is not None]
-        if not events:
-            rt.store.clear_digest(name, len(pending))
+        token = uuid.uuid4().hex
+        ttl = rt.delivery_claim_ttl
+        record_by = time.monotonic() + ttl * 0.75  # as `deliver`'s
+        if not rt.store.claim_digest(name, token, ttl):
+            log.info("digest for %s left to the attempt sending it", name)
             continue
         try:
-            send_email(name, channel, rt.config.service.smtp, events)
-        except DeliveryError as error:
-            _digest_failed(rt, name, [e.id for e in events], len(pending), error, now)
-            continue
-        for event in events:
-            before = rt.store.delivery(event.id, name) or Delivery()
-            rt.store.save_delivery(
-                event.id,
-                name,
-                replace(before, state="delivered", delivered_at=now, updated=now, detail="digest"),
-            )
-        rt.store.clear_digest(name, len(pending))
-        sent += 1
+            # Asked again under the claim: another attempt may have sent it meanwhile.
+            if force or rt.store.digest_due(name, channel.digest, now):
+                sent += _send_digest(rt, name, channel, now, record_by)
+        finally:
+            try:
+                rt.store.release_digest(name, token)
+            except STORE_ERRORS as error:
+                log.warning("claim on the digest for %s left to run out: %s", name, error)
     return sent
 
 
+def _send_digest(
+    rt: Runtime, name: str, channel: EmailChannel, now: float, record_by: float
+) -> int:
+    """Send the channel's digest, its claim held; 1 when a message went out."""
+    pending = rt.store.digest_pending(name)
+    events = [e for e in (rt.store.event(i) for i in pending) if e is not None]
+    if not events:
+        rt.store.close_digest(name, pending, {}, now)
+        return 0
+    # Read before the message goes, so that only its record waits on Redis after.
+    delivered = {
+        e.id: replace(
+            rt.store.delivery(e.id, name) or Delivery(),
+            state="delivered",
+            delivered_at=now,
+            updated=now,
+            detail="digest",
+        )
+        for e in events
+    }
+    try:
+        send_email(name, channel, rt.config.service.smtp, events)
+    except DeliveryError as error:
+        _digest_failed(rt, name, [e.id for e in events], pending, error, now)
+        return 0
+    _record_sent(
+        lambda: rt.store.close_digest(name, pending, delivered, now),
+        f"digest of {len(events)} event(s) sent to {name}",
+        record_by,
+    )
+    log.info("digest of %d event(s) sent to %s", len(events), name)
+    return 1
+
+
 def _digest_failed(
-    rt: Runtime, name: str, event_ids: list[str], count: int, error: DeliveryError, now: float
+    rt: Runtime,
+    name: str,
+    event_ids: list[str],
+    pending: list[str],
+    error: DeliveryError,
+    now: float,
 ) -> None:
     """A digest the server refused: retried on the webhook schedule, each event's delivery
     showing the error, and given up (recorded as failed) when the schedule runs out."""
     attempts = rt.store.digest_attempts(name) + 1
     delay = next_retry_delay(attempts, error.retry_after) if error.retryable else None
-    for event_id in event_ids:
-        before = rt.store.delivery(event_id, name) or Delivery()
-        rt.store.save_delivery(
-            event_id,
-            name,
-            replace(
-                before,
-                state="failed" if delay is None else "retrying",
-                attempts=attempts,
-                last_error=error.reason,
-                next_attempt=None if delay is None else now + delay,
-                updated=now,
-            ),
+    failed = {
+        event_id: replace(
+            rt.store.delivery(event_id, name) or Delivery(),
+            state="failed" if delay is None else "retrying",
+            attempts=attempts,
+            last_error=error.reason,
+            next_attempt=None if delay is None else now + delay,
+            updated=now,
         )
+        for event_id in event_ids
+    }
     if delay is None:
-        rt.store.clear_digest(name, count)
+        rt.store.close_digest(name, pending, failed, now)
         log.error(
             "digest for %s failed for good after %d attempts: %s", name, attempts, error.reason
         )
         return
+    for event_id, delivery in failed.items():
+        rt.store.save_delivery(event_id, name, delivery)
     rt.store.digest_failed(name, attempts, now + delay)
     log.warning(
         "digest for %s not sent (attempt %d: %s); retrying in %.0f s",

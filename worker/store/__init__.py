@@ -249,6 +249,8 @@ class Store:
         self._unlock = client.register_script(_lua("unlock"))
         self._claim_delivery = client.register_script(_lua("claim_delivery"))
         self._release_claim = client.register_script(_lua("release_claim"))
+        self._join_digest = client.register_script(_lua("join_digest"))
+        self._close_digest = client.register_script(_lua("close_digest"))
         # Figure history steps as parsed, by their stored JSON, and each history as last
         # read or written by this process, with its version (`figure_history`).
         self._steps: dict[str, FigureStep] = {}
@@ -883,11 +885,46 @@ class Store:
     def channel_disabled(self, channel: str) -> str | None:
         return cast(str | None, self.r.hget(keyspace.CHANNELS_DISABLED, channel))
 
-    def add_to_digest(self, channel: str, event_id: str, now: float) -> None:
-        pipe = self.r.pipeline()
-        pipe.rpush(keyspace.digest(channel), event_id)
-        pipe.set(keyspace.digest(channel, "since"), now, nx=True)
-        pipe.execute()
+    def join_digest(self, channel: str, event_id: str, delivery: Delivery, now: float) -> None:
+        """The event joins the channel's digest, once, and its delivery is recorded as
+        `delivery`, in one step (lua/join_digest.lua)."""
+        self._join_digest(
+            keys=[
+                keyspace.digest(channel),
+                keyspace.digest(channel, "since"),
+                keyspace.deliveries(event_id),
+            ],
+            args=[event_id, channel, json.dumps(asdict(delivery)), now],
+        )
+
+    def claim_digest(self, channel: str, token: str, ttl: float) -> bool:
+        """Whether the attempt `token` may send the channel's digest now (as
+        `claim_delivery`, for the digest's one message)."""
+        key = keyspace.digest(channel, "claim")
+        return bool(self._claim_delivery(keys=[key], args=[token, int(ttl * 1000)]))
+
+    def release_digest(self, channel: str, token: str) -> None:
+        self._release_claim(keys=[keyspace.digest(channel, "claim")], args=[token])
+
+    def close_digest(
+        self, channel: str, events: list[str], deliveries: Mapping[str, Delivery], now: float
+    ) -> bool:
+        """The digest's first `events` (sent, or failed for good) leave it and each one's
+        delivery in `deliveries` is recorded, in one step (lua/close_digest.lua). False
+        when an earlier call already did (its reply lost)."""
+        records = [json.dumps(asdict(deliveries[i])) if i in deliveries else "" for i in events]
+        return bool(
+            self._close_digest(
+                keys=[
+                    keyspace.digest(channel),
+                    keyspace.digest(channel, "since"),
+                    keyspace.digest(channel, "attempts"),
+                    keyspace.digest(channel, "next"),
+                    *(keyspace.deliveries(i) for i in events),
+                ],
+                args=[channel, len(events), *events, *records, now],
+            )
+        )
 
     def digest_due(self, channel: str, window: float, now: float) -> bool:
         since, retry_at = self.r.mget(
@@ -910,16 +947,6 @@ class Store:
 
     def digest_pending(self, channel: str) -> list[str]:
         return cast(list[str], self.r.lrange(keyspace.digest(channel), 0, -1))
-
-    def clear_digest(self, channel: str, count: int) -> None:
-        pipe = self.r.pipeline()
-        pipe.ltrim(keyspace.digest(channel), count, -1)
-        pipe.delete(
-            keyspace.digest(channel, "since"),
-            keyspace.digest(channel, "attempts"),
-            keyspace.digest(channel, "next"),
-        )
-        pipe.execute()
 
     # -- runs of `poll --once` --------------------------------------------------------------
     def run_add(self, run: str, count: int = 1) -> None:
