@@ -232,6 +232,28 @@ def held_languages(config: Config) -> list[str]:
     return [code for code, _ in counts.most_common(PRELOADED_LANGUAGES)]
 
 
+# How long a corpus draft is kept before it counts as left behind (seconds), unless ten
+# task time limits are longer (`sweep_drafts`).
+DRAFT_KEPT = 86400.0
+
+
+def sweep_drafts(config: Config) -> int:
+    """Remove the topics' corpus drafts that no live task may still place; returns how
+    many. A task places or discards its draft within its hard time limit
+    (`task_time_limit`), so one a day old (or ten time limits) was left by a worker
+    stopped in between. Called as an article worker starts, which is what follows such a
+    stop."""
+    older_than = max(DRAFT_KEPT, 10 * config.service.task_time_limit)
+    removed = 0
+    for topic in config.topics.values():
+        folder = config.corpus_dir(topic)
+        try:
+            removed += len(Corpus(folder).sweep_drafts(older_than))
+        except OSError as error:
+            log.warning("drafts in %s not swept: %s", folder, error)
+    return removed
+
+
 _PRELOAD_PAGE = (
     "<html lang='en'><head><title>Preload</title></head><body><article>"
     "<p>The article stage is loaded before the worker forks its pool of processes.</p>"

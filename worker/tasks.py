@@ -99,7 +99,8 @@ def _load_before_fork(sender: Any = None, instance: Any = None, **_: Any) -> Non
     cannot run (an invalid file, an alert channel whose variables are unset): one line per
     problem and exit status 2, its messages left queued for a worker that can, where
     starting would fail every task it took. A prefork worker then loads the article stage
-    before it forks its pool; the poller (threads) never processes an article and does not."""
+    before it forks its pool, and removes the corpus drafts a stopped one left behind; the
+    poller (threads) never processes an article and does neither."""
     try:
         config = load_config(require_channels=False)
         if not config.service.dry_run:
@@ -114,6 +115,7 @@ def _load_before_fork(sender: Any = None, instance: Any = None, **_: Any) -> Non
         global _pool_child
         _pool_child = True
         pipeline.preload(pipeline.held_languages(config), list(config.topics.values()))
+        pipeline.sweep_drafts(config)
         # Out of the collector's reach, so its passes in a child do not write to (and
         # copy) every page the parent loaded (the gc module's advice for fork servers).
         gc.freeze()

@@ -4,7 +4,9 @@ workers wait on the naming and the manifest only, and what is flushed keeps its 
 
 from __future__ import annotations
 
+import logging
 import os
+import time
 from pathlib import Path
 
 import pytest
@@ -69,3 +71,38 @@ def test_a_draft_not_needed_leaves_nothing_behind(tmp_path: Path, redis_url: str
     corpus = rt.config.corpus_dir(rt.config.topics[TOPIC])
     assert sorted(p.name for p in corpus.iterdir() if p.name.startswith(".")) == []
     assert len([p for p in corpus.iterdir() if p.suffix == ".txt"]) == 1
+
+
+def left_behind(corpus: Path, hours: float) -> Path:
+    """A draft a worker wrote `hours` ago and never placed (it was stopped in between)."""
+    draft = corpus_module.Corpus(corpus).draft(TEXT).path
+    written = time.time() - hours * 3600
+    os.utime(draft, (written, written))
+    return draft
+
+
+def test_drafts_a_stopped_worker_left_are_swept_once_no_task_can_place_them(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    config = load_config(write_config(tmp_path))
+    corpus = config.corpus_dir(config.topics[TOPIC])
+    corpus_module.Corpus(corpus).write_document("001_00000000000000a1.txt", TEXT)
+    old = left_behind(corpus, hours=25)
+    recent = left_behind(corpus, hours=2)  # past any task's time limit, but under a day
+    (corpus / ".tmp-notes").write_text("someone's own file")
+    with caplog.at_level(logging.WARNING, logger="worker.articles.corpus"):
+        assert pipeline.sweep_drafts(config) == 1
+    assert sorted(p.name for p in corpus.iterdir()) == sorted(
+        [".tmp-notes", "001_00000000000000a1.txt", recent.name]
+    )
+    [removal] = [r.getMessage() for r in caplog.records]
+    assert old.name in removal and "never placed" in removal
+
+
+def test_drafts_are_kept_ten_task_time_limits_when_that_is_longer(tmp_path: Path) -> None:
+    config = load_config(write_config(tmp_path, service={"task_time_limit": "3h"}))
+    corpus = config.corpus_dir(config.topics[TOPIC])
+    kept = left_behind(corpus, hours=29)
+    gone = left_behind(corpus, hours=31)
+    assert pipeline.sweep_drafts(config) == 1
+    assert kept.exists() and not gone.exists()

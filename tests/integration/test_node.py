@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from tests.articles.test_drafts import TOPIC, left_behind
 from tests.conftest import write_config
 from worker import launcher
 from worker.celery_app import IO_QUEUE, QUEUE, app, configure
@@ -32,6 +33,8 @@ def inspect_until(nodes: list[str], deadline: float) -> tuple[dict[str, Any], di
 def test_each_worker_runs_its_pool_on_its_queue(tmp_path: Path, redis_url: str) -> None:
     config = load_config(write_config(tmp_path))
     configure(config, redis_url)
+    # Left by a worker stopped between writing a document's draft and placing it.
+    left = left_behind(config.corpus_dir(config.topics[TOPIC]), hours=25)
     services = launcher.Services(redis_url)
     host = socket.gethostname()
     try:
@@ -52,3 +55,4 @@ def test_each_worker_runs_its_pool_on_its_queue(tmp_path: Path, redis_url: str) 
     assert poller["pool"]["max-concurrency"] == 16
     assert [q["name"] for q in queues[f"poller@{host}"]] == [IO_QUEUE]
     assert [process.returncode for process in started] == [0, 0]  # warm shutdowns
+    assert not left.exists()  # swept as the article worker started

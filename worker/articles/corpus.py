@@ -13,6 +13,7 @@ import json
 import logging
 import os
 import re
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -23,6 +24,7 @@ from typing import Any, Literal
 log = logging.getLogger(__name__)
 DOCUMENT_NAME = re.compile(r"^(\d{3,})_([0-9a-f]{16})\.txt$")
 MANIFEST = "manifest.jsonl"
+DRAFT_NAME = re.compile(r"^\.tmp-[0-9a-f]{32}\.draft$")
 # How much of the manifest's end `Corpus.recent_lines` reads (bytes): a few hundred lines.
 RECENT_BYTES = 256 * 1024
 
@@ -141,7 +143,7 @@ class Corpus:
         # read the corpus too, not only the worker's own user.
         # Not a `.txt` name: people and tools count a folder's documents by that suffix,
         # and a draft lasts as long as its topic's lock is waited for.
-        temporary = self.directory / f".tmp-{uuid.uuid4().hex}.draft"
+        temporary = self.directory / f".tmp-{uuid.uuid4().hex}.draft"  # DRAFT_NAME
         handle = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
         try:
             with os.fdopen(handle, "wb") as stream:
@@ -179,6 +181,36 @@ class Corpus:
             yield draft
         finally:
             self.discard(draft)
+
+    def sweep_drafts(self, older_than: float) -> list[str]:
+        """Remove the drafts last written more than `older_than` seconds ago, left by a
+        worker stopped (killed, its machine lost) between writing a draft and placing it
+        or discarding it; returns their names. Each removal is logged."""
+        removed = []
+        now = time.time()
+        try:
+            entries = list(os.scandir(self.directory))
+        except FileNotFoundError:
+            return []
+        for entry in entries:
+            if not DRAFT_NAME.match(entry.name):
+                continue
+            try:
+                age = now - entry.stat().st_mtime
+                if age <= older_than:
+                    continue
+                os.unlink(entry.path)
+            except FileNotFoundError:
+                continue  # placed or discarded meanwhile
+            removed.append(entry.name)
+            log.warning(
+                "%s: removed draft %s, written %.1f h ago and never placed (its worker "
+                "stopped before it could)",
+                self.directory,
+                entry.name,
+                age / 3600,
+            )
+        return removed
 
     def read_document(self, name: str) -> str | None:
         path = self.directory / name
