@@ -9,8 +9,12 @@ import threading
 import time
 from pathlib import Path
 
+from typer.testing import CliRunner
+
 from tests.support import write_config
-from worker import launcher
+from worker import launcher, node
+from worker.celery_app import WORKER_KINDS
+from worker.cli import cli
 from worker.config import load_config
 
 
@@ -50,3 +54,15 @@ def test_a_second_signal_stops_at_once(tmp_path: Path) -> None:
     code = launcher.supervise(services, config, echo=said.append, every=0.05)
     assert code == 0 and child.poll() is not None
     assert any("warm shutdown" in line for line in said)
+
+
+def test_the_help_gives_the_pool_sizes_a_worker_takes_unless_told() -> None:
+    """`newswatch run --concurrency` left unset passes nothing, and each worker sizes its
+    pool as its kind says (WORKER_KINDS): what both helps say must be those sizes."""
+    worker, poller = (WORKER_KINDS[kind].concurrency for kind in ("worker", "poller"))
+    assert "--concurrency" not in launcher.worker_command("worker")
+    run_help = " ".join(CliRunner().invoke(cli, ["run", "--help"]).output.split())
+    assert f"unset, the worker's own size ({worker} processes)" in run_help
+    assert f"The poller keeps its {poller} threads" in run_help
+    node_help = " ".join(node.parser().format_help().split())
+    assert f"default: {worker} processes, or {poller} threads" in node_help

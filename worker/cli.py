@@ -126,7 +126,11 @@ def check_config_command(config: ConfigOption = None) -> None:
 def run(
     config: ConfigOption = None,
     concurrency: Annotated[
-        int | None, typer.Option(help="Article worker processes [default: 2, the worker's own]")
+        int | None,
+        typer.Option(
+            help="Processes of the article worker's pool; unset, the worker's own size "
+            "(2 processes). The poller keeps its 16 threads."
+        ),
     ] = None,
     dry_run: DryRunOption = False,
 ) -> None:
