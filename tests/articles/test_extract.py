@@ -110,6 +110,15 @@ def test_normalisation_collapses_whitespace_and_composes_characters() -> None:
     assert text == "Café in Moskow\nSecond\nThird"
 
 
+def test_every_unicode_space_is_one_space_and_other_characters_stay() -> None:
+    spaces = [chr(c) for c in range(0x110000) if chr(c).isspace() and chr(c) != "\n"]
+    line = "".join(f"w{i}{space}{space}" for i, space in enumerate(spaces))
+    words = " ".join(f"w{i}" for i in range(len(spaces)))
+    assert to_schema_text([f"\u3000{line}\u00a0"]) == words
+    # Not spaces: a zero-width space and a word joiner are part of the word.
+    assert to_schema_text(["a\u200bb \u2060c"]) == "a\u200bb \u2060c"
+
+
 def test_the_headline_is_not_part_of_the_body() -> None:
     assert to_schema_text(["Big News Today", "Body line."], "Big news today") == "Body line."
 
