@@ -3,7 +3,7 @@ import unicodedata
 import pytest
 
 from tests.support import DATA, SEED
-from worker.articles import make_document, paragraphs_from_html
+from worker.articles import extract, make_document, paragraphs_from_html
 from worker.articles.extract import canonical_url, decode_html, extract_article
 from worker.articles.normalise import is_boilerplate, to_schema_text
 
@@ -161,3 +161,19 @@ def test_a_page_declaring_an_unreadable_charset_is_read_as_utf8(charset: str) ->
         assert decode_html(page, content_type).endswith(
             "<p>Café +ADw-script+AD4- 12.000 tentara</p>"
         )
+
+
+PAGE_FILES = [*sorted(PAGES.glob("*.html")), *sorted((DATA / "hostile").glob("page-*.html"))]
+
+
+@pytest.mark.parametrize("page", PAGE_FILES, ids=lambda page: page.name)
+def test_the_extraction_on_the_parsed_tree_is_trafilaturas_bare_extraction(
+    page, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # newswatch runs trafilatura's cascade on its own tree, not on the copy that
+    # bare_extraction makes; the article must be the one bare_extraction gives.
+    html = decode_html(page.read_bytes())
+    url = "https://kabardunia.example/x"
+    direct = extract_article(html, url)
+    monkeypatch.setattr(extract, "_trafilatura_sequence", lambda: None)
+    assert extract_article(html, url) == direct
