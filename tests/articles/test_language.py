@@ -6,10 +6,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import yaml
 from py3langid.langid import _load_identifier
 
+from tests.support import DATA, SEED
 from worker.articles import language
-from worker.articles.language import detect_language
+from worker.articles.language import SAMPLE_CHARACTERS, detect_language
 
 TEXTS = {
     "en": "The ministry said on Monday that about 1,200 soldiers had been sent to the border.",
@@ -58,3 +60,28 @@ def test_a_damaged_copy_in_the_cache_is_read_around(
     language._identifier.cache_clear()
     assert [detect_language(t) for t in TEXTS.values()] == list(TEXTS)
     assert "not mapped from a cache" in caplog.text
+
+
+def _passages() -> list[str]:
+    """Texts in every language the tests hold: the figure set's passages (held out too),
+    the emerging-name articles, the seed, and strings that are barely text."""
+    texts = [SEED.read_text(encoding="utf-8")]
+    for path in sorted((DATA / "figures").glob("**/*.yaml")):
+        items = (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("items") or []
+        texts += [item["text"] for item in items if isinstance(item, dict) and "text" in item]
+    articles = yaml.safe_load((DATA / "emerging" / "articles.yaml").read_text(encoding="utf-8"))
+    texts += [article["text"] for article in articles["articles"]]
+    return [*texts, "", "a", "AB CD", "\x00\x01", "   ", "😀 🇺🇦", "1234 5678", "ÀÉÎ õü"]
+
+
+def test_the_numpy_walk_scores_every_text_as_py3langid_does() -> None:
+    own = _load_identifier(norm_probs=True)
+    identifier = language._identifier()
+    assert type(identifier).__name__ == "WalkingIdentifier"
+    passages = _passages()
+    assert len(passages) > 500
+    for text in passages:
+        sample = text[:SAMPLE_CHARACTERS]
+        # Bit for bit: the probabilities, not only the language chosen.
+        assert identifier._decide(sample).tobytes() == own._decide(sample).tobytes(), text
+        assert identifier.classify(sample) == own.classify(sample)
