@@ -682,9 +682,11 @@ def ingest_document(
     # name: under the lock, a new document or a revision is only named, its folder and
     # manifest flushed. Every fsync under the lock is waited out by the topic's other
     # workers. A draft not needed (unchanged, a copy, a failure) is removed.
-    with corpus.drafted(document.text) as draft, store.topic_lock(topic.id, rt.topic_lock_ttl):
-        # What the decisions below read, in one round trip (each read was one).
-        view = store.topic_view(topic.id, document.id, sha, fingerprint.bands)
+    with (
+        corpus.drafted(document.text) as draft,
+        # What the decisions below read, in the round trip that takes the lock.
+        store.locked_view(topic.id, document.id, sha, fingerprint.bands, rt.topic_lock_ttl) as view,
+    ):
         if not view.ready:
             bootstrap_topic(rt, topic)
             view = store.topic_view(topic.id, document.id, sha, fingerprint.bands)
@@ -750,7 +752,11 @@ def ingest_document(
                 events = apply_signals(rt, topic, signals, ref, emit=emit, copy_of=original_id)
                 return IngestOutcome("copy", None, events)
             status = "new"
-            sequence = store.next_sequence(topic.id, lambda: _sequence_floor(rt, topic))
+            # Handed out with the view when nothing could be its original; a number handed
+            # out and then not used (held again above, after a crash) is skipped.
+            sequence = view.number
+            if sequence is None:
+                sequence = store.next_sequence(topic.id, lambda: _sequence_floor(rt, topic))
             # A counter that lost its last increments (the same crash) never hands out a
             # number a file already has.
             last_written = _last_number(recent)
@@ -1067,13 +1073,16 @@ def apply_signals(
         store.save_figure(topic.id, figure, states[figure])
     for figure in rewritten:
         store.save_figure_history(topic.id, figure, histories[figure])
+    # A document that does not alert teaches its names in the same trip.
+    first = store.first_sightings(
+        topic.id, (entity for entity, _ in signals.entities), () if emit else signals.name_keys
+    )
     for entity, quote in signals.entities:
-        if store.first_sighting(topic.id, entity) and emit:
+        if entity in first and emit:
+            first.discard(entity)  # an entity quoted twice is seen first once
             names = topic.entities[entity]
             events.append(alert_events.entity_first_seen(topic.id, entity, names, quote, ref))
-    if not emit:
-        store.add_known_names(topic.id, signals.name_keys)
-    else:
+    if emit:
         # Names with at least one word the seeds (and first-loaded documents) never use.
         words = {name: fold(name).split() for name in signals.names}
         for name, (documents, sources) in store.record_names(

@@ -6,10 +6,12 @@ import importlib
 import threading
 from pathlib import Path
 
+import numpy as np
 import pytest
 import redis
 
-from worker.store import Store
+from worker.articles.corpus import HeldDocument
+from worker.store import Store, TopicView
 from worker.store import keys as keyspace
 from worker.store.embedded import free_port, start_redis
 
@@ -107,3 +109,36 @@ def test_a_lock_held_while_redis_restarts_is_released_once_it_is_back(tmp_path: 
         assert errors == []
     finally:
         server.stop()
+
+
+def test_the_view_taken_with_the_lock_sees_what_the_last_holder_wrote(
+    redis_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Read in the call that takes the lock, after the holder's release: never before it.
+    monkeypatch.setattr(store_module, "LOCK_RECHECK", 3600.0)
+    holder, waiter = store(redis_url), store(redis_url)
+    holder.mark_bootstrapped("t")
+    views: list[TopicView] = []
+    holding = threading.Event()
+
+    def wait() -> None:
+        holding.wait(60)
+        with waiter.locked_view("t", "a", "sha-a", ["0:abc123"], timeout=600) as view:
+            views.append(view)
+            assert waiter.r.get(keyspace.topic_lock("t")) is not None
+
+    thread = threading.Thread(target=wait, daemon=True)
+    thread.start()
+    with holder.topic_lock("t", timeout=600):
+        holding.set()
+        blocked = threading.Event()
+        while not any(c.get("cmd") == "blpop" for c in holder.r.client_list()):
+            blocked.wait(0.02)
+        held = HeldDocument(file="001-a.txt", sha256="sha-a", url="", title="A", source="x")
+        holder.hold_document("t", "a", held, np.zeros(4, dtype=np.uint32), ["0:abc123"])
+    thread.join(120)
+    assert not thread.is_alive()
+    [view] = views
+    assert view.ready and view.held == held and view.same_text == "a"
+    assert view.candidates == {"a"}
+    assert not holder.r.exists(keyspace.topic_lock("t"))

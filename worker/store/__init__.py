@@ -42,6 +42,9 @@ class TopicView:
     held: HeldDocument | None  # the document held under the document's id
     same_text: str | None  # the id of a document with this very text
     candidates: frozenset[str]  # documents sharing a band bucket with it
+    # Its number, handed out with the view when it is certainly new (lua/topic_view.lua);
+    # None: `Store.next_sequence` gives it once it is known to be new.
+    number: int | None = None
 
 
 def _lua(name: str) -> str:
@@ -548,16 +551,52 @@ class Store:
         every few milliseconds: polling was 5% of a prefork child's CPU in the load run,
         two children taking turns on one topic. Raises redis's LockError when the lock
         was not had in time, LockNotOwnedError when it ran out before its release."""
+        key = keyspace.topic_lock(topic)
+
+        def take(token: str, ttl_ms: int) -> bool:
+            return bool(self.r.set(key, token, nx=True, px=ttl_ms))
+
+        with self._locked(topic, timeout, take):
+            yield
+
+    @contextmanager
+    def locked_view(
+        self,
+        topic: str,
+        doc_id: str,
+        sha256: str,
+        bands: Iterable[str],
+        timeout: float = 120.0,
+    ) -> Iterator[TopicView]:
+        """`topic_lock` yielding `topic_view`: the view is read in the call that takes the
+        lock (one round trip where they were two, for each document ingested)."""
+        ask = self._view_call(topic, doc_id, sha256, bands)
+        views: list[TopicView] = []
+
+        def take(token: str, ttl_ms: int) -> bool:
+            view = ask(token, ttl_ms)
+            if view is not None:
+                views.append(view)
+            return view is not None
+
+        with self._locked(topic, timeout, take):
+            yield views[0]
+
+    @contextmanager
+    def _locked(
+        self, topic: str, timeout: float, take: Callable[[str, int], bool]
+    ) -> Iterator[None]:
+        """Hold the topic's lock, `take` (token, time to live in ms) trying it once."""
         key, woken = keyspace.topic_lock(topic), keyspace.topic_lock_woken(topic)
         token = uuid.uuid4().hex
         deadline = time.monotonic() + timeout
-        while not self.r.set(key, token, nx=True, px=max(1, int(timeout * 1000))):
+        while not take(token, max(1, int(timeout * 1000))):
             left = deadline - time.monotonic()
             if left <= 0:
                 raise redis.exceptions.LockError(f"{key}: not had within {timeout:g} s")
             # Woken by a release; a holder that died wakes no one: asked again soon.
             self.r.blpop([woken], timeout=min(left, LOCK_RECHECK))
-        # Taken by the SET just answered: Redis lets it run out by then at the latest.
+        # Taken by the call just answered: Redis lets it run out by then at the latest.
         held_until = time.monotonic() + timeout
         try:
             yield
@@ -653,22 +692,40 @@ class Store:
 
     def topic_view(self, topic: str, doc_id: str, sha256: str, bands: Iterable[str]) -> TopicView:
         """What ingesting a document reads under the topic's lock, in one round trip."""
+        view = self._view_call(topic, doc_id, sha256, bands)("", 0)
+        assert view is not None  # read without taking the lock: always answered
+        return view
+
+    def _view_call(
+        self, topic: str, doc_id: str, sha256: str, bands: Iterable[str]
+    ) -> Callable[[str, int], TopicView | None]:
+        """lua/topic_view.lua for this document, its keys made once: called with a lock
+        token and time to live (ms) it first takes the lock (None: another holds it),
+        with "" it only reads."""
         keys, fields = self._band_slots(topic, bands)
-        ready, raw, exact, members = self._topic_view(
-            keys=[
-                keyspace.topic_ready(topic),
-                keyspace.documents(topic),
-                keyspace.text_hashes(topic),
-                *keys,
-            ],
-            args=[doc_id, sha256, *fields],
-        )
-        return TopicView(
-            ready=bool(ready),
-            held=HeldDocument.from_json(raw) if raw else None,
-            same_text=str(exact) if exact else None,
-            candidates=frozenset(members.split(",")) if members else frozenset(),
-        )
+        keys = [
+            keyspace.topic_lock(topic),
+            keyspace.topic_ready(topic),
+            keyspace.documents(topic),
+            keyspace.text_hashes(topic),
+            keyspace.sequence(topic),
+            *keys,
+        ]
+
+        def call(token: str, ttl_ms: int) -> TopicView | None:
+            found = self._topic_view(keys=keys, args=[token, ttl_ms, doc_id, sha256, *fields])
+            if found is None:
+                return None
+            ready, raw, exact, members, number = found
+            return TopicView(
+                ready=bool(ready),
+                held=HeldDocument.from_json(raw) if raw else None,
+                same_text=str(exact) if exact else None,
+                candidates=frozenset(members.split(",")) if members else frozenset(),
+                number=None if number is None else int(number),
+            )
+
+        return call
 
     def lsh_candidates(self, topic: str, bands: Iterable[str]) -> set[str]:
         """Documents sharing at least one band bucket with the given bands."""
@@ -789,9 +846,21 @@ class Store:
             self._histories.clear()
         self._histories[(topic, figure)] = _HeldHistory(version, steps, raw)
 
-    def first_sighting(self, topic: str, entity: str) -> bool:
-        """True the first time an entity is seen on a topic."""
-        return bool(self.r.sadd(keyspace.entities(topic), entity))
+    def first_sightings(
+        self, topic: str, entities: Iterable[str], known_names: Iterable[str] = ()
+    ) -> set[str]:
+        """Of `entities` seen in a document, those seen on the topic for the first time;
+        `known_names` (see `add_known_names`) are added in the same round trip."""
+        entities, known_names = list(dict.fromkeys(entities)), list(known_names)
+        if not entities and not known_names:
+            return set()
+        pipe = self.r.pipeline(transaction=False)
+        for entity in entities:
+            pipe.sadd(keyspace.entities(topic), entity)
+        if known_names:
+            pipe.sadd(keyspace.known_names(topic), *known_names)
+        added = pipe.execute()
+        return {entity for entity, new in zip(entities, added, strict=False) if new}
 
     def add_known_names(self, topic: str, keys: Iterable[str]) -> None:
         keys = list(keys)
