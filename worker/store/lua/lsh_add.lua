@@ -14,11 +14,12 @@ if ARGV[4] ~= '' then
   redis.call('HSET', KEYS[2], ARGV[1], ARGV[4])
   redis.call('HSET', KEYS[3], ARGV[5], ARGV[1])
 end
+-- A new bucket (most are: a band of a distinct text) is made by HSETNX, one call where a
+-- read and a write were two; only a bucket already there is read.
 for i = 4, #KEYS do
-  local current = redis.call('HGET', KEYS[i], ARGV[i + 2])
-  if not current then
-    redis.call('HSET', KEYS[i], ARGV[i + 2], ARGV[1])
-  elseif not string.find(',' .. current .. ',', ',' .. ARGV[1] .. ',', 1, true) then
+  local current = redis.call('HSETNX', KEYS[i], ARGV[i + 2], ARGV[1]) == 0
+    and redis.call('HGET', KEYS[i], ARGV[i + 2])
+  if current and not string.find(',' .. current .. ',', ',' .. ARGV[1] .. ',', 1, true) then
     local members = current .. ',' .. ARGV[1]
     local _, commas = string.gsub(members, ',', ',')
     while commas >= cap do
