@@ -1073,28 +1073,29 @@ def apply_signals(
         store.save_figure(topic.id, figure, states[figure])
     for figure in rewritten:
         store.save_figure_history(topic.id, figure, histories[figure])
-    # A document that does not alert teaches its names in the same trip.
-    first = store.first_sightings(
-        topic.id, (entity for entity, _ in signals.entities), () if emit else signals.name_keys
-    )
+    # Entities sighted and names read in one trip: a document that alerts counts its
+    # untracked names (those with a word the seeds and first-loaded documents never
+    # use), one that does not teaches its names.
+    seen = [entity for entity, _ in signals.entities]
+    counted: dict[str, tuple[int, int]] = {}
+    if emit:
+        words = {name: fold(name).split() for name in signals.names}
+        first, counted = store.record_sightings(topic.id, seen, words, original, ref.source)
+    else:
+        first = store.first_sightings(topic.id, seen, signals.name_keys)
     for entity, quote in signals.entities:
         if entity in first and emit:
             first.discard(entity)  # an entity quoted twice is seen first once
             names = topic.entities[entity]
             events.append(alert_events.entity_first_seen(topic.id, entity, names, quote, ref))
-    if emit:
-        # Names with at least one word the seeds (and first-loaded documents) never use.
-        words = {name: fold(name).split() for name in signals.names}
-        for name, (documents, sources) in store.record_names(
-            topic.id, words, original, ref.source
-        ).items():
-            if documents < topic.emerging.min_documents or sources < topic.emerging.min_sources:
-                continue
-            # "Belousov" after "Andrei Belousov" (or the reverse) is no new suggestion.
-            if any(same_entity(name, other) for other in store.emerged_names(topic.id)):
-                continue
-            store.add_emerged_name(topic.id, name)
-            events.append(alert_events.entity_emerging(topic.id, name, documents, sources, ref))
+    for name, (documents, sources) in counted.items():
+        if documents < topic.emerging.min_documents or sources < topic.emerging.min_sources:
+            continue
+        # "Belousov" after "Andrei Belousov" (or the reverse) is no new suggestion.
+        if any(same_entity(name, other) for other in store.emerged_names(topic.id)):
+            continue
+        store.add_emerged_name(topic.id, name)
+        events.append(alert_events.entity_emerging(topic.id, name, documents, sources, ref))
     return [event for event in events if store.save_event(event)]
 
 

@@ -879,15 +879,32 @@ class Store:
     ) -> dict[str, tuple[int, int]]:
         """Count each untracked name (name → its folded words) with a word the topic's
         known names lack; returns (documents, sources) per name counted, in one call."""
-        if not names:
-            return {}
-        ordered = list(names)
-        keys = [keyspace.known_names(topic)]
+        return self.record_sightings(topic, (), names, doc_id, source)[1]
+
+    def record_sightings(
+        self,
+        topic: str,
+        entities: Iterable[str],
+        names: Mapping[str, Iterable[str]],
+        doc_id: str,
+        source: str,
+    ) -> tuple[set[str], dict[str, tuple[int, int]]]:
+        """`first_sightings` of a document's tracked entities and `record_names` of its
+        untracked names, in one call (a document that alerts reads both)."""
+        entities, ordered = list(dict.fromkeys(entities)), list(names)
+        if not entities and not ordered:
+            return set(), {}
+        keys = [keyspace.known_names(topic), keyspace.entities(topic)]
         for name in ordered:
             keys += [keyspace.name_documents(topic, name), keyspace.name_sources(topic, name)]
         words = [" ".join(names[name]) for name in ordered]
-        counts = cast(list[int], self._record_names(keys=keys, args=[doc_id, source, *words]))
-        return {
+        found = cast(
+            list[int],
+            self._record_names(keys=keys, args=[doc_id, source, len(entities), *entities, *words]),
+        )
+        first = {entity for entity, new in zip(entities, found, strict=False) if new}
+        counts = found[len(entities) :]
+        return first, {
             name: (int(counts[2 * i]), int(counts[2 * i + 1]))
             for i, name in enumerate(ordered)
             if counts[2 * i]
