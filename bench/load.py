@@ -320,6 +320,43 @@ def cpu_seconds(pids: list[int]) -> float:
     return total / ticks
 
 
+def cpu_by_process(pids: list[int], names: list[str]) -> dict[str, tuple[float, float]]:
+    """CPU seconds (user, system) used so far by each process and each of its live
+    children, keyed "<name>" and "<name> child <pid>"."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    found: dict[str, tuple[float, float]] = {}
+    for pid, name in zip(pids, names, strict=True):
+        try:
+            children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+        except OSError:
+            continue
+        for process in [pid, *map(int, children)]:
+            try:
+                fields = Path(f"/proc/{process}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            key = name if process == pid else f"{name} child {process}"
+            found[key] = (int(fields[11]) / ticks, int(fields[12]) / ticks)
+    return found
+
+
+def cpu_split(
+    before: dict[str, tuple[float, float]], after: dict[str, tuple[float, float]], entries: int
+) -> dict[str, dict[str, float]]:
+    """ms per entry of user and system CPU by kind of process between two readings: each
+    worker's main process, and its children together (a child replaced meanwhile counts
+    until its last reading)."""
+    split: dict[str, dict[str, float]] = {}
+    for key in before.keys() | after.keys():
+        user0, system0 = before.get(key, (0.0, 0.0))
+        user1, system1 = after.get(key, (user0, system0))
+        kind = key.split(" child ")[0] + (" children" if " child " in key else "")
+        row = split.setdefault(kind, {"user": 0.0, "system": 0.0})
+        row["user"] += (user1 - user0) * 1000 / max(1, entries)
+        row["system"] += (system1 - system0) * 1000 / max(1, entries)
+    return {kind: {k: round(v, 2) for k, v in row.items()} for kind, row in sorted(split.items())}
+
+
 def _extract(page: bytes) -> float:
     started = time.process_time()
     trafilatura.extract(page.decode("utf-8"))
@@ -364,7 +401,9 @@ def feed_url(port: int, feed: int) -> str:
     return f"http://127.0.0.{2 + feed % HOSTS}:{port}/feed/{feed}"
 
 
-def write_config(folder: Path, port: int, feeds: int, hook: str) -> Path:
+def write_config(
+    folder: Path, port: int, feeds: int, hook: str, entry_batch: int | None = None
+) -> Path:
     config = folder / "config"
     (config / "topics").mkdir(parents=True)
     topic = {
@@ -380,6 +419,8 @@ def write_config(folder: Path, port: int, feeds: int, hook: str) -> Path:
         "allow_private_networks": True,
         "per_host_concurrency": 8,
     }
+    if entry_batch:
+        service["entry_batch"] = entry_batch
     (config / "newswatch.yaml").write_text(yaml.safe_dump(service))
     os.environ["LOAD_WEBHOOK_SECRET"] = "whsec_" + base64.b64encode(os.urandom(24)).decode()
     alerts = {
@@ -392,12 +433,14 @@ def write_config(folder: Path, port: int, feeds: int, hook: str) -> Path:
     return config
 
 
-def start_service(folder: Path, port: int, feeds: int) -> tuple[Receiver, Path, EmbeddedRedis]:
+def start_service(
+    folder: Path, port: int, feeds: int, entry_batch: int | None = None
+) -> tuple[Receiver, Path, EmbeddedRedis]:
     """A webhook receiver, the config for `feeds` feeds of the farm on `port`, and a Redis
     of the run's own, named in the environment the workers will inherit."""
     receiver = Receiver()
     config = write_config(
-        folder, port, feeds, f"http://127.0.0.1:{receiver.server_address[1]}/hook"
+        folder, port, feeds, f"http://127.0.0.1:{receiver.server_address[1]}/hook", entry_batch
     )
     server = start_redis(folder / "redis", append_only=True)
     os.environ["NEWSWATCH_CONFIG_DIR"] = str(config)
@@ -409,11 +452,15 @@ def start_service(folder: Path, port: int, feeds: int) -> tuple[Receiver, Path, 
 
 
 def main(
-    feeds: int = 500, per_feed: int = 20, timeout: float = 1800, pages: str = "short"
+    feeds: int = 500,
+    per_feed: int = 20,
+    timeout: float = 1800,
+    pages: str = "short",
+    entry_batch: int | None = None,
 ) -> dict[str, Any]:
     port, farm = start_farm(farm_handler, per_feed, pages)
     folder = Path(tempfile.mkdtemp(prefix="newswatch-load-"))
-    receiver, config, server = start_service(folder, port, feeds)
+    receiver, config, server = start_service(folder, port, feeds, entry_batch)
     from worker import launcher, pipeline, tasks
     from worker.config import load_config
 
@@ -430,6 +477,8 @@ def main(
         run = uuid.uuid4().hex[:12]
         stop = threading.Event()
         pids = [c.pid for c in services.children]
+        names = [services.specs[pid].name for pid in pids]
+        last_cpu: dict[str, tuple[float, float]] = {}
 
         def sample() -> None:
             while not stop.is_set():
@@ -441,6 +490,7 @@ def main(
                         "io_queue": client.llen("newswatch.io"),
                     }
                 )
+                last_cpu.update(cpu_by_process(pids, names))
                 time.sleep(1)
 
         sampler = threading.Thread(target=sample, daemon=True)
@@ -464,10 +514,13 @@ def main(
         poll_every_feed(uuid.uuid4().hex[:12])
         urllib.request.urlopen(f"http://127.0.0.1:{port}/publish").read()
         burst, cpu_before = time.time(), cpu_seconds(pids)
+        split_before = cpu_by_process(pids, names)
         commands_before, usec_before = _commands(client), _commands(client, "usec")
         redis_cpu_before = _redis_cpu(client)
         poll_every_feed(run)  # deliveries are part of the run: all made when it returns
         worker_cpu = cpu_seconds(pids) - cpu_before
+        last_cpu.update(cpu_by_process(pids, names))
+        split_after = dict(last_cpu)
         redis_cpu = _redis_cpu(client) - redis_cpu_before
         commands = _commands(client) - commands_before
         usec = _commands(client, "usec") - usec_before
@@ -495,6 +548,7 @@ def main(
         "page_kb_median": round(median([len(PAGES[pages](f, 0)) for f in range(feeds)]) / 1024, 1),
         "feeds": feeds,
         "entries": feeds * per_feed,
+        "entry_batch": settings.service.entry_batch,
         "processed": len(finished),
         "documents": stats.get("documents", 0),
         "copies": stats.get("copies", 0),
@@ -523,6 +577,8 @@ def main(
             for name, n in usec.most_common(12)
             if n > 0 and name != "llen"
         },
+        # The worker CPU above by process (user and system), children together.
+        "worker_cpu_ms_per_entry_by_process": cpu_split(split_before, split_after, len(finished)),
         "trafilatura_cpu_ms_per_page": round(baseline_cpu * 1000, 2),
         "worker_pss_mb_idle": round(idle_pss, 1),
         "worker_pss_mb_max": round(max(s["pss_mb"] for s in samples), 1),
@@ -564,6 +620,7 @@ def main(
         f"{figures['redis_used_memory_mb_after_second_run']} MB after the same run again; queue max {figures['queue_max']}"
     )
     print("  PSS max by process (MB):", figures["pss_mb_max_by_process"])
+    print("  Worker CPU ms per entry by process:", figures["worker_cpu_ms_per_entry_by_process"])
     print("  Redis commands per entry:", figures["redis_commands_per_entry_by_name"])
     print(
         f"  Redis CPU {figures['redis_cpu_ms_per_entry']} ms per entry; µs per entry:",
@@ -586,5 +643,13 @@ if __name__ == "__main__":
         help="short: ~150-word pages (bench/results/load.json); news: pages shaped like real "
         "news pages (bench/results/load-news.json)",
     )
+    parser.add_argument(
+        "--entry-batch", type=int, help="entries per article task (default: the service's own)"
+    )
     arguments = parser.parse_args()
-    main(arguments.feeds, arguments.per_feed, pages=arguments.pages)
+    main(
+        arguments.feeds,
+        arguments.per_feed,
+        pages=arguments.pages,
+        entry_batch=arguments.entry_batch,
+    )
