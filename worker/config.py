@@ -99,7 +99,7 @@ class ServiceSettings(_Model):
     task_time_limit: Duration = 300.0
     # New entries of a feed handed to one task at most; its pages are fetched ahead while
     # earlier ones are processed. 1 = a task per entry.
-    entry_batch: int = Field(default=8, ge=1, le=100)
+    entry_batch: int = Field(default=20, ge=1, le=100)
     log_format: Literal["text", "json"] = "text"  # json: one object per line, for collectors
     # Process everything, send nothing: deliveries are recorded as `dry_run` and printed.
     dry_run: bool = False
