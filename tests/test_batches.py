@@ -99,6 +99,29 @@ def test_a_feed_s_new_entries_go_out_entry_batch_at_a_time_in_order(
     assert [flag for _, _, flags in sent for flag in flags] == [n < 3 for n in range(20)]
 
 
+def test_a_batch_s_message_shows_its_feed_and_how_many_entries(
+    tmp_path: Path, redis_url: str
+) -> None:
+    """What Flower and `celery inspect` show of a batch's arguments (the message's argsrepr):
+    the feed and the number of entries, not the entries written out."""
+    rt = pipeline.Runtime(load_config(write_config(tmp_path)), redis_url)
+    tasks.use(rt)
+    entries = [
+        (Entry(id=f"e{n}", link=f"http://127.0.0.1:9/{n}", title="", summary="", content="",
+               published=None), False)
+        for n in range(3)
+    ]  # fmt: skip
+    client = redis.Redis.from_url(redis_url)
+    client.delete(QUEUE)
+    tasks.send_entries(rt, "feed-1", entries, None)
+    tasks.send_entries(rt, "feed-2", entries, "run-1")
+    headers = [json.loads(m)["headers"] for m in reversed(client.lrange(QUEUE, 0, -1))]
+    assert [(h["argsrepr"], h["kwargsrepr"]) for h in headers] == [
+        ("('feed-1', <3 items>, <3 items>)", "{}"),
+        ("('feed-2', <3 items>, <3 items>)", "{'run': 'run-1'}"),
+    ]
+
+
 def _arguments(message: bytes) -> list[Any]:
     """A queued task's positional arguments (kombu's envelope: a base64 JSON body)."""
     args, _kwargs, _embed = json.loads(base64.b64decode(json.loads(message)["body"]))

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import logging
+import threading
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import write_config
 from worker import pipeline, tasks
-from worker.config import load_config
+from worker.config import Config, load_config
 
 
 def test_a_runtime_handed_in_is_not_reloaded_until_a_file_changes(
@@ -31,6 +32,38 @@ def test_a_runtime_handed_in_is_not_reloaded_until_a_file_changes(
         feeds.write_text(feeds.read_text() + "# an edit\n")
         assert tasks.runtime() is not handed
         assert "config reloaded" in caplog.text
+
+
+def test_threads_taking_their_first_tasks_at_once_share_one_runtime(
+    tmp_path: Path, redis_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The poller's threads start on a burst of tasks together: the config is read and a
+    runtime made once, not once by each thread."""
+    monkeypatch.setattr(tasks, "_runtime", None)
+    monkeypatch.setenv("NEWSWATCH_CONFIG_DIR", str(write_config(tmp_path)))
+    monkeypatch.setenv("NEWSWATCH_REDIS_URL", redis_url)
+    loads: list[Path | None] = []
+
+    def load_and_count(directory: Path | None = None) -> Config:
+        loads.append(directory)
+        return load_config(directory)
+
+    monkeypatch.setattr(tasks, "load_config", load_and_count)
+    together = threading.Barrier(8)
+    runtimes: list[pipeline.Runtime] = []
+
+    def first_task() -> None:
+        together.wait(timeout=60)
+        runtimes.append(tasks.runtime())
+
+    threads = [threading.Thread(target=first_task) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert len(runtimes) == 8
+    assert len({id(rt) for rt in runtimes}) == 1
+    assert len(loads) == 1
 
 
 def test_a_prefork_worker_preloads_the_languages_its_corpora_hold_most(tmp_path: Path) -> None:

@@ -12,6 +12,7 @@ import functools
 import gc
 import logging
 import os
+import threading
 import time
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -39,6 +40,9 @@ log = logging.getLogger(__name__)
 F = TypeVar("F", bound=Callable[..., Any])
 
 _runtime: pipeline.Runtime | None = None
+_runtime_lock = threading.Lock()
+# A child forked while another thread held it gets a lock of its own.
+os.register_at_fork(after_in_child=lambda: globals().update(_runtime_lock=threading.Lock()))
 # Set in a prefork worker before it forks: each child runs one task at a time, on one
 # thread (its page fetches' threads never touch Redis).
 _pool_child = False
@@ -56,15 +60,22 @@ def runtime() -> pipeline.Runtime:
     """The process's runtime, made again after a fork (prefork pool children) and when a
     config file has changed, so every worker takes up new feeds, topics and alerts."""
     global _runtime
-    if _runtime is None or _runtime.pid != os.getpid():
-        stamp = config_stamp(default_config_dir())
-        config = load_config()
-        _runtime = pipeline.Runtime(
-            config, redis_url_for(config), stamp=stamp, one_thread=_pool_child
-        )
-    else:
-        _runtime = _reloaded(_runtime)
-    return _runtime
+    rt = _runtime
+    fresh = rt is not None and time.monotonic() - rt.checked < CONFIG_CHECK_EVERY
+    if rt is not None and fresh and rt.pid == os.getpid():
+        return rt
+    # One thread makes or reloads it: the poller's 16 threads, taking their first tasks
+    # together, each loaded the config and made a runtime of its own (11 in a load run).
+    with _runtime_lock:
+        if _runtime is None or _runtime.pid != os.getpid():
+            stamp = config_stamp(default_config_dir())
+            config = load_config()
+            _runtime = pipeline.Runtime(
+                config, redis_url_for(config), stamp=stamp, one_thread=_pool_child
+            )
+        else:
+            _runtime = _reloaded(_runtime)
+        return _runtime
 
 
 def _reloaded(rt: pipeline.Runtime) -> pipeline.Runtime:
@@ -162,7 +173,23 @@ def tracked(function: F) -> F:
 def send(task: Task, *args: Any, run: str | None = None, countdown: float | None = None) -> None:
     if run:
         runtime().store.run_add(run)
-    task.apply_async(args=args, kwargs={"run": run} if run else {}, countdown=countdown)
+    kwargs = {"run": run} if run else {}
+    task.apply_async(
+        args=args,
+        kwargs=kwargs,
+        countdown=countdown,
+        argsrepr=brief(args),
+        kwargsrepr=repr(kwargs),
+    )
+
+
+def brief(args: tuple[Any, ...]) -> str:
+    """A task's arguments as its message's headers show them (Flower, `celery inspect`):
+    each one's repr, a list as its length. Left to Celery, the entries of a batch were
+    written out in pure Python (`saferepr`, up to 1 KB) for every message sent, more CPU
+    than the rest of publishing it."""
+    shown = [f"<{len(a)} items>" if isinstance(a, list) else repr(a)[:200] for a in args]
+    return f"({', '.join(shown)}{',' if len(shown) == 1 else ''})"
 
 
 @app.task(name=TICK, ignore_result=True)
@@ -184,7 +211,7 @@ def tick() -> dict[str, int]:
     deliveries = rt.store.claim_due("deliveries", now, lease)
     for member in deliveries:
         event_id, channel = member.split("|", 1)
-        deliver.delay(event_id, channel)
+        send(deliver, event_id, channel)
     digests = pipeline.flush_digests(rt, now)
     # Every tick_interval, day and night: a line only when the tick did something.
     log.log(
@@ -212,7 +239,7 @@ def _hand_out_polls(rt: pipeline.Runtime, now: float) -> list[str]:
     while True:
         feeds = rt.store.claim_due("feeds", now, rt.poll_lease, limit=CLAIM_BATCH)
         for feed_key in feeds:
-            poll_feed.delay(feed_key)
+            send(poll_feed, feed_key)
         handed += feeds
         if len(feeds) < CLAIM_BATCH or time.monotonic() > stop_at:
             return handed
