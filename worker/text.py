@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -118,6 +118,9 @@ def mentions(folded_text: str, names: Iterable[str]) -> bool:
 # stop. Whether it really ends is judged on the next character and the word before.
 _END = re.compile(r"(?:(?<=[.!?…؟])(?P<close>[”\"’»)]?)\s+)|(?:(?<=[。！？])(?P<cjk>[」』”]?)\s*)")
 _LAST_WORD = re.compile(r"(\S+?)[.!?…]*[”\"’»)]?$")
+# Both branches of `_END` look behind for one of these: it can only match right after
+# one, so it is tried there alone instead of at every character of a line.
+_END_MARK = re.compile(r"[.!?…؟。！？]")
 
 
 @dataclass(frozen=True)
@@ -142,7 +145,9 @@ def _ends_sentence(line: str, match: re.Match[str], abbreviations: frozenset[str
     before = line[max(0, match.start() - 40) : match.start()]
     if not before.endswith("."):
         return True
-    word = _LAST_WORD.search(before)
+    # The last word is the last run without spaces: matched from its start, not searched
+    # for from every position of `before`.
+    word = _LAST_WORD.match(before.rsplit(None, 1)[-1])
     last = word.group(1).rstrip(".") if word else ""
     if len(last) == 1 and last.isalpha():
         return False  # an initial: "J. Smith"
@@ -151,12 +156,24 @@ def _ends_sentence(line: str, match: re.Match[str], abbreviations: frozenset[str
     return fold(last) not in abbreviations
 
 
+def _ends(line: str) -> Iterator[re.Match[str]]:
+    """What `_END.finditer(line)` finds: each match after an end mark, none overlapping."""
+    reached = 0
+    for mark in _END_MARK.finditer(line):
+        if mark.end() < reached:
+            continue
+        match = _END.match(line, mark.end())
+        if match:
+            yield match
+            reached = match.end()
+
+
 def sentences(text: str, abbreviations: frozenset[str] = frozenset()) -> list[Sentence]:
     """The sentences of each line; `abbreviations` (folded, no dot) never end one."""
     found = []
     for number, line in enumerate(text.split("\n"), start=1):
         start = 0
-        for match in _END.finditer(line):
+        for match in _ends(line):
             if not _ends_sentence(line, match, abbreviations):
                 continue
             close = match.group("close") or match.group("cjk") or ""
