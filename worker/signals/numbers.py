@@ -69,7 +69,7 @@ def parse_number(digits: str, language: str | None) -> float | None:
         integer, _, fraction = text.rpartition(decimal)
         if not fraction.isdigit():
             return None
-    parts = re.split("[" + re.escape("".join(groups)) + "]", integer) if groups else [integer]
+    parts = _group_marks(groups).split(integer) if groups else [integer]
     well_grouped = (
         parts[0].isdigit()
         and len(parts[0]) <= 3
@@ -85,6 +85,11 @@ def parse_number(digits: str, language: str | None) -> float | None:
     if not whole.isdigit():
         return None
     return float(f"{whole}.{fraction}" if fraction else whole)
+
+
+@lru_cache(maxsize=64)
+def _group_marks(groups: frozenset[str]) -> re.Pattern[str]:
+    return re.compile("[" + re.escape("".join(sorted(groups))) + "]")
 
 
 def _alternation(words: tuple[str, ...] | list[str]) -> str:
@@ -283,10 +288,16 @@ def _scale_after(folded: str, position: int, data: LanguageData) -> tuple[float,
     return 1.0, position
 
 
+_DIGIT = re.compile(r"\d")
+
+
 def _candidates(folded: str, data: LanguageData, words: bool) -> list[_Candidate]:
     patterns = _patterns(data)
     found: list[_Candidate] = []
-    for match in patterns.number.finditer(folded):
+    # Most sentences hold no digit: one search in C says so, where the numeral pattern
+    # (which starts by looking behind) is tried at every character.
+    numerals = patterns.number.finditer(folded) if _DIGIT.search(folded) else ()
+    for match in numerals:
         value = parse_number(match.group("digits"), data.code)
         if value is None:
             continue
@@ -315,23 +326,32 @@ def _candidates(folded: str, data: LanguageData, words: bool) -> list[_Candidate
     return sorted(found, key=lambda c: c.start)
 
 
+# What follows or makes up a number that is no count (see `_is_trap`).
+_PERCENT = re.compile(r"\s*%")
+_MINUTES = re.compile(r"[:.]\d{2}(?!\d)")
+_CLOCK = re.compile(r"\d{1,2}:\d{2}")
+_SCORE = re.compile(r"(?::|\s*[比対대]\s*)\d")
+_ORDINAL_DOT = re.compile(r"\.\s+[^\W\d_]")
+_MODIFIER = re.compile(r"-[^\W\d_]")
+
+
 def _is_trap(folded: str, candidate: _Candidate, digits: str, data: LanguageData) -> bool:
     """Percentages, ordinals, times, durations, ages, dates, money and phone numbers."""
     start, end = candidate.start, candidate.end
     before = folded[max(0, start - WINDOW) : start]
     after = folded[end : end + WINDOW]
     spaced = data.script in ("spaced", "arabic")
-    if re.match(r"\s*%", after) or _starts_with(after, data.percent, data):
+    if _PERCENT.match(after) or _starts_with(after, data.percent, data):
         return True
     if spaced and after[:1].isalpha() and _starts_with(after, data.ordinal_after, None):
         return True
     if _ends_with(before, data.ordinal_before, data) or before.endswith(("ke-", "#", "№")):
         return True
-    if re.match(r"[:.]\d{2}(?!\d)", after) or re.fullmatch(r"\d{1,2}:\d{2}", digits):
+    if _MINUTES.match(after) or _CLOCK.fullmatch(digits):
         return True
-    if re.match(r"(?::|\s*[比対대]\s*)\d", after) or before.endswith(":"):
+    if _SCORE.match(after) or before.endswith(":"):
         return True  # a score: 3:1, 2比1, 2対1, 2대1
-    if data.ordinal_dot and re.match(r"\.\s+[^\W\d_]", after) and len(digits) <= 3:
+    if data.ordinal_dot and _ORDINAL_DOT.match(after) and len(digits) <= 3:
         month = _words(after[1:], 1, data)
         if not month or month[0] not in data.months:
             return True  # "das 11. Korps"
@@ -347,7 +367,7 @@ def _is_trap(folded: str, candidate: _Candidate, digits: str, data: LanguageData
             for s in data.approximate_suffixes
         )
         if (
-            re.match(r"-[^\W\d_]", after)
+            _MODIFIER.match(after)
             and not approximate
             and not _scale_after(folded, end, data)[1] > end
         ):
@@ -381,12 +401,15 @@ def _is_trap(folded: str, candidate: _Candidate, digits: str, data: LanguageData
     return any(word in data.age_words for word in previous)
 
 
+_PHONE_DIGITS = re.compile(r"[\d\s\-()]{0,24}")
+
+
 def _phone_number(folded: str, candidate: _Candidate) -> int:
     """The end of a phone number starting at the candidate ("+62 21 555 1234"), or 0."""
     before = folded[max(0, candidate.start - 12) : candidate.start].rstrip()
     if not before.endswith("+") and not before.rstrip(":").endswith(_PHONE_WORDS):
         return 0
-    run = re.match(r"[\d\s\-()]{0,24}", folded[candidate.start : candidate.start + 24])
+    run = _PHONE_DIGITS.match(folded[candidate.start : candidate.start + 24])
     return candidate.start + (run.end() if run else 0)
 
 
@@ -488,16 +511,25 @@ def _word_range_end(
     return upper, scale, end
 
 
+_CLAUSE_MARK = re.compile("[" + re.escape(_CLAUSE_MARKS) + "]")
+
+
 def clause_start(folded: str, position: int) -> int:
     """Where the clause holding `position` begins (after a comma, semicolon, colon…)."""
     low = max(0, position - 4 * WINDOW)
-    for at in range(position - 1, low - 1, -1):
-        char = folded[at]
-        if char in _CLAUSE_MARKS and not (
-            char == "," and folded[at - 1 : at].isdigit() and folded[at + 1 : at + 2].isdigit()
+    marks = [m.start() for m in _CLAUSE_MARK.finditer(folded, low, position)]
+    for at in reversed(marks):
+        if not (
+            folded[at] == ","
+            and folded[at - 1 : at].isdigit()
+            and folded[at + 1 : at + 2].isdigit()
         ):
             return at + 1
     return low
+
+
+_DIGITS_AFTER = re.compile(r"\s*(de\s+)?\d")  # "mil 500"
+_FOUR_DIGITS = re.compile(r"\d{4}")
 
 
 def read_quantities(
@@ -547,7 +579,7 @@ def read_quantities(
             bare_word = False
         if bare_word and not loose:
             continue
-        if candidate.word and scale == 1.0 and re.match(r"\s*(de\s+)?\d", folded[end : end + 8]):
+        if candidate.word and scale == 1.0 and _DIGITS_AFTER.match(folded[end : end + 8]):
             continue  # "mil 500": the digits are the number
         upper, upper_scale, range_end = (None, 1.0, end)
         if not candidate.word:
@@ -569,7 +601,7 @@ def read_quantities(
             not candidate.word
             and scale == 1.0
             and upper is None
-            and re.fullmatch(r"\d{4}", digits) is not None
+            and _FOUR_DIGITS.fullmatch(digits) is not None
             and 1800 <= value <= 2100
         )
         if year_like and not loose:
