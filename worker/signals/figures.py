@@ -18,6 +18,7 @@ import logging
 import re
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
+from itertools import islice
 
 from worker.config import FigureSettings, TopicSettings
 from worker.language import LanguageData, language_data
@@ -42,8 +43,12 @@ _KO_CONNECTIVES = ("고", "며", "으며", "서", "나", "는데", "지만")
 _TOPIC_PARTICLES = tuple(fold(p) for p in ("では", "でも", "には", "에서는", "에서도", "에는"))
 ELIDED = "(the noun of the count before)"
 # Not a comma inside a number ("1,002"), nor Japanese 、 after the topic particle は
-# ("死者数は、… 3600人"): the topic belongs to the clause that follows.
-_CLAUSE_MARK = re.compile(rf"(?!(?<=\d),\d)(?!(?<=は)、)[{re.escape(_CLAUSE_MARKS)}]")
+# ("死者数は、… 3600人"): the topic belongs to the clause that follows. Each branch starts
+# with its mark, so that a search skips to the next mark in C.
+_CLAUSE_MARK = re.compile(
+    "|".join(re.escape(c) for c in _CLAUSE_MARKS if c not in ",、")
+    + r"|,(?<!\d,)|,(?!\d)|、(?<!は、)"
+)
 _WORD = re.compile(r"[^\W_]+(?:[.'’\-][^\W_]+)*")
 
 
@@ -295,9 +300,9 @@ def _unit(
     """
     after = folded[phrase.end : phrase.right]
     # Articles and prepositions do not count ("3 mil 354 aumentó el número de muertos").
-    words = [w for w in _WORD.finditer(after) if w.group() not in data.function_words][
-        :UNIT_WORDS_AFTER
-    ]
+    # (The first few only: the phrase may run on for dozens of words.)
+    content = (w for w in _WORD.finditer(after) if w.group() not in data.function_words)
+    words = list(islice(content, UNIT_WORDS_AFTER))
     if data.script in ("spaced", "arabic"):
         limit = phrase.end + (words[-1].end() if words else 0)
     else:
@@ -363,7 +368,7 @@ def _context_near(
 ) -> bool:
     """A context word of the number's own phrase: a few words after it ("2 тысяч погибли")
     or before it ("وأصيب 3900 آخرون")."""
-    words = list(_WORD.finditer(folded, phrase.end, phrase.right))[:3]
+    words = list(islice(_WORD.finditer(folded, phrase.end, phrase.right), 3))
     near = words[-1].end() if words else phrase.end
     matcher = word_matcher(tuple(figure.context), language)
     names = tuple(figure.context)
