@@ -413,6 +413,12 @@ def _phone_number(folded: str, candidate: _Candidate) -> int:
     return candidate.start + (run.end() if run else 0)
 
 
+@lru_cache(maxsize=64)
+def _qualifiers_before(data: LanguageData) -> tuple[str, ...]:
+    """Every phrase before a number that `_qualifier` tests, its qualifiers' and `passing`."""
+    return (*(p for phrases in data.qualifiers.values() for p in phrases), *data.passing)
+
+
 def _qualifier(folded: str, start: int, end: int, data: LanguageData) -> str:
     before = folded[max(0, start - WINDOW) : start]
     texts = [before]
@@ -426,7 +432,10 @@ def _qualifier(folded: str, start: int, end: int, data: LanguageData) -> str:
             dayless = bare.rstrip()[: -len(day)]
             dated = _ends_with(dayless, data.articles, data)
             texts.append(dayless.rstrip()[: -len(dated)] if dated else dayless)
+    before_phrases = _qualifiers_before(data)
     for text in texts:
+        if not text.rstrip().endswith(before_phrases):
+            continue  # one test in C for the usual case: none of them
         for qualifier, phrases in data.qualifiers.items():
             if _ends_with(text, phrases, data):
                 return qualifier
