@@ -19,7 +19,8 @@ news pages — a site template of some 740 elements 10 deep around an article of
 does the work it does on real pages (bench/results/load-news.json). What newswatch adds
 to extraction is about the same per entry on both; the short pages make it loom large.
 
-The baseline, measured in the same run after the workers stop: plain
+The baseline, measured in the same run before the workers start and after they stop (the
+mean of the two): plain
 `trafilatura.extract` on the same pages in as many processes as the article pool has
 (pages per second, and CPU per page), and the ratios of newswatch to it: by wall time,
 and by CPU (all worker processes' CPU during the burst, polls and deliveries included,
@@ -459,6 +460,10 @@ def main(
     entry_batch: int | None = None,
 ) -> dict[str, Any]:
     port, farm = start_farm(farm_handler, per_feed, pages)
+    # Plain trafilatura before the workers start and again after they stop: the machine's
+    # load can change between the two phases (other jobs start or end), and a baseline
+    # taken on one side only moved the ratio by a fifth. The ratio uses their mean.
+    before = trafilatura_alone(feeds, per_feed, processes=2, kind=pages)
     folder = Path(tempfile.mkdtemp(prefix="newswatch-load-"))
     receiver, config, server = start_service(folder, port, feeds, entry_batch)
     from worker import launcher, pipeline, tasks
@@ -538,7 +543,8 @@ def main(
         launcher.stop_children(services, timeout=30)
         server.stop()
         farm.kill()
-    baseline, baseline_cpu = trafilatura_alone(feeds, per_feed, processes=2, kind=pages)
+    after = trafilatura_alone(feeds, per_feed, processes=2, kind=pages)
+    baseline, baseline_cpu = (before[0] + after[0]) / 2, (before[1] + after[1]) / 2
     latencies = [t - burst for t in finished]
     webhook = [t - burst for t in receiver.arrivals if t >= burst]
     receiver.shutdown()
@@ -560,6 +566,7 @@ def main(
         "publication_to_webhook_s_median": round(median(webhook), 1),
         "publication_to_webhook_s_p95": round(percentile(webhook, 0.95), 1),
         "trafilatura_pages_per_second": round(baseline, 1),
+        "trafilatura_pages_per_second_before_and_after": [round(before[0], 1), round(after[0], 1)],
         "worker_cpu_ms_per_entry": round(worker_cpu * 1000 / max(1, len(finished)), 2),
         # As Redis counted them (scripts' own commands included), the sampler's LLENs not.
         "redis_commands_per_entry": round(
@@ -580,6 +587,10 @@ def main(
         # The worker CPU above by process (user and system), children together.
         "worker_cpu_ms_per_entry_by_process": cpu_split(split_before, split_after, len(finished)),
         "trafilatura_cpu_ms_per_page": round(baseline_cpu * 1000, 2),
+        "trafilatura_cpu_ms_per_page_before_and_after": [
+            round(before[1] * 1000, 2),
+            round(after[1] * 1000, 2),
+        ],
         "worker_pss_mb_idle": round(idle_pss, 1),
         "worker_pss_mb_max": round(max(s["pss_mb"] for s in samples), 1),
         "redis_used_memory_mb": round(redis_mb, 1),
@@ -606,7 +617,8 @@ def main(
     print(
         f"load ({pages} pages): {figures['processed']:,} of {figures['entries']:,} entries in "
         f"{figures['seconds']} s ({figures['entries_per_second']} entries/s, "
-        f"{figures['ratio_to_trafilatura']}× trafilatura alone at {baseline:.1f} pages/s; by "
+        f"{figures['ratio_to_trafilatura']}× trafilatura alone at {baseline:.1f} pages/s "
+        f"(before {before[0]:.1f}, after {after[0]:.1f}); by "
         f"CPU {figures['worker_cpu_ms_per_entry']} ms per entry against "
         f"{figures['trafilatura_cpu_ms_per_page']} ms per page, "
         f"{figures['cpu_ratio_to_trafilatura']}×); {figures['redis_commands_per_entry']} Redis "
