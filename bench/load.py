@@ -305,20 +305,8 @@ def _redis_cpu(client: redis.Redis) -> float:
 
 def cpu_seconds(pids: list[int]) -> float:
     """CPU time (user + system) used so far by the processes and their live children."""
-    ticks = os.sysconf("SC_CLK_TCK")
-    total = 0
-    for pid in pids:
-        try:
-            children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
-        except OSError:
-            continue
-        for process in [pid, *map(int, children)]:
-            try:
-                fields = Path(f"/proc/{process}/stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            total += int(fields[11]) + int(fields[12])  # utime, stime
-    return total / ticks
+    used = cpu_by_process(pids, [str(pid) for pid in pids])
+    return sum(user + system for user, system in used.values())
 
 
 def cpu_by_process(pids: list[int], names: list[str]) -> dict[str, tuple[float, float]]:
