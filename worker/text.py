@@ -102,12 +102,26 @@ def normalise(text: str) -> str:
 
 @lru_cache(maxsize=1024)
 def name_pattern(names: tuple[str, ...]) -> re.Pattern[str]:
-    """One regex matching any of `names` on word boundaries in folded text."""
-    alternatives = sorted(
-        {re.escape(fold(n).strip()) for n in names if n.strip()}, key=len, reverse=True
-    )
-    body = "|".join(a.replace(r"\ ", r"[\s\u00a0-]+") for a in alternatives) or r"(?!x)x"
-    return re.compile(rf"(?<!\w)(?:{body})(?!\w)")
+    """One regex matching any of `names` on word boundaries in folded text.
+
+    Each branch starts with its name's first character and tests the word boundary
+    only once that character matched, so that a search skips to the next such
+    character in C instead of looking behind at every character of the text."""
+    folded = {fold(n).strip() for n in names if n.strip()}
+    # Longest first (by their escaped forms).
+    alternatives = sorted(folded, key=lambda n: len(re.escape(n)), reverse=True)
+    body = "|".join(_bounded(n) for n in alternatives) or r"(?!x)x"
+    return re.compile(rf"(?:{body})(?!\w)")
+
+
+def _bounded(name: str) -> str:
+    """`name` (folded) as a pattern that starts with its first character, with no word
+    character before it; a space matches any run of spaces and hyphens."""
+    if not name:
+        return r"(?<!\w)"
+    first = re.escape(name[0])
+    rest = re.escape(name[1:]).replace(r"\ ", r"[\s\u00a0-]+")
+    return rf"{first}(?<!\w{first}){rest}"
 
 
 def mentions(folded_text: str, names: Iterable[str]) -> bool:

@@ -130,7 +130,9 @@ def _known_word(word: str, language: str | None) -> bool:
     return code in dictionary_languages() and is_known(word, code)
 
 
-_LOWER_WORD = re.compile(r"(?<![\w])[a-zß-ÿа-я][\w'’-]*")
+# The word boundary is tested after the first letter (`x(?<!\wx)`), so that a search skips
+# to the next lower-case letter in C instead of looking behind at every character.
+_LOWER_WORD = re.compile(r"[a-zß-ÿа-я](?<!\w[a-zß-ÿа-я])[\w'’-]*")
 _CAPITALISED_WORD = re.compile(_CAPITALISED)
 
 
