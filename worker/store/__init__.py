@@ -850,7 +850,8 @@ class Store:
         self, topic: str, entities: Iterable[str], known_names: Iterable[str] = ()
     ) -> set[str]:
         """Of `entities` seen in a document, those seen on the topic for the first time;
-        `known_names` (see `add_known_names`) are added in the same round trip."""
+        `known_names` (the folded words of a document that does not alert: words the
+        topic already uses) are added in the same round trip."""
         entities, known_names = list(dict.fromkeys(entities)), list(known_names)
         if not entities and not known_names:
             return set()
@@ -862,24 +863,12 @@ class Store:
         added = pipe.execute()
         return {entity for entity, new in zip(entities, added, strict=False) if new}
 
-    def add_known_names(self, topic: str, keys: Iterable[str]) -> None:
-        keys = list(keys)
-        if keys:
-            self.r.sadd(keyspace.known_names(topic), *keys)
-
     def emerged_names(self, topic: str) -> list[str]:
         """The names already suggested as emerging on a topic."""
         return sorted(cast(set[str], self.r.smembers(keyspace.emerged(topic))))
 
     def add_emerged_name(self, topic: str, name: str) -> None:
         self.r.sadd(keyspace.emerged(topic), name)
-
-    def record_names(
-        self, topic: str, names: Mapping[str, Iterable[str]], doc_id: str, source: str
-    ) -> dict[str, tuple[int, int]]:
-        """Count each untracked name (name → its folded words) with a word the topic's
-        known names lack; returns (documents, sources) per name counted, in one call."""
-        return self.record_sightings(topic, (), names, doc_id, source)[1]
 
     def record_sightings(
         self,
@@ -889,8 +878,10 @@ class Store:
         doc_id: str,
         source: str,
     ) -> tuple[set[str], dict[str, tuple[int, int]]]:
-        """`first_sightings` of a document's tracked entities and `record_names` of its
-        untracked names, in one call (a document that alerts reads both)."""
+        """`first_sightings` of a document's tracked entities, and each untracked name
+        (name → its folded words) with a word the topic's known names lack counted:
+        (documents, sources) per name counted. One call (a document that alerts reads
+        both)."""
         entities, ordered = list(dict.fromkeys(entities)), list(names)
         if not entities and not ordered:
             return set(), {}
